@@ -1,0 +1,53 @@
+"""The ASGI application: GraphQL at /graphql, health at /health."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from crm_graph.db import get_engine
+from crm_graph.errors import ConfigurationError
+from crm_graph.graphql.schema import build_schema
+from crm_graph.graphql.view import CrmGraphQL
+from crm_graph.settings import Settings, get_settings
+
+log = logging.getLogger("crm_graph.app")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the ASGI app for `settings` (default: this process's settings)."""
+    settings = settings or get_settings()
+    if settings.production and settings.dev_store:
+        raise ConfigurationError("CRM_GRAPH_DEV_STORE is for development; unset it when CRM_GRAPH_PRODUCTION is on.")
+    engine = get_engine(settings.database_url)
+    graphql = CrmGraphQL(
+        build_schema(introspection=not settings.production),
+        engine=engine,
+        settings=settings,
+        graphql_ide=None if settings.production else "graphiql",
+        allow_queries_via_get=not settings.production,
+    )
+
+    async def health(_request: Request) -> JSONResponse:
+        """Liveness and database reachability, for load balancers."""
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001  (any failure means "not healthy")
+            log.warning("health check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.settings = settings
+    app.state.engine = engine
+    return app

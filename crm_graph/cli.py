@@ -1,0 +1,246 @@
+"""The `crm-graph` command line: demo, serve, migrate, stores, keys, generate, schema."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from crm_graph.db import check_connection, get_engine, session_scope
+from crm_graph.errors import UserError
+from crm_graph.settings import get_settings
+
+app = typer.Typer(help="crm-graph: a GraphQL backend for e-commerce CRM dashboards.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+stores_app = typer.Typer(help="Create and list stores.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(stores_app, name="stores")
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+err = Console(stderr=True)
+
+DEMO_STORE = "demo"
+
+
+def _migrated_engine():
+    """The configured database, reachable and at the newest schema."""
+    from crm_graph.migrate import upgrade
+
+    engine = get_engine()
+    check_connection(engine)
+    upgrade(engine)
+    return engine
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the configured database (CRM_GRAPH_DATABASE_URL) to the newest schema."""
+    from crm_graph.migrate import current_revision
+
+    engine = _migrated_engine()
+    console.print(f"Database {engine.url.render_as_string(hide_password=True)} is at revision {current_revision(engine)}.")
+
+
+@stores_app.command("create")
+def stores_create(
+    slug: str = typer.Argument(..., help="Short unique name, e.g. my-shop."),
+    name: str = typer.Option(None, help="Display name (default: the slug)."),
+    timezone: str = typer.Option("UTC", help="IANA timezone of the store's days, e.g. Europe/Warsaw."),
+    currency: str = typer.Option("USD", help="ISO 4217 currency, e.g. EUR."),
+) -> None:
+    """Create a store."""
+    from crm_graph.services.stores import create_store
+
+    engine = _migrated_engine()
+    with session_scope(engine) as session:
+        store = create_store(session, slug, name=name, timezone=timezone, currency=currency.upper())
+        console.print(f"Created store {store.slug!r} (id {store.id}, {store.timezone}, {store.currency}).")
+
+
+@stores_app.command("list")
+def stores_list() -> None:
+    """List the stores with their customer counts."""
+    from crm_graph.services.stores import customer_count, list_stores
+
+    engine = _migrated_engine()
+    table = Table("id", "slug", "name", "timezone", "currency", "customers")
+    with session_scope(engine) as session:
+        for store in list_stores(session):
+            table.add_row(str(store.id), store.slug, store.name, store.timezone, store.currency,
+                          str(customer_count(session, store)))
+    console.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    store: str = typer.Argument(..., help="Store slug."),
+    role: str = typer.Option("read", help="read, write or admin."),
+    name: str = typer.Option("", help="What the key is for."),
+) -> None:
+    """Create an API key; it is printed once and only its hash is kept."""
+    from crm_graph.services.api_keys import create_api_key
+    from crm_graph.services.stores import get_store
+
+    engine = _migrated_engine()
+    with session_scope(engine) as session:
+        key, plain = create_api_key(session, get_store(session, store), role, name)
+        console.print(f"API key {key.id} ({key.role.lower()}) for store {store!r}; it is shown only now:")
+        print(plain)
+
+
+@keys_app.command("list")
+def keys_list(store: str = typer.Argument(..., help="Store slug.")) -> None:
+    """List a store's API keys (prefixes only)."""
+    from crm_graph.services.api_keys import list_api_keys
+    from crm_graph.services.stores import get_store
+
+    engine = _migrated_engine()
+    table = Table("id", "name", "role", "prefix", "created", "last used", "revoked")
+    with session_scope(engine) as session:
+        for key in list_api_keys(session, get_store(session, store)):
+            table.add_row(str(key.id), key.name, key.role, key.prefix + "…", f"{key.created_at:%Y-%m-%d %H:%M}",
+                          f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "",
+                          f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(store: str = typer.Argument(..., help="Store slug."), key_id: int = typer.Argument(...)) -> None:
+    """Revoke an API key."""
+    from crm_graph.services.api_keys import revoke_api_key
+    from crm_graph.services.stores import get_store
+
+    engine = _migrated_engine()
+    with session_scope(engine) as session:
+        revoke_api_key(session, get_store(session, store), key_id)
+    console.print(f"Key {key_id} revoked.")
+
+
+@app.command()
+def generate(
+    store: str = typer.Argument(..., help="Slug of an existing store to fill."),
+    customers: int = typer.Option(10_000, help="How many customers to generate (1,000 to 1,000,000)."),
+    seed: int = typer.Option(42, help="Random seed; the same seed gives the same store."),
+) -> None:
+    """Fill a store with a realistic, deterministic generated data set."""
+    from crm_graph.services.stores import get_store
+
+    engine = _migrated_engine()
+    with session_scope(engine) as session:
+        target = get_store(session, store)
+    _generate_with_progress(engine, target, customers, seed)
+
+
+def _generate_with_progress(engine, store, customers: int, seed: int) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from crm_graph.generator import generate_store
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        summary = generate_store(engine, store, customers=customers, seed=seed, progress=report)
+    console.print(f"Generated {summary}.")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to bind (default CRM_GRAPH_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default CRM_GRAPH_PORT or 8000)."),
+    workers: int = typer.Option(1, help="API processes."),
+) -> None:
+    """Serve the GraphQL API (and GraphiQL outside production)."""
+    import uvicorn
+
+    settings = get_settings()
+    _migrated_engine()
+    host, port = host or settings.host, port or settings.port
+    console.print(f"GraphQL API on http://{host}:{port}/graphql")
+    uvicorn.run("crm_graph.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level.lower())
+
+
+@app.command()
+def demo(
+    customers: int = typer.Option(10_000, help="Size of the generated demo store."),
+    port: int = typer.Option(None, help="Port (default 8000)."),
+) -> None:
+    """Create a demo store with generated data and serve it with GraphiQL (embedded mode)."""
+    import uvicorn
+
+    from crm_graph.app import create_app
+    from crm_graph.services.api_keys import create_api_key
+    from crm_graph.services.stores import create_store, customer_count, get_store
+
+    settings = get_settings()
+    if settings.production:
+        raise UserError("`crm-graph demo` is for development; unset CRM_GRAPH_PRODUCTION.")
+    engine = _migrated_engine()
+    with session_scope(engine) as session:
+        try:
+            store = get_store(session, DEMO_STORE)
+        except UserError:
+            store = create_store(session, DEMO_STORE, name="Demo store", timezone="Europe/Warsaw", currency="PLN")
+        existing = customer_count(session, store)
+    if existing == 0:
+        _generate_with_progress(engine, store, customers, seed=42)
+    with session_scope(engine) as session:
+        _, plain = create_api_key(session, store, "admin", "demo key")
+        total = customer_count(session, store)
+    port = port or settings.port
+    url = f"http://{settings.host}:{port}/graphql"
+    console.print(f"\nDemo store {DEMO_STORE!r}: {total:,} customers.")
+    console.print(f"GraphiQL: [bold]{url}[/bold] (development mode: requests without a key act on the demo store)")
+    console.print(f"API key (admin) for other clients: Authorization: Bearer {plain}")
+    console.print('Try: { store { name customerCount } }\n')
+    app_settings = settings.model_copy(update={"dev_store": DEMO_STORE})
+    uvicorn.run(create_app(app_settings), host=settings.host, port=port, log_level="warning")
+
+
+@app.command()
+def schema(
+    output: Path = typer.Option(None, help="Write to this file instead of standard output."),
+) -> None:
+    """Print the GraphQL schema in SDL (the committed schema.graphql is this output)."""
+    from crm_graph.graphql.schema import schema_sdl
+
+    if output:
+        output.write_text(schema_sdl(), encoding="utf-8")
+        console.print(f"Wrote {output}.")
+    else:
+        sys.stdout.write(schema_sdl())
+
+
+def main() -> None:
+    """Entry point: runs the command; user errors are one line on stderr and exit code 2."""
+    from pydantic import ValidationError
+
+    try:
+        level = get_settings().log_level.upper()
+        logging.basicConfig(level=getattr(logging, level, logging.INFO),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        app()
+    except UserError as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        _fail(f"setting CRM_GRAPH_{str(problem['loc'][0]).upper()}: {problem['msg']}.")
+    except OperationalError as exc:
+        _fail(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}")
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    sys.exit(2)

@@ -1,0 +1,78 @@
+"""The per-request context: who is asking, for which store, and how to reach the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from sqlalchemy.engine import Engine
+from strawberry.types import Info as StrawberryInfo
+
+from crm_graph.db import session_scope
+from crm_graph.graphql.errors import graphql_error
+from crm_graph.models import Store
+from crm_graph.models.enums import Role
+
+T = TypeVar("T")
+
+_ROLE_RANK = {Role.READ: 1, Role.WRITE: 2, Role.ADMIN: 3}
+
+
+@dataclass
+class Context:
+    """What every resolver gets as ``info.context``.
+
+    `store` comes from the API key (or the development store), never from an argument, so no
+    resolver can be pointed at another store's data. `loaders` holds this request's DataLoaders.
+    """
+
+    engine: Engine
+    store: Store | None = None
+    role: Role | None = None
+    api_key_id: int | None = None
+    request: Any = None
+    response: Any = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    def require(self, role: Role = Role.READ) -> Store:
+        """The request's store, or an UNAUTHENTICATED / FORBIDDEN error when the caller lacks `role`."""
+        if self.store is None or self.role is None:
+            raise graphql_error(
+                "An API key is required: send `Authorization: Bearer <key>` (`crm-graph keys create`).",
+                "UNAUTHENTICATED",
+            )
+        if _ROLE_RANK[self.role] < _ROLE_RANK[role]:
+            raise graphql_error(
+                f"This needs a {role.value.lower()} key; this key is {self.role.value.lower()}.", "FORBIDDEN"
+            )
+        return self.store
+
+    async def run(self, fn: Callable[..., T], *args: Any, role: Role = Role.READ, **kwargs: Any) -> T:
+        """Call the service ``fn(session, store, *args, **kwargs)`` in a worker thread.
+
+        The session commits when `fn` returns and rolls back when it raises. Database work never
+        blocks the event loop, so slow queries do not stall other requests of the process.
+        """
+        store = self.require(role)
+        return await self.run_unscoped(fn, store, *args, **kwargs)
+
+    async def run_unscoped(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call ``fn(session, *args, **kwargs)`` in a worker thread, without checking the caller."""
+
+        def call() -> T:
+            with session_scope(self.engine) as session:
+                return fn(session, *args, **kwargs)
+
+        return await anyio.to_thread.run_sync(call)
+
+    def loader(self, key: str, factory: Callable[[], T]) -> T:
+        """This request's DataLoader named `key`, created by `factory` on first use."""
+        if key not in self.loaders:
+            self.loaders[key] = factory()
+        return self.loaders[key]
+
+
+Info = StrawberryInfo[Context, None]
+

@@ -1,0 +1,1 @@
+"""Customers: the list, one customer, and their identities."""

@@ -1,0 +1,1 @@
+"""The `Store` the API key belongs to."""

@@ -1,0 +1,27 @@
+"""The data model (SPEC §2): every table, imported here so that the metadata is complete."""
+
+from crm_graph.models.base import SQLModel
+from crm_graph.models.store import Store, StoreSettings
+from crm_graph.models.customer import ConsentEvent, Customer, CustomerIdentity
+from crm_graph.models.commerce import MarketingSpend, Order, OrderLine, Product, Refund
+from crm_graph.models.activity import ActivityEvent, CustomerTag, Tag
+from crm_graph.models.segment import Segment, SegmentSnapshot
+from crm_graph.models.connector import ConnectorConfig, SyncCursor
+from crm_graph.models.job import Job, JobError
+from crm_graph.models.aggregates import (
+    DailyConsentCount,
+    DailyCustomerCount,
+    DailyRfmCell,
+    DailySpenderThresholds,
+    DailyTagCount,
+)
+from crm_graph.models.auth import ApiKey
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ActivityEvent", "ApiKey", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerIdentity",
+    "CustomerTag", "DailyConsentCount", "DailyCustomerCount", "DailyRfmCell", "DailySpenderThresholds",
+    "DailyTagCount", "Job", "JobError", "MarketingSpend", "Order", "OrderLine", "Product", "Refund",
+    "Segment", "SegmentSnapshot", "Store", "StoreSettings", "SyncCursor", "Tag", "metadata",
+]

@@ -1,0 +1,80 @@
+"""Precomputed daily aggregates: what the dashboard reads when a request falls on computed days.
+
+Each row is "as of the end of local day `day`" for its store. Workers fill them; resolvers fall back
+to live computation for days not covered.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlmodel import Field, SQLModel
+
+from crm_graph.models.base import created_field, store_field
+from crm_graph.models.types import ZERO, BigId, Money
+
+
+class DailyConsentCount(SQLModel, table=True):
+    """Customers in each consent bucket of a channel at the end of a day."""
+
+    __tablename__ = "daily_consent_count"
+
+    store_id: int = store_field(primary_key=True)
+    day: date = Field(primary_key=True)
+    channel: str = Field(primary_key=True, max_length=8)
+    bucket: str = Field(primary_key=True, max_length=16)
+    customers: int = Field(nullable=False)
+
+
+class DailyCustomerCount(SQLModel, table=True):
+    """Customer totals at the end of a day: all, identified, spenders, and by activity bucket."""
+
+    __tablename__ = "daily_customer_count"
+
+    store_id: int = store_field(primary_key=True)
+    day: date = Field(primary_key=True)
+    customers: int = Field(nullable=False)
+    identified: int = Field(nullable=False)
+    spenders: int = Field(nullable=False)
+    active: int = Field(default=0, nullable=False)
+    low_risk: int = Field(default=0, nullable=False)
+    high_risk: int = Field(default=0, nullable=False)
+    computed_at: datetime = created_field()
+
+
+class DailyTagCount(SQLModel, table=True):
+    """Customers carrying a tag at the end of a day."""
+
+    __tablename__ = "daily_tag_count"
+
+    store_id: int = store_field(primary_key=True)
+    day: date = Field(primary_key=True)
+    tag_id: int = Field(primary_key=True, foreign_key="tag.id", ondelete="CASCADE", sa_type=BigId)
+    customers: int = Field(nullable=False)
+
+
+class DailySpenderThresholds(SQLModel, table=True):
+    """The spender-segment thresholds of a store as of a day (SPEC §4.G)."""
+
+    __tablename__ = "daily_spender_thresholds"
+
+    store_id: int = store_field(primary_key=True)
+    day: date = Field(primary_key=True)
+    spenders: int = Field(nullable=False)
+    value_low: Decimal = Field(default=ZERO, sa_type=Money, nullable=False)
+    value_high: Decimal = Field(default=ZERO, sa_type=Money, nullable=False)
+    frequent_threshold: int = Field(nullable=False)
+
+
+class DailyRfmCell(SQLModel, table=True):
+    """One cell of the RFM grid of a preset range ending on `day`, in one scoring scheme."""
+
+    __tablename__ = "daily_rfm_cell"
+
+    store_id: int = store_field(primary_key=True)
+    day: date = Field(primary_key=True)
+    preset: str = Field(primary_key=True, max_length=32)
+    scheme: str = Field(primary_key=True, max_length=16)
+    r: int = Field(primary_key=True)
+    fm: int = Field(primary_key=True)
+    customers: int = Field(nullable=False)
+    revenue: Decimal = Field(default=ZERO, sa_type=Money, nullable=False)

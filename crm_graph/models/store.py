@@ -1,0 +1,64 @@
+"""Stores (tenants) and their settings."""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field as PydanticField, model_validator
+from sqlmodel import Field, SQLModel
+
+from crm_graph.models.base import created_field, id_field
+from crm_graph.models.enums import RfmScheme
+from crm_graph.models.types import JsonType
+
+
+class StoreSettings(BaseModel):
+    """Per-store analytics settings (SPEC §2): activity windows, spender percentiles, RFM scheme."""
+
+    active_days: int = PydanticField(default=7, ge=0, description="ACTIVE = last activity 0..active_days days before.")
+    low_risk_days: int = PydanticField(default=30, ge=1, description="LOW_RISK = up to this many days; older is HIGH_RISK.")
+    value_percentiles: tuple[float, float] = PydanticField(
+        default=(50.0, 80.0), description="SMALL below the first, MEDIUM up to the second, BIG from the second."
+    )
+    rfm_scheme: RfmScheme = RfmScheme.QUINTILE
+    frequent_min_orders: int = PydanticField(default=3, ge=2, description="The frequent threshold is at least this.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "StoreSettings":
+        low, high = self.value_percentiles
+        if not 0 < low < high < 100:
+            raise ValueError("value_percentiles must be two numbers with 0 < first < second < 100")
+        if self.low_risk_days <= self.active_days:
+            raise ValueError("low_risk_days must be larger than active_days")
+        return self
+
+
+class Store(SQLModel, table=True):
+    """A shop whose customers crm-graph holds; every other row belongs to exactly one store."""
+
+    id: int | None = id_field()
+    slug: str = Field(max_length=64, unique=True, nullable=False)
+    name: str = Field(max_length=200, nullable=False)
+    timezone: str = Field(default="UTC", max_length=64, nullable=False)
+    currency: str = Field(default="USD", max_length=3, nullable=False)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=JsonType, nullable=False)
+    created_at: datetime = created_field()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The store's timezone; its local days are the days of every metric."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def analytics_settings(self) -> StoreSettings:
+        """The validated settings, with defaults for what the store has not set."""
+        return StoreSettings.model_validate(self.settings or {})
+
+
+def validate_timezone(name: str) -> str:
+    """Return `name` when it is an IANA timezone, else raise `ValueError` saying so."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA timezone such as 'Europe/Warsaw' or 'UTC'") from None
+    return name
