@@ -1,4 +1,9 @@
-"""The ASGI application: GraphQL at /graphql, health at /health."""
+"""The ASGI application: GraphQL at /graphql, health at /health.
+
+The production switch (`CRM_GRAPH_PRODUCTION`) turns off GraphiQL, queries over GET and schema
+introspection, and refuses a development store. In every mode: a request body size limit, CORS only
+for the configured origins, and security headers on every response.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import logging
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -14,6 +21,7 @@ from crm_graph.db import get_engine
 from crm_graph.errors import ConfigurationError
 from crm_graph.graphql.schema import build_schema
 from crm_graph.graphql.view import CrmGraphQL
+from crm_graph.middleware import BodySizeLimit, SecurityHeaders
 from crm_graph.settings import Settings, get_settings
 
 log = logging.getLogger("crm_graph.app")
@@ -26,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         raise ConfigurationError("CRM_GRAPH_DEV_STORE is for development; unset it when CRM_GRAPH_PRODUCTION is on.")
     engine = get_engine(settings.database_url)
     graphql = CrmGraphQL(
-        build_schema(introspection=not settings.production),
+        build_schema(introspection=not settings.production, max_cost=settings.max_query_cost),
         engine=engine,
         settings=settings,
         graphql_ide=None if settings.production else "graphiql",
@@ -43,11 +51,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    methods = ["POST"] if settings.production else ["GET", "POST"]
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql, methods=methods),
         Route("/health", health, methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    middleware = [
+        Middleware(SecurityHeaders, strict=settings.production),
+        Middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=methods,
+                   allow_headers=["Authorization", "Content-Type"], max_age=600),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+    ]
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.settings = settings
     app.state.engine = engine
     return app

@@ -36,6 +36,20 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, description="Port `crm-graph serve` listens on.")
     export_dir: str = Field(default="exports", description="Where background exports are written.")
     max_page_size: int = Field(default=200, description="Largest page a list field returns.")
+    max_query_cost: int = Field(
+        default=5000,
+        description="Largest cost of one GraphQL request (days of a daily series, rows of a page; see SECURITY.md).",
+    )
+    max_body_bytes: int = Field(default=1_000_000, description="Largest request body the API reads, in bytes.")
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated browser origins allowed to call the API (CORS); empty allows none.",
+    )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """`cors_origins` as a list, without blanks and trailing slashes."""
+        return [origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -32,6 +32,8 @@ class Context:
     store: Store | None = None
     role: Role | None = None
     api_key_id: int | None = None
+    #: Why the request has no store: (message, code), set by the view when authentication failed.
+    auth_error: tuple[str, str] | None = None
     request: Any = None
     response: Any = None
     loaders: dict[str, Any] = field(default_factory=dict)
@@ -39,10 +41,11 @@ class Context:
     def require(self, role: Role = Role.READ) -> Store:
         """The request's store, or an UNAUTHENTICATED / FORBIDDEN error when the caller lacks `role`."""
         if self.store is None or self.role is None:
-            raise graphql_error(
+            message, code = self.auth_error or (
                 "An API key is required: send `Authorization: Bearer <key>` (`crm-graph keys create`).",
                 "UNAUTHENTICATED",
             )
+            raise graphql_error(message, code)
         if _ROLE_RANK[self.role] < _ROLE_RANK[role]:
             raise graphql_error(
                 f"This needs a {role.value.lower()} key; this key is {self.role.value.lower()}.", "FORBIDDEN"

@@ -1,17 +1,39 @@
-"""How errors reach clients: stable codes for what the caller can fix, masked ids for our bugs."""
+"""How errors reach clients: stable codes for what the caller can fix, masked ids for our bugs.
+
+Every error a client receives has ``extensions.code``:
+
+- GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT (a variable of the wrong type),
+  QUERY_TOO_DEEP, TOO_MANY_ALIASES, TOO_MANY_TOKENS, QUERY_TOO_COSTLY: the request itself is refused;
+- UNAUTHENTICATED, FORBIDDEN: the API key is missing, wrong, revoked, or lacks the role;
+- a `UserError`'s code (BAD_USER_INPUT, NOT_FOUND, ...): the service refused the arguments;
+- SERVICE_UNAVAILABLE: the database could not be reached; retry later;
+- INTERNAL_SERVER_ERROR: a bug; the message only carries an id, the log has the traceback.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from strawberry.extensions import SchemaExtension
 
 from crm_graph.errors import UserError
 
 log = logging.getLogger("crm_graph.graphql")
+
+#: Codes of the errors the request limits raise without one, recognised by their message.
+_LIMIT_CODES = (
+    (re.compile(r"exceeds maximum operation depth"), "QUERY_TOO_DEEP"),
+    (re.compile(r"aliases found\. Allowed"), "TOO_MANY_ALIASES"),
+    (re.compile(r"more than \d+ tokens"), "TOO_MANY_TOKENS"),
+)
+
+#: How graphql-core words a value that does not fit its type (the original error is the scalar's).
+_COERCION_PREFIXES = ("Variable ", "Expected value of type", "Argument ")
 
 
 def graphql_error(message: str, code: str, **extensions) -> GraphQLError:
@@ -19,11 +41,19 @@ def graphql_error(message: str, code: str, **extensions) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code, **extensions})
 
 
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (as opposed to a bad query of ours)."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
 class ErrorCodes(SchemaExtension):
     """Gives every error a code; masks unexpected exceptions behind an id that is logged.
 
     - A `UserError` raised by a service keeps its message and gets its `code`.
-    - A `GraphQLError` (validation, limits, or raised on purpose) is left as it is.
+    - A `GraphQLError` with a code (raised on purpose) is left as it is.
+    - An error before execution (parse, validation, limits, variables) keeps its message and gets
+      the code that says which.
+    - A database that cannot be reached is SERVICE_UNAVAILABLE (logged, no details to the client).
     - Anything else is an internal error: the client sees "Internal error <id>", the log has the
       traceback under the same id.
     """
@@ -38,16 +68,37 @@ class ErrorCodes(SchemaExtension):
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, UserError):
-            return GraphQLError(
-                str(original), nodes=error.nodes, source=error.source, positions=error.positions,
-                path=error.path, extensions={**(error.extensions or {}), "code": original.code},
-            )
-        if original is None or isinstance(original, GraphQLError):
+            return _with(error, str(original), {**(error.extensions or {}), "code": original.code})
+        if (error.extensions or {}).get("code"):
             return error
+        if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
+            return _with(error, error.message, dict(original.extensions))
+        if error.path is None and (original is None or isinstance(original, GraphQLError)
+                                   or error.message.startswith(_COERCION_PREFIXES)):
+            return _with(error, error.message, {**(error.extensions or {}), "code": _request_code(error)})
         error_id = uuid.uuid4().hex[:12]
-        log.error("internal error %s at %s", error_id, error.path, exc_info=original)
-        return GraphQLError(
-            f"Internal error {error_id}; the server log has the details.",
-            nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
-        )
+        if original is not None and is_database_unavailable(original):
+            log.warning("database unavailable (error %s) at %s: %s", error_id, error.path,
+                        str(original).strip().splitlines()[0] if str(original).strip() else original)
+            return _with(error, f"The database is unavailable; retry shortly (error {error_id}).",
+                         {"code": "SERVICE_UNAVAILABLE", "errorId": error_id})
+        log.error("internal error %s at %s", error_id, error.path, exc_info=original or error)
+        return _with(error, f"Internal error {error_id}; the server log has the details.",
+                     {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id})
+
+
+def _request_code(error: GraphQLError) -> str:
+    """The code of an error raised before execution (no path): which check refused the request."""
+    for pattern, code in _LIMIT_CODES:
+        if pattern.search(error.message):
+            return code
+    if error.message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.message.startswith("Variable "):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def _with(error: GraphQLError, message: str, extensions: dict) -> GraphQLError:
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, extensions=extensions)

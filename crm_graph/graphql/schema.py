@@ -14,6 +14,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from crm_graph.graphql.cost import QueryCostLimiter
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes
 from crm_graph.graphql.store.queries import StoreQuery
@@ -25,10 +26,24 @@ MUTATIONS: tuple[type, ...] = ()
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+#: Default limit of a request's summed field costs (see crm_graph/graphql/cost.py); a setting.
+MAX_COST = 5000
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    """Build the schema; `introspection=False` in production."""
+class CrmSchema(strawberry.Schema):
+    """The Strawberry schema, minus Strawberry's own error logging.
+
+    `ErrorCodes` logs internal errors once, with the id the client sees; the caller's mistakes
+    (validation, bad arguments, limits) are not worth a traceback, and logging each one would let a
+    hostile client flood the log.
+    """
+
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Log nothing here: `ErrorCodes` does it."""
+
+
+def build_schema(*, introspection: bool = True, max_cost: int = MAX_COST) -> strawberry.Schema:
+    """Build the schema; `introspection=False` in production; `max_cost` is the request cost limit."""
     from strawberry.extensions import DisableIntrospection
 
     extensions = [
@@ -38,12 +53,13 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        lambda: QueryCostLimiter(max_cost=max_cost),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
-    return strawberry.Schema(query=query, mutation=mutation, extensions=extensions)
+    return CrmSchema(query=query, mutation=mutation, extensions=extensions)
 
 
 schema = build_schema()

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+
 import anyio.to_thread
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from strawberry.asgi import GraphQL
 
 from crm_graph.db import session_scope
 from crm_graph.graphql.context import Context
+from crm_graph.graphql.errors import is_database_unavailable
+from crm_graph.models import ApiKey, Store
 from crm_graph.models.enums import Role
-from crm_graph.services.api_keys import authenticate
+from crm_graph.services.api_keys import authenticate, needs_touch, touch_api_key
 from crm_graph.services.stores import get_store
 from crm_graph.settings import Settings
+
+log = logging.getLogger("crm_graph.auth")
+
+MISSING_KEY = ("An API key is required: send `Authorization: Bearer <key>` (`crm-graph keys create`).",
+               "UNAUTHENTICATED")
+BAD_SCHEME = ("The Authorization header must be `Bearer <key>`.", "UNAUTHENTICATED")
+INVALID_KEY = ("This API key is not valid: it is unknown or has been revoked.", "UNAUTHENTICATED")
+UNAVAILABLE = ("The database is unavailable; retry shortly.", "SERVICE_UNAVAILABLE")
 
 
 class CrmGraphQL(GraphQL):
     """`strawberry.asgi.GraphQL` with crm-graph's context: the caller's store and role.
 
-    A request with ``Authorization: Bearer <key>`` acts on the key's store with the key's role. A
-    request without a key acts on the development store as admin when one is configured (never in
-    production); otherwise it gets no store and every field answers UNAUTHENTICATED.
+    A request with ``Authorization: Bearer <key>`` acts on the key's store with the key's role; a
+    wrong, unknown or revoked key acts on nothing (every field answers UNAUTHENTICATED, it never
+    falls back to another mode). A request without the header acts on the development store as
+    admin only when one is configured, outside production, and from a loopback address; otherwise it
+    gets no store either.
     """
 
     def __init__(self, schema, *, engine: Engine, settings: Settings, **kwargs) -> None:
@@ -30,22 +46,55 @@ class CrmGraphQL(GraphQL):
 
     async def get_context(self, request: Request, response) -> Context:
         context = Context(engine=self.engine, request=request, response=response)
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            found = await anyio.to_thread.run_sync(self._authenticate, token.strip())
-            if found is not None:
-                key, store = found
-                context.store, context.role, context.api_key_id = store, Role(key.role), key.id
-        elif not header and self.settings.dev_store and not self.settings.production:
-            context.store = await anyio.to_thread.run_sync(self._dev_store)
-            context.role = Role.ADMIN
+        header = request.headers.get("authorization")
+        try:
+            if header is None:
+                if self._dev_store_applies(request):
+                    context.store = await anyio.to_thread.run_sync(self._dev_store)
+                    context.role = Role.ADMIN
+                else:
+                    context.auth_error = MISSING_KEY
+                return context
+            scheme, _, token = header.partition(" ")
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token:
+                context.auth_error = BAD_SCHEME
+                return context
+            found = await anyio.to_thread.run_sync(self._authenticate, token)
+        except SQLAlchemyError as exc:
+            if not is_database_unavailable(exc):
+                raise
+            log.warning("authentication failed, database unavailable: %s", str(exc).strip().splitlines()[0])
+            context.auth_error = UNAVAILABLE
+            return context
+        if found is None:
+            context.auth_error = INVALID_KEY
+        else:
+            key, store = found
+            context.store, context.role, context.api_key_id = store, Role(key.role), key.id
         return context
 
-    def _authenticate(self, token: str):
-        with session_scope(self.engine) as session:
-            return authenticate(session, token)
+    def _dev_store_applies(self, request: Request) -> bool:
+        """The development store serves key-less requests only outside production and from this machine."""
+        if not self.settings.dev_store or self.settings.production:
+            return False
+        host = request.client.host if request.client else ""
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return host == "localhost"
 
-    def _dev_store(self):
+    def _authenticate(self, token: str) -> tuple[ApiKey, Store] | None:
+        with session_scope(self.engine) as session:
+            found = authenticate(session, token)
+        if found is not None and needs_touch(found[0]):
+            try:
+                with session_scope(self.engine) as session:
+                    touch_api_key(session, found[0].id)
+            except SQLAlchemyError as exc:  # the key is valid; last-used time is best effort
+                log.warning("could not record the use of API key %s: %s", found[0].id, exc)
+        return found
+
+    def _dev_store(self) -> Store:
         with session_scope(self.engine) as session:
             return get_store(session, self.settings.dev_store)

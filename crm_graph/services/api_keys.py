@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from crm_graph.errors import NotFound, UserError
@@ -14,6 +16,8 @@ from crm_graph.models.enums import Role
 from crm_graph.models.types import utcnow
 
 _KEY_PREFIX = "crm_"
+#: 32 random bytes, URL-safe base64 without padding, after the prefix.
+_KEY_FORMAT = re.compile(r"crm_[A-Za-z0-9_-]{43}")
 #: last_used_at is written at most this often per key, so reads do not turn into writes.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -40,22 +44,42 @@ def create_api_key(session: Session, store: Store, role: Role | str, name: str =
 
 
 def authenticate(session: Session, plain: str) -> tuple[ApiKey, Store] | None:
-    """The live key matching `plain` and its store, or None; records when the key was last used."""
-    if not plain.startswith(_KEY_PREFIX) or len(plain) > 200:
+    """The live (not revoked) key matching `plain` and its store, or None. Reads only.
+
+    The key is found by the SHA-256 of what the client sent, through a unique index: a timing
+    difference could only tell an attacker about the hash of their own guess, never about a real
+    key, so no constant-time comparison is needed here. Strings that cannot be a key are refused
+    without a query.
+    """
+    if not _KEY_FORMAT.fullmatch(plain):
         return None
     row = session.exec(
         select(ApiKey, Store).join(Store, Store.id == ApiKey.store_id).where(ApiKey.key_hash == hash_key(plain))
     ).first()
-    if row is None:
+    if row is None or row[0].revoked_at is not None:
         return None
-    key, store = row
-    if key.revoked_at is not None:
-        return None
-    now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        session.add(key)
-    return key, store
+    return row[0], row[1]
+
+
+def needs_touch(key: ApiKey, now: datetime | None = None) -> bool:
+    """Whether `key.last_used_at` is older than the resolution at which uses are recorded."""
+    now = now or utcnow()
+    return key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION
+
+
+def touch_api_key(session: Session, key_id: int, now: datetime | None = None) -> None:
+    """Record that key `key_id` was used now; a no-op when another request did so within the resolution.
+
+    The condition is in the UPDATE itself, so concurrent requests of several processes write the
+    row at most once per resolution instead of contending for it on every request.
+    """
+    now = now or utcnow()
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id,
+               or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - _LAST_USED_RESOLUTION))
+        .values(last_used_at=now)
+    )
 
 
 def revoke_api_key(session: Session, store: Store, key_id: int) -> ApiKey:

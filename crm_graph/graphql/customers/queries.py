@@ -4,6 +4,7 @@ import strawberry
 
 from crm_graph.errors import UserError
 from crm_graph.graphql.context import Info
+from crm_graph.graphql.cost import page_cost
 from crm_graph.graphql.customers.types import CustomerConnection, CustomerType
 from crm_graph.services.customers import customers_page, get_customer
 from crm_graph.settings import get_settings
@@ -26,7 +27,8 @@ class CustomerQuery:
         row = await info.context.run(get_customer, int(id))
         return CustomerType.from_model(row) if row else None
 
-    @strawberry.field(description="The store's customers in id order, a page at a time.")
+    @strawberry.field(description="The store's customers in id order, a page at a time.",
+                      metadata=page_cost("first", default=50))
     async def customers(self, info: Info, first: int = 50, after: str | None = None) -> CustomerConnection:
         rows, has_next, total = await info.context.run(
             customers_page, first=first, after_id=_decode_cursor(after),

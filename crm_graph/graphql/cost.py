@@ -1,0 +1,230 @@
+"""Query cost: heavy fields say what they cost, and a request over the limit is refused before it runs.
+
+Depth, alias and token limits bound the *shape* of a query; they do not see that `first: 200` costs
+200 times `first: 1`, or that a daily series over five years is 1,826 points. A heavy field declares
+its cost from its arguments with one line, through Strawberry's field `metadata`:
+
+    @strawberry.field(description="...", metadata=page_cost("first", default=50))
+    @strawberry.field(description="...", metadata=series_cost("range", granularity="granularity"))
+    @strawberry.field(description="...", metadata=field_cost(lambda args: 10 * len(args["ids"])))
+
+Before execution, `QueryCostLimiter` walks the operation (fragments included), sums the costs of
+every selected field and refuses the request with code QUERY_TOO_COSTLY when the sum is over the
+limit. A page multiplies the cost of what is selected inside it (200 customers, each with a 30-day
+series, cost 200 + 200 x 30). Fields without a declaration cost nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+)
+from graphql.execution import ExecutionResult
+from graphql.execution.values import get_argument_values, get_variable_values
+from strawberry.extensions import SchemaExtension
+
+from crm_graph.settings import get_settings
+
+#: The key under which a field's `FieldCost` sits in its Strawberry `metadata`.
+COST_KEY = "crm_graph.cost"
+
+#: Days per point of a series at each granularity (GraphQL enum value names).
+_DAYS_PER_POINT = {"DAY": 1, "WEEK": 7, "MONTH": 28, "QUARTER": 90, "YEAR": 365}
+
+Arguments = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class FieldCost:
+    """What one occurrence of a field costs (`own`) and how much its selections are repeated (`repeat`)."""
+
+    own: Callable[[Arguments], int]
+    repeat: Callable[[Arguments], int] | None = None
+
+
+def field_cost(own: Callable[[Arguments], int] | int,
+               repeat: Callable[[Arguments], int] | None = None) -> dict[str, FieldCost]:
+    """Field metadata declaring a cost computed from the field's arguments (GraphQL names, coerced)."""
+    fn = own if callable(own) else (lambda _args, _value=int(own): _value)
+    return {COST_KEY: FieldCost(own=fn, repeat=repeat)}
+
+
+def page_cost(size_argument: str = "first", *, default: int = 50, max_size: int | None = None) -> dict[str, FieldCost]:
+    """A page of `size_argument` rows costs that many, and repeats its selections that many times.
+
+    Sizes over `max_size` (default: the `max_page_size` setting) count as `max_size`: the resolver
+    refuses them with its own, clearer error.
+    """
+
+    def size(args: Arguments) -> int:
+        value = args.get(size_argument)
+        wanted = max(int(value), 0) if isinstance(value, int) else default
+        return min(wanted, max_size if max_size is not None else get_settings().max_page_size)
+
+    return {COST_KEY: FieldCost(own=size, repeat=size)}
+
+
+def series_cost(range_argument: str = "range", *, granularity: str | None = None,
+                default_days: int = 366) -> dict[str, FieldCost]:
+    """A series costs one per point: the days of the range, divided by the granularity's days per point.
+
+    `default_days` applies when the range is absent or given as a preset (presets span at most a year).
+    """
+
+    def points(args: Arguments) -> int:
+        days = days_in_range(args.get(range_argument)) or default_days
+        step = _DAYS_PER_POINT.get(_enum_name(args.get(granularity)) if granularity else "DAY", 1)
+        return max(math.ceil(days / step), 1)
+
+    return {COST_KEY: FieldCost(own=points)}
+
+
+def days_in_range(value: Any) -> int | None:
+    """Inclusive days between `from` and `to` of a date-range input value, or None when not given."""
+    if value is None:
+        return None
+    first, last = _read(value, "from", "from_"), _read(value, "to", "to_")
+    first, last = _as_date(first), _as_date(last)
+    if first is None or last is None:
+        return None
+    return abs((last - first).days) + 1
+
+
+def _read(value: Any, *names: str) -> Any:
+    for name in names:
+        if isinstance(value, Mapping) and name in value:
+            return value[name]
+        if hasattr(value, name):
+            return getattr(value, name)
+    return None
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _enum_name(value: Any) -> str:
+    return str(getattr(value, "name", value) or "DAY").upper()
+
+
+def operation_cost(schema: GraphQLSchema, document: Any, operation_name: str | None,
+                   variables: dict[str, Any] | None) -> int:
+    """The summed cost of the operation `operation_name` of `document` with `variables`."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    operation = next((o for o in operations if operation_name is None or
+                      (o.name and o.name.value == operation_name)), None)
+    if operation is None:
+        return 0
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list):  # bad variables: execution reports them
+        return 0
+    walker = _Walker(schema, {d.name.value: d for d in document.definitions
+                              if isinstance(d, FragmentDefinitionNode)}, coerced)
+    return walker.cost(root, operation.selection_set)
+
+
+class _Walker:
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
+                 variables: dict[str, Any]) -> None:
+        self.schema, self.fragments, self.variables = schema, fragments, variables
+
+    def cost(self, parent: Any, selection_set: SelectionSetNode | None) -> int:
+        total = 0
+        for parent_type, node in self._fields(parent, selection_set, frozenset()):
+            fields = getattr(parent_type, "fields", None) or {}
+            definition = fields.get(node.name.value)
+            if definition is None:
+                continue
+            declared = _declared_cost(definition)
+            own, repeat = 0, 1
+            if declared is not None:
+                try:
+                    args = get_argument_values(definition, node, self.variables)
+                except GraphQLError:
+                    args = {}
+                own = max(int(declared.own(args)), 0)
+                repeat = max(int(declared.repeat(args)), 0) if declared.repeat else 1
+            inner = self.cost(get_named_type(definition.type), node.selection_set) if node.selection_set else 0
+            total += own + repeat * inner
+        return total
+
+    def _fields(self, parent: Any, selection_set: SelectionSetNode | None,
+                seen: frozenset[str]) -> Iterator[tuple[Any, FieldNode]]:
+        if selection_set is None:
+            return
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                yield parent, selection
+            elif isinstance(selection, InlineFragmentNode):
+                target = self._condition(parent, selection.type_condition)
+                yield from self._fields(target, selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen:
+                    continue
+                target = self._condition(parent, fragment.type_condition)
+                yield from self._fields(target, fragment.selection_set, seen | {name})
+
+    def _condition(self, parent: Any, condition: Any) -> Any:
+        if condition is None:
+            return parent
+        return self.schema.get_type(condition.name.value) or parent
+
+
+def _declared_cost(definition: Any) -> FieldCost | None:
+    strawberry_field = (definition.extensions or {}).get("strawberry-definition")
+    metadata = getattr(strawberry_field, "metadata", None) or {}
+    declared = metadata.get(COST_KEY)
+    return declared if isinstance(declared, FieldCost) else None
+
+
+class QueryCostLimiter(SchemaExtension):
+    """Refuses, before execution, a request whose `operation_cost` is over `max_cost` (QUERY_TOO_COSTLY)."""
+
+    def __init__(self, *, max_cost: int) -> None:
+        self.max_cost = max_cost
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.result is None:
+            cost = operation_cost(context.schema._schema, document, context.operation_name, context.variables)
+            if cost > self.max_cost:
+                context.result = ExecutionResult(data=None, errors=[GraphQLError(
+                    f"This request costs {cost}, over the limit of {self.max_cost}: ask for fewer days, "
+                    "smaller pages or fewer aliased copies of heavy fields.",
+                    extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "maxCost": self.max_cost},
+                )])
+        yield
+
+
+__all__ = ["COST_KEY", "FieldCost", "QueryCostLimiter", "days_in_range", "field_cost", "operation_cost",
+           "page_cost", "series_cost"]
+

@@ -1,0 +1,123 @@
+"""ASGI middleware of the API: request body size limit and security headers.
+
+Both are plain ASGI (no `BaseHTTPMiddleware`), so they add no task or buffering per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("crm_graph.http")
+
+
+class _BodyTooLarge(Exception):
+    """Raised from `receive` when a streamed body passes the limit."""
+
+
+class BodySizeLimit:
+    """Refuses request bodies over `max_bytes` with 413 and a JSON error, before the app parses them.
+
+    The declared Content-Length is checked first; a body without one (chunked) is counted while the
+    app reads it, and the request is cut off at the limit.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                await _json_error(send, 400, "BAD_REQUEST", "The Content-Length header is not a number.")
+                return
+            if too_large:
+                await self._refuse(scope, send)
+                return
+
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        client = scope.get("client") or ("?", 0)
+        log.warning("refused a request body over %d bytes from %s to %s", self.max_bytes, client[0], scope.get("path"))
+        await _json_error(send, 413, "PAYLOAD_TOO_LARGE",
+                          f"The request body is over the limit of {self.max_bytes} bytes.")
+
+
+async def _json_error(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]})
+    await send({"type": "http.response.body", "body": body})
+
+
+#: Headers every response gets.
+_COMMON_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+#: Without GraphiQL the API serves no HTML at all, so nothing may load or frame anything.
+_STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+class SecurityHeaders:
+    """Adds `_COMMON_HEADERS` (and a deny-all CSP when `strict`) to every HTTP response.
+
+    API responses are also marked ``Cache-Control: no-store``: they carry customer data that no
+    shared cache should keep.
+    """
+
+    def __init__(self, app: ASGIApp, *, strict: bool) -> None:
+        self.app = app
+        self.headers = _COMMON_HEADERS + ([_STRICT_CSP] if strict else [])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in self.headers if name not in present]
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
