@@ -14,13 +14,15 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from crm_graph.graphql.api_keys.mutations import ApiKeyMutation
+from crm_graph.graphql.api_keys.queries import ApiKeyQuery
 from crm_graph.graphql.cost import QueryCostLimiter
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery)
+MUTATIONS: tuple[type, ...] = (ApiKeyMutation,)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
 MAX_DEPTH = 12

@@ -33,6 +33,8 @@ def create_api_key(session: Session, store: Store, role: Role | str, name: str =
         role = Role(str(role).upper())
     except ValueError:
         raise UserError(f"Role {role!r} is not one of read, write, admin.") from None
+    if len(name) > 200:
+        raise UserError("`name` of an API key must be at most 200 characters.")
     plain = _KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         store_id=store.id, name=name or f"{role.value.lower()} key", role=role.value,
