@@ -60,31 +60,42 @@ class ErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
-            return
-        result.errors = [self._process(error) for error in result.errors]
+        code_errors(self.execution_context.result)
 
-    def _process(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, UserError):
-            return _with(error, str(original), {**(error.extensions or {}), "code": original.code})
-        if (error.extensions or {}).get("code"):
-            return error
-        if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
-            return _with(error, error.message, dict(original.extensions))
-        if error.path is None and (original is None or isinstance(original, GraphQLError)
-                                   or error.message.startswith(_COERCION_PREFIXES)):
-            return _with(error, error.message, {**(error.extensions or {}), "code": _request_code(error)})
-        error_id = uuid.uuid4().hex[:12]
-        if original is not None and is_database_unavailable(original):
-            log.warning("database unavailable (error %s) at %s: %s", error_id, error.path,
-                        str(original).strip().splitlines()[0] if str(original).strip() else original)
-            return _with(error, f"The database is unavailable; retry shortly (error {error_id}).",
-                         {"code": "SERVICE_UNAVAILABLE", "errorId": error_id})
-        log.error("internal error %s at %s", error_id, error.path, exc_info=original or error)
-        return _with(error, f"Internal error {error_id}; the server log has the details.",
-                     {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id})
+
+def code_errors(result) -> None:
+    """Give every error of `result` (an execution result, or None) its code, masking internal ones.
+
+    Applied both by the `ErrorCodes` extension and after `CrmSchema.execute`, because errors raised
+    inside other extensions (the parser cache's syntax errors, for one) never reach `on_operation`.
+    Applying it twice changes nothing.
+    """
+    if result is None or not getattr(result, "errors", None):
+        return
+    result.errors = [coded(error) for error in result.errors]
+
+
+def coded(error: GraphQLError) -> GraphQLError:
+    """`error` with ``extensions.code`` set (see the module docstring); internal errors masked and logged."""
+    original = error.original_error
+    if isinstance(original, UserError):
+        return _with(error, str(original), {**(error.extensions or {}), "code": original.code})
+    if (error.extensions or {}).get("code"):
+        return error
+    if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
+        return _with(error, error.message, dict(original.extensions))
+    if error.path is None and (original is None or isinstance(original, GraphQLError)
+                               or error.message.startswith(_COERCION_PREFIXES)):
+        return _with(error, error.message, {**(error.extensions or {}), "code": _request_code(error)})
+    error_id = uuid.uuid4().hex[:12]
+    if original is not None and is_database_unavailable(original):
+        log.warning("database unavailable (error %s) at %s: %s", error_id, error.path,
+                    str(original).strip().splitlines()[0] if str(original).strip() else original)
+        return _with(error, f"The database is unavailable; retry shortly (error {error_id}).",
+                     {"code": "SERVICE_UNAVAILABLE", "errorId": error_id})
+    log.error("internal error %s at %s", error_id, error.path, exc_info=original or error)
+    return _with(error, f"Internal error {error_id}; the server log has the details.",
+                 {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id})
 
 
 def _request_code(error: GraphQLError) -> str:
@@ -94,7 +105,9 @@ def _request_code(error: GraphQLError) -> str:
             return code
     if error.message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
-    if error.message.startswith("Variable "):
+    if error.message.startswith("Variable ") and any(
+        words in error.message for words in ("got invalid value", "was not provided", "must not be null")
+    ):
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
 

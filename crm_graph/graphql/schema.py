@@ -18,8 +18,9 @@ from crm_graph.graphql.api_keys.mutations import ApiKeyMutation
 from crm_graph.graphql.api_keys.queries import ApiKeyQuery
 from crm_graph.graphql.cost import QueryCostLimiter
 from crm_graph.graphql.customers.queries import CustomerQuery
-from crm_graph.graphql.errors import ErrorCodes
+from crm_graph.graphql.errors import ErrorCodes, code_errors
 from crm_graph.graphql.store.queries import StoreQuery
+from crm_graph.graphql.text_guard import TextGuard
 
 QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery)
 MUTATIONS: tuple[type, ...] = (ApiKeyMutation,)
@@ -43,6 +44,18 @@ class CrmSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         """Log nothing here: `ErrorCodes` does it."""
 
+    async def execute(self, *args, **kwargs):
+        """Execute, then make sure every error has its code (see `code_errors`)."""
+        result = await super().execute(*args, **kwargs)
+        code_errors(result)
+        return result
+
+    def execute_sync(self, *args, **kwargs):
+        """Execute synchronously, then make sure every error has its code (see `code_errors`)."""
+        result = super().execute_sync(*args, **kwargs)
+        code_errors(result)
+        return result
+
 
 def build_schema(*, introspection: bool = True, max_cost: int = MAX_COST) -> strawberry.Schema:
     """Build the schema; `introspection=False` in production; `max_cost` is the request cost limit."""
@@ -56,6 +69,7 @@ def build_schema(*, introspection: bool = True, max_cost: int = MAX_COST) -> str
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         lambda: QueryCostLimiter(max_cost=max_cost),
+        TextGuard,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

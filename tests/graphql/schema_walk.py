@@ -87,9 +87,14 @@ class RequestBuilder:
     def __init__(self, schema: GraphQLSchema, samples: Samples, *, max_depth: int = 3) -> None:
         self.schema, self.samples, self.max_depth = schema, samples, max_depth
 
-    def build(self, operation: str, field_name: str, *, id_choice: int = 0) -> Request:
-        """The request for root field `field_name`; `id_choice` picks which sample id of each kind."""
+    def build(self, operation: str, field_name: str, *, id_choice: int = 0,
+              arguments: dict[str, Any] | None = None) -> Request:
+        """The request for root field `field_name`; `id_choice` picks which sample id of each kind.
+
+        `arguments`, when given, are the root field's argument values as they are (absent ones left out).
+        """
         root = self.schema.query_type if operation == "query" else self.schema.mutation_type
+        self._root_arguments = arguments
         self._variables: dict[str, Any] = {}
         self._definitions: list[str] = []
         self._id_choice = id_choice
@@ -100,7 +105,13 @@ class RequestBuilder:
     # -- selections ---------------------------------------------------------------------------
     def _field(self, definition: GraphQLField, name: str, parent: str, *, depth: int, root_field: str) -> str:
         arguments = []
-        for arg_name, arg in definition.args.items():
+        if depth == 0 and self._root_arguments is not None:
+            for arg_name, value in self._root_arguments.items():
+                variable = f"v{len(self._definitions)}"
+                self._definitions.append(f"${variable}: {definition.args[arg_name].type}")
+                self._variables[variable] = value
+                arguments.append(f"{arg_name}: ${variable}")
+        for arg_name, arg in (definition.args.items() if depth or self._root_arguments is None else ()):
             required = is_required_argument(arg)
             if not required and not self._worth_filling(arg.type, arg_name):
                 continue

@@ -5,6 +5,7 @@ import strawberry
 from crm_graph.errors import UserError
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.cost import page_cost
+from crm_graph.graphql.ids import parse_id
 from crm_graph.graphql.customers.types import CustomerConnection, CustomerType
 from crm_graph.services.customers import customers_page, get_customer
 from crm_graph.settings import get_settings
@@ -13,18 +14,21 @@ from crm_graph.settings import get_settings
 def _decode_cursor(after: str | None) -> int | None:
     if after is None:
         return None
-    if not after.isdigit() or len(after) > 19:
+    after_id = parse_id(after)
+    if after_id is None:
         raise UserError("`after` is not a cursor this API returned.")
-    return int(after)
+    return after_id
 
 
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(description="One customer of the store by internal id; null when there is none.")
     async def customer(self, info: Info, id: strawberry.ID) -> CustomerType | None:
-        if not str(id).isdigit() or len(str(id)) > 19:
+        customer_id = parse_id(id)
+        if customer_id is None:
+            info.context.require()
             return None
-        row = await info.context.run(get_customer, int(id))
+        row = await info.context.run(get_customer, customer_id)
         return CustomerType.from_model(row) if row else None
 
     @strawberry.field(description="The store's customers in id order, a page at a time.",

@@ -7,6 +7,7 @@ import strawberry
 from crm_graph.errors import NotFound
 from crm_graph.graphql.api_keys.types import ApiKeyType
 from crm_graph.graphql.context import Info
+from crm_graph.graphql.ids import parse_id
 from crm_graph.models.enums import Role
 from crm_graph.services.api_keys import revoke_api_key
 
@@ -15,7 +16,9 @@ from crm_graph.services.api_keys import revoke_api_key
 async def api_key_revoke(
     info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id of the key (from `apiKeys`).")]
 ) -> ApiKeyType:
-    if not str(id).isdigit() or len(str(id)) > 19:
+    key_id = parse_id(id)
+    if key_id is None:
+        info.context.require(Role.ADMIN)
         raise NotFound(f"The store has no API key {str(id)[:40]!r}.")
-    key = await info.context.run(revoke_api_key, int(id), role=Role.ADMIN)
+    key = await info.context.run(revoke_api_key, key_id, role=Role.ADMIN)
     return ApiKeyType.from_model(key)
