@@ -106,7 +106,7 @@ def _request_code(error: GraphQLError) -> str:
     if error.message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
     if error.message.startswith("Variable ") and any(
-        words in error.message for words in ("got invalid value", "was not provided", "must not be null")
+        words in error.message for words in ("invalid value", "was not provided", "must not be null")
     ):
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
