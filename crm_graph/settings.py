@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         description="Largest cost of one GraphQL request (days of a daily series, rows of a page; see SECURITY.md).",
     )
     max_body_bytes: int = Field(default=1_000_000, description="Largest request body the API reads, in bytes.")
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        description="How long an API process reuses a key it has checked; a key revoked elsewhere works "
+        "here at most this long. 0 checks the database on every request.",
+    )
     cors_origins: str = Field(
         default="",
         description="Comma-separated browser origins allowed to call the API (CORS); empty allows none.",

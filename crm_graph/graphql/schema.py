@@ -6,6 +6,7 @@ changes. `schema.graphql` at the top of the repository is this schema printed (`
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -61,10 +62,13 @@ def build_schema(*, introspection: bool = True, max_cost: int = MAX_COST) -> str
     """Build the schema; `introspection=False` in production; `max_cost` is the request cost limit."""
     from strawberry.extensions import DisableIntrospection
 
+    # The limiters' validation rules are built once: each limiter instance makes a new rule class, and
+    # the validation cache is keyed by the rule classes, so per-request limiters would never hit it.
+    limit_rules = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+                   *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
     extensions = [
         ErrorCodes,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(limit_rules),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

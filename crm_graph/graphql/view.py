@@ -16,7 +16,10 @@ from crm_graph.graphql.context import Context
 from crm_graph.graphql.errors import is_database_unavailable
 from crm_graph.models import ApiKey, Store
 from crm_graph.models.enums import Role
-from crm_graph.services.api_keys import authenticate, needs_touch, touch_api_key
+from crm_graph.models.types import utcnow
+from crm_graph.services.api_keys import (
+    authenticate, hash_key, looks_like_key, needs_touch, recall, remember, touch_api_key,
+)
 from crm_graph.services.stores import get_store
 from crm_graph.settings import Settings
 
@@ -60,7 +63,7 @@ class CrmGraphQL(GraphQL):
             if scheme.lower() != "bearer" or not token:
                 context.auth_error = BAD_SCHEME
                 return context
-            found = await anyio.to_thread.run_sync(self._authenticate, token)
+            found = await self._authenticate(token)
         except SQLAlchemyError as exc:
             if not is_database_unavailable(exc):
                 raise
@@ -84,16 +87,34 @@ class CrmGraphQL(GraphQL):
         except ValueError:
             return host == "localhost"
 
-    def _authenticate(self, token: str) -> tuple[ApiKey, Store] | None:
+    async def _authenticate(self, token: str) -> tuple[ApiKey, Store] | None:
+        """The key and store of `token`, from this process's recent keys or the database."""
+        if not looks_like_key(token):
+            return None
+        found = recall(hash_key(token), self.settings.auth_cache_seconds)
+        if found is None:
+            found = await anyio.to_thread.run_sync(self._look_up, token)
+            if found is None:
+                return None
+        key = found[0]
+        if needs_touch(key):
+            key.last_used_at = utcnow()  # this process's copy; the row is written below
+            await anyio.to_thread.run_sync(self._touch, key.id)
+        return found
+
+    def _look_up(self, token: str) -> tuple[ApiKey, Store] | None:
         with session_scope(self.engine) as session:
             found = authenticate(session, token)
-        if found is not None and needs_touch(found[0]):
-            try:
-                with session_scope(self.engine) as session:
-                    touch_api_key(session, found[0].id)
-            except SQLAlchemyError as exc:  # the key is valid; last-used time is best effort
-                log.warning("could not record the use of API key %s: %s", found[0].id, exc)
+        if found is not None:
+            remember(*found)
         return found
+
+    def _touch(self, key_id: int) -> None:
+        try:
+            with session_scope(self.engine) as session:
+                touch_api_key(session, key_id)
+        except SQLAlchemyError as exc:  # the key is valid; its last-use time is best effort
+            log.warning("could not record the use of API key %s: %s", key_id, exc)
 
     def _dev_store(self) -> Store:
         with session_scope(self.engine) as session:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
@@ -20,6 +23,50 @@ _KEY_PREFIX = "crm_"
 _KEY_FORMAT = re.compile(r"crm_[A-Za-z0-9_-]{43}")
 #: last_used_at is written at most this often per key, so reads do not turn into writes.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+#: Recently authenticated keys of this process: key hash -> (when, key, store). See `recall`.
+_recent: OrderedDict[str, tuple[float, ApiKey, Store]] = OrderedDict()
+_recent_lock = threading.Lock()
+_RECENT_MAX = 10_000
+
+
+def looks_like_key(plain: str) -> bool:
+    """Whether `plain` has the shape of a key this service issues (anything else is refused unread)."""
+    return _KEY_FORMAT.fullmatch(plain) is not None
+
+
+def recall(digest: str, ttl: float) -> tuple[ApiKey, Store] | None:
+    """The key (and store) with hash `digest` if this process authenticated it less than `ttl` s ago.
+
+    It spares the database one query per request. A key revoked in this process is forgotten at
+    once; revoked elsewhere (the CLI, another API process), it keeps working here for at most `ttl`.
+    """
+    if ttl <= 0:
+        return None
+    with _recent_lock:
+        found = _recent.get(digest)
+        if found is None or time.monotonic() - found[0] > ttl:
+            return None
+        return found[1], found[2]
+
+
+def remember(key: ApiKey, store: Store) -> None:
+    """Keep a successful authentication for `recall` (bounded: the oldest are dropped)."""
+    with _recent_lock:
+        _recent[key.key_hash] = (time.monotonic(), key, store)
+        _recent.move_to_end(key.key_hash)
+        while len(_recent) > _RECENT_MAX:
+            _recent.popitem(last=False)
+
+
+def forget(digest: str | None = None) -> None:
+    """Drop the remembered key with hash `digest` (all of them when None)."""
+    with _recent_lock:
+        if digest is None:
+            _recent.clear()
+        else:
+            _recent.pop(digest, None)
 
 
 def hash_key(key: str) -> str:
@@ -53,7 +100,7 @@ def authenticate(session: Session, plain: str) -> tuple[ApiKey, Store] | None:
     key, so no constant-time comparison is needed here. Strings that cannot be a key are refused
     without a query.
     """
-    if not _KEY_FORMAT.fullmatch(plain):
+    if not looks_like_key(plain):
         return None
     row = session.exec(
         select(ApiKey, Store).join(Store, Store.id == ApiKey.store_id).where(ApiKey.key_hash == hash_key(plain))
@@ -92,6 +139,7 @@ def revoke_api_key(session: Session, store: Store, key_id: int) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)
+    forget(key.key_hash)
     return key
 
 

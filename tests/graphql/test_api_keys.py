@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from crm_graph.models import ApiKey
-from crm_graph.services.api_keys import hash_key
+from crm_graph.services.api_keys import forget, hash_key
 
 STORE = "{ store { slug } }"
 CREATE = "mutation($role: Role!, $name: String!) { apiKeyCreate(role: $role, name: $name) { key apiKey { id role prefix name } } }"
@@ -59,6 +59,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(api, store, engine):
         row.last_used_at = first - timedelta(minutes=5)
         session.add(row)
         session.commit()
+    forget()  # as if this process's memory of the key had expired
     api.data(STORE, key=key)
     with Session(engine) as session:
         assert session.exec(select(ApiKey).where(ApiKey.store_id == store.id)).one().last_used_at > first - \
@@ -106,3 +107,17 @@ def test_an_unreachable_database_is_service_unavailable(engine):
                            headers={"Authorization": "Bearer crm_" + "C" * 43}).json()
         assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
         assert client.get("/health").status_code == 503
+
+
+def test_a_key_revoked_in_another_process_stops_within_the_cache_time(api, store, engine):
+    """This process remembers a checked key for `auth_cache_seconds`; past that, revocation shows."""
+    key = api.key(store, "read")
+    assert api.data(STORE, key=key)
+    with Session(engine) as session:  # revoked behind this process's back (no `forget`)
+        row = session.exec(select(ApiKey).where(ApiKey.store_id == store.id)).one()
+        row.revoked_at = row.created_at
+        session.add(row)
+        session.commit()
+    assert api.data(STORE, key=key)  # still remembered
+    forget()  # the cache time has passed
+    assert api.error_codes(STORE, key=key) == ["UNAUTHENTICATED"]

@@ -1,0 +1,241 @@
+"""Shared pieces of the load and fault scripts: a uvicorn server, an API key, concurrent clients.
+
+Everything binds 127.0.0.1. Each run is bounded in time; servers started here are stopped here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+QUERIES = {
+    # A. the consent KPI cards of the dashboard (SPEC §4 A), the query the load target is set for
+    "consent": "{ dashboard(preset: LAST_30_DAYS) { consentKpis { channel bucket count previousCount change "
+               "relativeChange } } }",
+    # the smallest query that still reads the database, for a store without the dashboard
+    "customer-count": "{ store { customerCount } }",
+    # no database work beyond authentication
+    "store": "{ store { slug timezone currency } }",
+}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of `pid` and all its descendants, in MiB (from /proc)."""
+    total_kib = 0
+    for member in [pid, *_descendants(pid)]:
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kib += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total_kib / 1024
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+@contextmanager
+def uvicorn_server(database_url: str, *, workers: int = 2, env: dict[str, str] | None = None,
+                   log_path: Path | None = None):
+    """Run the API with `workers` processes on a free loopback port; yields (base_url, process)."""
+    port = free_port()
+    environment = {**os.environ, "CRM_GRAPH_DATABASE_URL": database_url, "CRM_GRAPH_PRODUCTION": "true",
+                   "CRM_GRAPH_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT), **(env or {})}
+    environment.pop("CRM_GRAPH_DEV_STORE", None)
+    log = open(log_path or os.devnull, "wb")  # noqa: SIM115  (closed below)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "crm_graph.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {process.returncode}; see {log_path}")
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        else:
+            raise RuntimeError("uvicorn did not become healthy within 60 s")
+        yield base, process
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        log.close()
+
+
+@dataclass
+class Sample:
+    """One request: when it finished (seconds since the start), how long it took, whether it failed."""
+
+    at: float
+    seconds: float
+    error: str | None
+
+
+@dataclass
+class LoadResult:
+    """What a load run measured."""
+
+    samples: list[Sample] = field(default_factory=list)
+    duration: float = 0.0
+    rss: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, MiB)
+
+    @property
+    def errors(self) -> list[Sample]:
+        return [s for s in self.samples if s.error]
+
+    def summary(self) -> dict:
+        """Requests, requests/s, p50/p99 in ms, error count and kinds, memory at start and end."""
+        ok = sorted(s.seconds for s in self.samples if not s.error)
+        kinds: dict[str, int] = {}
+        for sample in self.errors:
+            kinds[sample.error] = kinds.get(sample.error, 0) + 1
+        return {
+            "requests": len(self.samples),
+            "seconds": round(self.duration, 1),
+            "requests_per_second": round(len(self.samples) / self.duration, 1) if self.duration else 0,
+            "p50_ms": round(_percentile(ok, 50) * 1000, 1) if ok else None,
+            "p99_ms": round(_percentile(ok, 99) * 1000, 1) if ok else None,
+            "mean_ms": round(statistics.fmean(ok) * 1000, 1) if ok else None,
+            "errors": len(self.errors),
+            "error_kinds": kinds,
+            "rss_start_mib": round(self.rss[0][1], 1) if self.rss else None,
+            "rss_end_mib": round(self.rss[-1][1], 1) if self.rss else None,
+            "rss_max_mib": round(max(m for _, m in self.rss), 1) if self.rss else None,
+        }
+
+
+def _percentile(ordered: list[float], percent: float) -> float:
+    index = min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def _error_of(response: httpx.Response) -> str | None:
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    body = response.json()
+    if body.get("errors"):
+        return body["errors"][0].get("extensions", {}).get("code") or "error"
+    return None
+
+
+async def _run(base: str, key: str, query: str, clients: int, seconds: float, result: LoadResult,
+               server_pid: int | None, on_tick: Callable[[float], None] | None) -> None:
+    payload = json.dumps({"query": query}).encode()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    start = time.monotonic()
+    stop = start + seconds
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
+        async def one_client() -> None:
+            while (now := time.monotonic()) < stop:
+                try:
+                    response = await client.post("/graphql", content=payload, headers=headers)
+                    error = _error_of(response)
+                except httpx.HTTPError as exc:
+                    error = type(exc).__name__
+                    await asyncio.sleep(0.05)
+                done = time.monotonic()
+                result.samples.append(Sample(done - start, done - now, error))
+
+        async def monitor() -> None:
+            while time.monotonic() < stop:
+                elapsed = time.monotonic() - start
+                if server_pid:
+                    result.rss.append((elapsed, rss_mib(server_pid)))
+                if on_tick:
+                    on_tick(elapsed)
+                await asyncio.sleep(1)
+            if server_pid:
+                result.rss.append((time.monotonic() - start, rss_mib(server_pid)))
+
+        await asyncio.gather(monitor(), *(one_client() for _ in range(clients)))
+    result.duration = time.monotonic() - start
+
+
+def run_load(base: str, key: str, query: str, *, clients: int, seconds: float, server_pid: int | None = None,
+             on_tick: Callable[[float], None] | None = None) -> LoadResult:
+    """`clients` concurrent clients posting `query` with `key` for `seconds`; memory sampled every second."""
+    result = LoadResult()
+    asyncio.run(_run(base, key, query, clients, seconds, result, server_pid, on_tick))
+    return result
+
+
+def make_key(database_url: str, store_slug: str, name: str) -> tuple[int, str]:
+    """A read key for the store (returns its id, to delete it afterwards, and the key)."""
+    from crm_graph.db import create_db_engine, session_scope
+    from crm_graph.services.api_keys import create_api_key
+    from crm_graph.services.stores import get_store
+
+    engine = create_db_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            key, plain = create_api_key(session, get_store(session, store_slug), "read", name)
+            return key.id, plain
+    finally:
+        engine.dispose()
+
+
+def delete_key(database_url: str, key_id: int) -> None:
+    """Remove a key made by `make_key`, leaving the store as it was."""
+    from crm_graph.db import create_db_engine, session_scope
+    from crm_graph.models import ApiKey
+
+    engine = create_db_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            row = session.get(ApiKey, key_id)
+            if row is not None:
+                session.delete(row)
+    finally:
+        engine.dispose()
