@@ -15,10 +15,11 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from crm_graph.graphql.customers.queries import CustomerQuery
+from crm_graph.graphql.dashboard.queries import DashboardQuery
 from crm_graph.graphql.errors import ErrorCodes
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery)
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, DashboardQuery)
 MUTATIONS: tuple[type, ...] = ()
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
