@@ -20,10 +20,11 @@ from crm_graph.graphql.api_keys.queries import ApiKeyQuery
 from crm_graph.graphql.cost import QueryCostLimiter
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes, code_errors
+from crm_graph.graphql.dashboard.queries import DashboardQuery
 from crm_graph.graphql.store.queries import StoreQuery
 from crm_graph.graphql.text_guard import TextGuard
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery)
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery, DashboardQuery)
 MUTATIONS: tuple[type, ...] = (ApiKeyMutation,)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
