@@ -1,0 +1,1 @@
+"""The dashboard analytics: plain functions over a store's data, computed in the database."""
