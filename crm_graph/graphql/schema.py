@@ -16,9 +16,11 @@ from strawberry.tools import merge_types
 
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes
+from crm_graph.graphql.period.queries import PeriodQuery
+from crm_graph.graphql.rfm.queries import RfmQuery
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery)
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, RfmQuery, PeriodQuery)
 MUTATIONS: tuple[type, ...] = ()
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
