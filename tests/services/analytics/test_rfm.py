@@ -268,3 +268,14 @@ def test_scores_stay_in_the_grid_for_many_customers(session, store, scheme):
     assert len(rows) == 23
     for row in rows.values():
         assert all(1 <= value <= size for value in (row.r_score, row.f_score, row.m_score, row.fm_score))
+
+
+def test_daily_precompute_stores_the_rfm_grids(session, store):
+    from crm_graph.services.analytics.precompute import precompute_day
+
+    build_march_store(session, store)
+    summary = precompute_day(session, store, date(2026, 3, 31))
+    session.commit()
+    assert summary.counts["rfm_rows"] == 5 * (26 + 17)
+    r = resolve_range(store, None, DatePreset.LAST_30_DAYS, today=date(2026, 3, 31))
+    assert rfm_grid(session, store, r).computed_at is not None
