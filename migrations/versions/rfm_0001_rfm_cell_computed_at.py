@@ -1,7 +1,7 @@
-"""RFM grids: when each precomputed grid was computed
+"""RFM grids: when each precomputed grid was computed (also joins the analytics and customers heads)
 
 Revision ID: rfm_0001
-Revises: analytics_0001
+Revises: analytics_0001, customers_0001
 Create Date: 2026-11-22 15:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import crm_graph.models.types
 
 revision: str = "rfm_0001"
-down_revision: str | Sequence[str] | None = "analytics_0001"
+down_revision: str | Sequence[str] | None = ("analytics_0001", "customers_0001")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
