@@ -124,3 +124,22 @@ def test_default_range_is_last_30_days_and_empty_store_answers(api, store):
     assert len(k["series"]) == 30
     grid = api.data("{ rfmGrid { customers prospects cells { customers } } }", key=api.key(store, "read"))["rfmGrid"]
     assert grid["customers"] == 0 and len(grid["cells"]) == 25
+
+
+def test_rfm_grid_with_a_customer_filter(api, session, store):
+    from sqlmodel import select
+
+    from crm_graph.models import Customer
+
+    build_march_store(session, store)
+    poles = select(Customer).where(Customer.store_id == store.id, Customer.email.in_(["a@example.com", "d@example.com"]))
+    for customer in session.exec(poles):
+        customer.country = "PL"
+    session.commit()
+    grid = api.data(GRID.replace("live: $live)", "live: $live, filter: {countries: [\"PL\"]})"), {"range": MARCH},
+                    key=api.key(store, "read"))["rfmGrid"]
+    assert (grid["customers"], grid["filtered"], grid["revenue"]) == (2, True, "250.00")
+    assert {(c["r"], c["fm"]) for c in grid["cells"] if c["customers"]} == {(4, 2), (1, 4)}
+    body = api.post(GRID.replace("live: $live)", "live: $live, filter: {countries: [\"Poland\"]})"), {"range": MARCH},
+                    key=api.key(store, "read"))
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "countries" in body["errors"][0]["message"]

@@ -5,6 +5,7 @@ from typing import Annotated
 import strawberry
 
 from crm_graph.graphql.context import Info
+from crm_graph.graphql.customers.filters import CustomerFilterInput, to_filter
 from crm_graph.graphql.dates import PRESET_DESCRIPTION, RANGE_DESCRIPTION, DatePreset, DateRangeInput, resolve_range_arguments
 from crm_graph.graphql.enums import RfmScheme
 from crm_graph.graphql.rfm.types import RfmGridType
@@ -28,7 +29,14 @@ class RfmQuery:
             description="QUINTILE (5×5) or EDRONE (4×4); default: the store's `rfmScheme` setting.")] = None,
         live: Annotated[bool, strawberry.argument(
             description="Compute now even when a precomputed grid of the range exists.")] = False,
+        filter: Annotated[CustomerFilterInput | None, strawberry.argument(
+            description=(
+                "Count only the customers matching this filter of the customer list (`segmentId` picks a "
+                "saved segment). Scores stay those of the whole store: a customer is in the same cell "
+                "with or without a filter; shares are of the matching customers. Always live."
+            ))] = None,
     ) -> RfmGridType:
         resolved = resolve_range_arguments(info.context.require(), date_range, preset)
-        grid = await info.context.run(rfm_grid, resolved, scheme, live=live)
+        customer_filter = to_filter(filter)
+        grid = await info.context.run(rfm_grid, resolved, scheme, live=live, customer_filter=customer_filter)
         return RfmGridType.from_grid(grid)

@@ -25,6 +25,7 @@ from crm_graph.models.enums import RfmScheme
 from crm_graph.models.types import ZERO, utcnow
 from crm_graph.services.analytics.rfm import SCALE, SEGMENT_OF_CELL, RfmSegment, rfm_scores
 from crm_graph.services.dates import DatePreset, ResolvedRange, preset_days, resolve_range
+from crm_graph.services.filters import CustomerFilter, filtered_customer_ids
 
 #: The presets whose grids the daily precompute stores (each ends on the day it is computed for).
 PRECOMPUTED_PRESETS: tuple[DatePreset, ...] = (
@@ -172,13 +173,20 @@ def precomputed_rfm_grid(session: Session, store: Store, resolved_range: Resolve
 
 
 def rfm_grid(session: Session, store: Store, resolved_range: ResolvedRange, scheme: RfmScheme | str | None = None,
-             *, customer_ids: Select | None = None, live: bool = False) -> RfmGrid:
+             *, customer_filter: CustomerFilter | None = None, customer_ids: Select | None = None,
+             live: bool = False) -> RfmGrid:
     """The RFM grid of a range in `scheme` (default: the store's `rfm_scheme` setting).
 
+    `customer_filter` (the customer list's filter, which can name a saved segment) or `customer_ids`
+    (a select of ids) restrict the customers counted; scores stay store-wide (module docstring).
     Reads the precomputed grid when the range is exactly a precomputed preset range (and neither a
     filter nor `live` is given); computes it live otherwise.
     """
     scheme = RfmScheme(scheme or store.analytics_settings.rfm_scheme)
+    if customer_filter is not None and not customer_filter.is_empty():
+        if customer_ids is not None:
+            raise ValueError("give customer_filter or customer_ids, not both")
+        customer_ids = filtered_customer_ids(store, customer_filter, session=session)
     if customer_ids is None and not live:
         stored = precomputed_rfm_grid(session, store, resolved_range, scheme)
         if stored is not None:

@@ -279,3 +279,22 @@ def test_daily_precompute_stores_the_rfm_grids(session, store):
     assert summary.counts["rfm_rows"] == 5 * (26 + 17)
     r = resolve_range(store, None, DatePreset.LAST_30_DAYS, today=date(2026, 3, 31))
     assert rfm_grid(session, store, r).computed_at is not None
+
+
+def test_customer_filter_and_saved_segment_restrict_the_grid(session, store):
+    from crm_graph.models import Segment
+    from crm_graph.services.filters import CustomerFilter
+
+    ids = build_march_store(session, store)
+    for name in ("A", "D", "J"):
+        session.get(Customer, ids[name]).country = "PL"
+    segment = Segment(store_id=store.id, name="Poles", filter={"countries": ["PL"]})
+    session.add(segment)
+    session.commit()
+    r = resolve_range(store, MARCH, today=date(2026, 6, 1))
+    for customer_filter in (CustomerFilter(countries=["PL"]), CustomerFilter(segment_id=segment.id)):
+        grid = rfm_grid(session, store, r, RfmScheme.QUINTILE, customer_filter=customer_filter)
+        # A (42) and D (14) keep their store-wide cells; J is a prospect.
+        assert {key: c.customers for key, c in cell_map(grid).items() if c.customers} == {(4, 2): 1, (1, 4): 1}
+        assert (grid.customers, grid.prospects, grid.revenue, grid.filtered) == (2, 1, Decimal("250.00"), True)
+    assert rfm_grid(session, store, r, customer_filter=CustomerFilter()).filtered is False  # empty filter
