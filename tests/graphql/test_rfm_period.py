@@ -10,7 +10,7 @@ GRID = """
 query Grid($range: DateRange, $preset: DatePreset, $scheme: RfmScheme, $live: Boolean! = false) {
   rfmGrid(range: $range, preset: $preset, scheme: $scheme, live: $live) {
     scheme customers prospects revenue filtered computedAt
-    range { firstDay lastDay days }
+    range { from to days }
     cells { r fm segment segmentLabel customers revenue shareOfCustomers }
     segments { segment label customers revenue shareOfCustomers cells { r fm } }
   }
@@ -20,8 +20,8 @@ query Grid($range: DateRange, $preset: DatePreset, $scheme: RfmScheme, $live: Bo
 KPIS = """
 query Kpis($range: DateRange, $preset: DatePreset, $granularity: Granularity) {
   periodKpis(range: $range, preset: $preset, granularity: $granularity) {
-    range { firstDay lastDay days }
-    previousRange { firstDay lastDay }
+    range { from to days }
+    previousRange { from to }
     granularity
     customers { value previous change relativeChange }
     newCustomers { value previous }
@@ -40,7 +40,7 @@ query Kpis($range: DateRange, $preset: DatePreset, $granularity: Granularity) {
     topCustomers { value } topCustomersRevenue { value } topCustomersShare { value }
     oneTimeBuyers { value } repeatBuyers { value }
     unattributedOrders { value } unattributedRevenue { value }
-    series { label firstDay lastDay customers newCustomers revenue orders }
+    series { label from to customers newCustomers revenue orders }
   }
 }
 """
@@ -53,7 +53,7 @@ def test_rfm_grid_over_graphql(api, session, store):
     key = api.key(store, "read")
     grid = api.data(GRID, {"range": MARCH}, key=key)["rfmGrid"]
     assert (grid["scheme"], grid["customers"], grid["prospects"], grid["revenue"]) == ("QUINTILE", 7, 2, "1030.00")
-    assert grid["range"] == {"firstDay": "2026-03-01", "lastDay": "2026-03-31", "days": 31}
+    assert grid["range"] == {"from": "2026-03-01", "to": "2026-03-31", "days": 31}
     assert len(grid["cells"]) == 25 and grid["computedAt"] is None and grid["filtered"] is False
     assert grid["cells"][0] == {"r": 5, "fm": 5, "segment": "CHAMPIONS", "segmentLabel": "Champions",
                                 "customers": 0, "revenue": "0.00", "shareOfCustomers": 0.0}
@@ -86,7 +86,7 @@ def test_rfm_grid_reads_the_precomputed_preset(api, session, store):
 def test_period_kpis_over_graphql(api, session, store):
     build_period_store(session, store)
     k = api.data(KPIS, {"range": MARCH, "granularity": "WEEK"}, key=api.key(store, "read"))["periodKpis"]
-    assert k["previousRange"] == {"firstDay": "2026-01-29", "lastDay": "2026-02-28"}
+    assert k["previousRange"] == {"from": "2026-01-29", "to": "2026-02-28"}
     assert k["customers"] == {"value": 6, "previous": 2, "change": 4, "relativeChange": 2.0}
     assert k["newCustomers"] == {"value": 4, "previous": 2}
     assert k["lostCustomers"] == {"value": 2, "previous": 0, "change": 2, "relativeChange": None}
@@ -102,7 +102,7 @@ def test_period_kpis_over_graphql(api, session, store):
     assert (k["oneTimeBuyers"]["value"], k["repeatBuyers"]["value"]) == (5, 1)
     assert (k["unattributedOrders"]["value"], k["unattributedRevenue"]["value"]) == (1, "33.00")
     assert [p["label"] for p in k["series"]] == ["2026-W09", "2026-W10", "2026-W11", "2026-W12", "2026-W13", "2026-W14"]
-    assert k["series"][2] == {"label": "2026-W11", "firstDay": "2026-03-09", "lastDay": "2026-03-15",
+    assert k["series"][2] == {"label": "2026-W11", "from": "2026-03-09", "to": "2026-03-15",
                               "customers": 3, "newCustomers": 2, "revenue": "260.00", "orders": 3}
 
 

@@ -17,14 +17,14 @@ _RELATIVE = "(value − previous) / previous, rounded to 4 places; null when pre
 
 @strawberry.type(name="PeriodRange", description="The local days a figure is about (both inclusive).")
 class PeriodRangeType:
-    first_day: date = strawberry.field(description="First local day (inclusive).")
-    last_day: date = strawberry.field(description="Last local day (inclusive).")
+    from_: date = strawberry.field(name="from", description="First local day (inclusive).")
+    to: date = strawberry.field(description="Last local day (inclusive).")
     days: int = strawberry.field(description="Number of local days.")
 
     @classmethod
     def from_range(cls, r: ResolvedRange) -> PeriodRangeType:
         """The GraphQL view of a resolved range."""
-        return cls(first_day=r.first_day, last_day=r.last_day, days=r.days)
+        return cls(from_=r.first_day, to=r.last_day, days=r.days)
 
 
 @strawberry.type(name="PeriodCount", description="A count in the range, in the previous period, and the change.")
@@ -90,8 +90,8 @@ class PeriodDurationType:
 @strawberry.type(name="PeriodPoint", description="One period of the time series of the range.")
 class PeriodPointType:
     label: str = strawberry.field(description="The period: `2026-03-29`, `2026-W13`, `2026-03` or `2026`.")
-    first_day: date = strawberry.field(description="First local day of the period inside the range.")
-    last_day: date = strawberry.field(description="Last local day of the period inside the range.")
+    from_: date = strawberry.field(name="from", description="First local day of the period inside the range.")
+    to: date = strawberry.field(description="Last local day of the period inside the range.")
     customers: int = strawberry.field(
         description="Unique customers with a counted order placed in the period (a customer counts in every period they bought in)."
     )
@@ -103,7 +103,7 @@ class PeriodPointType:
 
     @classmethod
     def from_point(cls, point: SeriesPoint) -> PeriodPointType:
-        return cls(label=point.bucket.label, first_day=point.bucket.first_day, last_day=point.bucket.last_day,
+        return cls(label=point.bucket.label, from_=point.bucket.first_day, to=point.bucket.last_day,
                    customers=point.customers, new_customers=point.new_customers, revenue=point.revenue,
                    orders=point.orders)
 
