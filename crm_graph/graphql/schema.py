@@ -21,11 +21,16 @@ from crm_graph.graphql.cost import QueryCostLimiter
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes, code_errors
 from crm_graph.graphql.dashboard.queries import DashboardQuery
+from crm_graph.graphql.customers.mutations import CustomerMutation
+from crm_graph.graphql.period.queries import PeriodQuery
+from crm_graph.graphql.rfm.queries import RfmQuery
+from crm_graph.graphql.segments.mutations import SegmentMutation
+from crm_graph.graphql.segments.queries import SegmentQuery
 from crm_graph.graphql.store.queries import StoreQuery
 from crm_graph.graphql.text_guard import TextGuard
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery, DashboardQuery)
-MUTATIONS: tuple[type, ...] = (ApiKeyMutation,)
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery, DashboardQuery, SegmentQuery, RfmQuery, PeriodQuery)
+MUTATIONS: tuple[type, ...] = (ApiKeyMutation, CustomerMutation, SegmentMutation)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
 MAX_DEPTH = 12
