@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -47,7 +48,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette):
+        """Embedded mode (no Redis): jobs run on worker threads of this process."""
+        from workers.inprocess import ensure_in_process_workers
+
+        ensure_in_process_workers(settings, scheduler=settings.embedded_scheduler)
+        yield
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     return app

@@ -16,10 +16,12 @@ from strawberry.tools import merge_types
 
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes
+from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMutation
+from crm_graph.graphql.jobs.queries import JobQuery
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, JobQuery)
+MUTATIONS: tuple[type, ...] = (PrecomputeStartMutation,)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
 MAX_DEPTH = 12
