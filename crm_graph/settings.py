@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         description="Retries of a job after a transient error (platform 429/5xx, network, database).",
     )
     job_lease_seconds: int = Field(
-        default=180, ge=30,
+        default=180, ge=5,
         description="A running job without a heartbeat for this long is presumed dead and re-queued.",
     )
     job_time_limit_minutes: int = Field(default=360, ge=1, description="Longest a single job may run.")
