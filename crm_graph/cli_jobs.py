@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from sqlmodel import Session, select
 
 from crm_graph.errors import NotFound, UserError
@@ -116,7 +116,8 @@ def jobs_list(
     from crm_graph.services.stores import get_store
 
     engine = _migrated_engine()
-    table = Table("id", "kind", "status", "progress", "attempts", "created", "finished", "error")
+    table = Table("id", Column("kind", no_wrap=True), Column("status", no_wrap=True), "progress", "attempts",
+                  "created", "finished", Column("error", overflow="fold"))
     with Session(engine) as session:
         try:
             rows, _ = jobs_page(session, get_store(session, store), status=status.upper() if status else None,
@@ -127,7 +128,7 @@ def jobs_list(
             total = f"/{job.progress_total:,}" if job.progress_total is not None else ""
             table.add_row(str(job.id), job.kind, job.status, f"{job.progress_done:,}{total}", str(job.attempts),
                           f"{job.created_at:%Y-%m-%d %H:%M:%S}",
-                          f"{job.finished_at:%Y-%m-%d %H:%M:%S}" if job.finished_at else "", (job.error or "")[:60])
+                          f"{job.finished_at:%Y-%m-%d %H:%M:%S}" if job.finished_at else "", (job.error or "")[:200])
     console.print(table)
 
 
