@@ -15,12 +15,13 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from crm_graph.graphql.customers.queries import CustomerQuery
+from crm_graph.graphql.dashboard.queries import DashboardQuery
 from crm_graph.graphql.errors import ErrorCodes
 from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMutation
 from crm_graph.graphql.jobs.queries import JobQuery
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, JobQuery)
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, DashboardQuery, JobQuery)
 MUTATIONS: tuple[type, ...] = (PrecomputeStartMutation,)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.

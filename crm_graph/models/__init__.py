@@ -10,6 +10,7 @@ from crm_graph.models.connector import ConnectorConfig, SyncCursor
 from crm_graph.models.job import Job, JobError
 from crm_graph.models.aggregates import (
     DailyConsentCount,
+    DailyConsentGenderCount,
     DailyCustomerCount,
     DailyRfmCell,
     DailySpenderThresholds,
@@ -21,7 +22,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ActivityEvent", "ApiKey", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerIdentity",
-    "CustomerTag", "DailyConsentCount", "DailyCustomerCount", "DailyRfmCell", "DailySpenderThresholds",
+    "CustomerTag", "DailyConsentCount", "DailyConsentGenderCount", "DailyCustomerCount", "DailyRfmCell", "DailySpenderThresholds",
     "DailyTagCount", "Job", "JobError", "MarketingSpend", "Order", "OrderLine", "Product", "Refund",
     "Segment", "SegmentSnapshot", "Store", "StoreSettings", "SyncCursor", "Tag", "metadata",
 ]
