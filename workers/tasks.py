@@ -6,7 +6,7 @@ an export goes to) is here.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +27,41 @@ def _store(session: Session, store_id: int) -> Store:
     return store
 
 
+#: Days precomputed per transaction: a worker that dies loses at most this many days of work.
+PRECOMPUTE_CHUNK_DAYS = 31
+
+
 def precompute_for_job(engine: Engine, store_id: int, first_day: date, last_day: date,
                        progress: JobProgress) -> dict[str, Any]:
     """Precompute the store's daily aggregates for every day of the range, then snapshot segments.
 
-    Each day is committed on its own, so a worker that dies in a long catch-up loses one day's work
-    at most; the next attempt recomputes the days (upserts), so none is counted twice.
+    The days are committed a chunk at a time, so a worker that dies in a long catch-up loses one
+    chunk at most; the next attempt recomputes from the start, and since precomputing a day
+    replaces its rows, no day is ever counted twice.
     """
     from crm_graph.services.analytics.precompute import precompute_range
 
-    with session_scope(engine) as session:
-        store = _store(session, store_id)
-    days = (last_day - first_day).days + 1
-    with Session(engine, expire_on_commit=False) as session:
-        store = session.merge(store)
-        summary = precompute_range(session, store, first_day, last_day, progress=progress)
-        session.commit()
-    counts, errors, result = split_summary(summary)
-    counts.setdefault("days", days)
+    total = (last_day - first_day).days + 1
+    counts: dict[str, int] = {}
+    chunk_first = first_day
+    while chunk_first <= last_day:
+        chunk_last = min(last_day, chunk_first + timedelta(days=PRECOMPUTE_CHUNK_DAYS - 1))
+        offset = (chunk_first - first_day).days
+
+        def chunk_progress(done: int, _total: int | None, offset: int = offset) -> None:
+            progress(offset + done, total)
+
+        with session_scope(engine) as session:
+            summary = precompute_range(session, _store(session, store_id), chunk_first, chunk_last,
+                                       progress=chunk_progress)
+        for name, value in split_summary(summary)[0].items():
+            if isinstance(value, int):
+                counts[name] = counts.get(name, 0) + value
+        chunk_first = chunk_last + timedelta(days=1)
     snapshots = _snapshot_segments(engine, store_id, last_day)
     if snapshots is not None:
         counts["segmentSnapshots"] = snapshots
-    return {"counts": counts, "errors": errors, **(result or {}), "first_day": first_day, "last_day": last_day}
+    return {"counts": counts, "first_day": first_day, "last_day": last_day}
 
 
 def _snapshot_segments(engine: Engine, store_id: int, day: date) -> int | None:

@@ -110,3 +110,29 @@ def test_start_precompute_checks_its_arguments_and_role(api, store):
     assert codes == ["BAD_USER_INPUT"]
     assert api.error_codes(START, {"first": "2026-01-01", "last": "2999-01-01"}, key=write) == ["BAD_USER_INPUT"]
     assert api.error_codes(START, {"first": "2026-01-01", "last": "2026-01-02"}, key=api.key(store, "read")) == ["FORBIDDEN"]
+
+
+def test_the_real_precompute_runs_as_a_job(api, store, engine):
+    from datetime import date
+
+    from sqlmodel import Session, select
+
+    from crm_graph.models import DailyCustomerCount
+    from tests.factories import StoreBuilder, utc
+
+    with Session(engine, expire_on_commit=False) as session:
+        builder = StoreBuilder(session, store)
+        ann = builder.customer(email="ann@example.com", created_at=utc(2026, 1, 1, 9))
+        builder.customer(created_at=utc(2026, 1, 2, 9))  # an anonymous visitor
+        builder.order(ann, "40.00", utc(2026, 1, 2, 10))
+        builder.commit()
+    key, job_id = _start(api, store, "2026-01-01", "2026-01-03")
+    job = wait_for_job(engine, job_id)
+    assert job.status == "SUCCEEDED", job.error
+    assert job.counts["days"] == 3 and (job.progress_done, job.progress_total) == (3, 3)
+    with Session(engine) as session:
+        rows = session.exec(select(DailyCustomerCount).where(DailyCustomerCount.store_id == store.id)
+                            .order_by(DailyCustomerCount.day)).all()
+    # Jan 1: Ann only; Jan 2 and 3: Ann and the visitor; Ann identified; Ann a spender from Jan 2.
+    assert [(r.day, r.customers, r.identified, r.spenders) for r in rows] == [
+        (date(2026, 1, 1), 1, 1, 0), (date(2026, 1, 2), 2, 1, 1), (date(2026, 1, 3), 2, 1, 1)]
