@@ -43,11 +43,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    from crm_graph.web import webhooks
+
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
+        *webhooks.routes,
     ]
     app = Starlette(routes=routes)
+    app.state.webhook_dispatch = webhooks.dispatch
     app.state.settings = settings
     app.state.engine = engine
     return app

@@ -87,11 +87,12 @@ class WebhookRejected(Exception):
 
 @dataclass(slots=True)
 class WebhookEvent:
-    """A verified inbound webhook: its topic, the platform's delivery id (if any) and parsed body."""
+    """A verified inbound webhook: its topic, the platform's delivery id (if any), parsed body, send time."""
 
     topic: str
     delivery_id: str | None
     payload: Any
+    triggered_at: datetime | None = None
 
 
 class Connector(ABC):

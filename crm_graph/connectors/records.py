@@ -116,7 +116,8 @@ class OrderRecord:
 
     `customer` names the buyer: an account's external id, or only contact details for a guest, who is
     matched to an existing customer by email, then phone (or becomes a new one). `updated_at` is the
-    platform's last-modified time.
+    platform's last-modified time. `refunds` None means "not known here" (a webhook body without
+    refund dates): the stored refunds stay as they are.
     """
 
     source: str
@@ -139,7 +140,7 @@ class OrderRecord:
     city: str | None = None
     billing: dict | None = None
     lines: list[OrderLineRecord] = field(default_factory=list)
-    refunds: list[RefundRecord] = field(default_factory=list)
+    refunds: list[RefundRecord] | None = field(default_factory=list)
 
     kind = "order"
 

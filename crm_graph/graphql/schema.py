@@ -14,12 +14,14 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from crm_graph.graphql.connectors.mutations import ConnectorMutation
+from crm_graph.graphql.connectors.queries import ConnectorQuery
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ConnectorQuery)
+MUTATIONS: tuple[type, ...] = (ConnectorMutation,)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
 MAX_DEPTH = 12

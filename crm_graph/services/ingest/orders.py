@@ -106,7 +106,8 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
         }
         lines = [(line.external_id, products.get(line.product_external_id), line.name and line.name[:500], line.sku,
                   line.quantity, line.unit_price, line.line_total) for line in record.lines]
-        refunds = [(refund.external_id, refund.amount, refund.refunded_at, refund.reason) for refund in record.refunds]
+        refunds = None if record.refunds is None else [
+            (refund.external_id, refund.amount, refund.refunded_at, refund.reason) for refund in record.refunds]
         if customer_id is not None:
             result.touched_customers.add(customer_id)
             result.activity_customers.add(customer_id)
@@ -130,7 +131,7 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
         ids = session.execute(O.insert().returning(O.c.id, sort_by_parameter_order=True), new_orders).scalars().all()
         for order_id, (lines, refunds) in zip(ids, new_children):
             line_rows.extend(_line_row(store, order_id, line) for line in lines)
-            refund_rows.extend(_refund_row(store, order_id, refund) for refund in refunds)
+            refund_rows.extend(_refund_row(store, order_id, refund) for refund in refunds or ())
     _apply_order_updates(session, changed)
     if compare:
         stale_lines, stale_refunds = _compare_children(session, store, compare, line_rows, refund_rows)
@@ -174,7 +175,7 @@ def _compare_children(session: Session, store: Store, compare: list, line_rows: 
         if stored_lines.get(order_id, []) != lines:
             stale_lines.add(order_id)
             line_rows.extend(_line_row(store, order_id, line) for line in lines)
-        if sorted(stored_refunds.get(order_id, []), key=_key) != sorted(refunds, key=_key):
+        if refunds is not None and sorted(stored_refunds.get(order_id, []), key=_key) != sorted(refunds, key=_key):
             stale_refunds.add(order_id)
             refund_rows.extend(_refund_row(store, order_id, refund) for refund in refunds)
     return stale_lines, stale_refunds
