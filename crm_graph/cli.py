@@ -1,4 +1,4 @@
-"""The `crm-graph` command line: demo, serve, migrate, stores, keys, generate, schema."""
+"""The `crm-graph` command line: demo, serve, migrate, stores, keys, generate, schema, plugins, sync, import-csv."""
 
 from __future__ import annotations
 
@@ -221,6 +221,11 @@ def schema(
         console.print(f"Wrote {output}.")
     else:
         sys.stdout.write(schema_sdl())
+
+
+from crm_graph.cli_connectors import register as _register_connector_commands  # noqa: E402
+
+_register_connector_commands(app, console, _migrated_engine)
 
 
 def main() -> None:

@@ -97,7 +97,8 @@ class CustomerResolver:
                 elif create:
                     to_create[key] = (ref, contacts[i] if contacts else Contact())
             if link:
-                self._add_identities(link)
+                if create:  # remember the match as an identity of the source (not for look-ups only)
+                    self._add_identities(link)
                 found.update(link)
             created = self._create(to_create)
             found.update(created)

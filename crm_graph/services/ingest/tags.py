@@ -33,9 +33,10 @@ def tag_ids(session: Session, store: Store, names: Sequence[str]) -> dict[str, i
     return found
 
 
-def _open_tags(session: Session, store: Store, customer_ids) -> dict[tuple[int, int], int]:
+def _open_tags(session: Session, store: Store, customer_ids, source: str) -> dict[tuple[int, int], int]:
     rows = fetch_in(session, lambda chunk: select(CT.c.customer_id, CT.c.tag_id, CT.c.id).where(
-        CT.c.store_id == store.id, CT.c.customer_id.in_(chunk), CT.c.removed_at.is_(None)), customer_ids)
+        CT.c.store_id == store.id, CT.c.customer_id.in_(chunk), CT.c.removed_at.is_(None),
+        CT.c.source == source), customer_ids)
     return {(customer_id, tag_id): row_id for customer_id, tag_id, row_id in rows}
 
 
@@ -48,10 +49,14 @@ def _close(session: Session, row_ids: dict[int, datetime]) -> None:
 
 def sync_customer_tags(session: Session, store: Store, source: str,
                        tagged: Sequence[tuple[int, CustomerRecord]]) -> StepResult:
-    """Make each customer's open tags exactly `record.tags`: open the missing ones, close the others."""
+    """Make each customer's open tags of `source` exactly `record.tags`: open the missing, close the others.
+
+    Only tags the same source put on through customer records are closed; tags from tag records
+    (stored with source ``<source>/tags``) and from other sources are left alone.
+    """
     result = StepResult()
     ids = tag_ids(session, store, [name for _, record in tagged for name in record.tags])
-    open_now = _open_tags(session, store, [cid for cid, _ in tagged])
+    open_now = _open_tags(session, store, [cid for cid, _ in tagged], source)
     by_customer: dict[int, set[int]] = {}
     for customer_id, tag_id in open_now:
         by_customer.setdefault(customer_id, set()).add(tag_id)
@@ -84,9 +89,11 @@ def ingest_tags(session: Session, store: Store, source: str, records: Sequence[T
     result = StepResult()
     customer_ids, _ = resolver.resolve([record.customer for record in records])
     ids = tag_ids(session, store, [record.name for record in records])
+    tag_source = f"{source}/tags"[:64]
     rows = fetch_in(session, lambda chunk: select(
         CT.c.id, CT.c.customer_id, CT.c.tag_id, CT.c.applied_at, CT.c.removed_at).where(
-        CT.c.store_id == store.id, CT.c.customer_id.in_(chunk)), [cid for cid in customer_ids if cid])
+        CT.c.store_id == store.id, CT.c.customer_id.in_(chunk), CT.c.source == tag_source),
+        [cid for cid in customer_ids if cid])
     periods: dict[tuple[int, int], list[dict]] = {}
     for row in rows:
         periods.setdefault((row.customer_id, row.tag_id), []).append(
@@ -117,7 +124,7 @@ def ingest_tags(session: Session, store: Store, source: str, records: Sequence[T
                 result.counts["updated"] += 1
                 continue
         row = {"store_id": store.id, "customer_id": customer_id, "tag_id": ids[record.name],
-               "applied_at": record.applied_at, "removed_at": record.removed_at, "source": source}
+               "applied_at": record.applied_at, "removed_at": record.removed_at, "source": tag_source}
         inserts.append(row)
         mine.append({"id": None, "applied_at": record.applied_at, "removed_at": record.removed_at, "row": row})
         result.counts["created"] += 1
