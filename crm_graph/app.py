@@ -15,6 +15,7 @@ from crm_graph.db import get_engine
 from crm_graph.errors import ConfigurationError
 from crm_graph.graphql.schema import build_schema
 from crm_graph.graphql.view import CrmGraphQL
+from crm_graph.services.webhook_jobs import enqueue_webhook
 from crm_graph.settings import Settings, get_settings
 
 log = logging.getLogger("crm_graph.app")
@@ -44,9 +45,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    from crm_graph.web import webhooks
+
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
+        *webhooks.routes,
     ]
 
     @asynccontextmanager
@@ -58,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         yield
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    # Verified deliveries become jobs: the endpoint answers at once, a worker applies them.
+    app.state.webhook_dispatch = enqueue_webhook
     app.state.settings = settings
     app.state.engine = engine
     return app

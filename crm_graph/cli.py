@@ -1,5 +1,5 @@
-"""The `crm-graph` command line: demo, serve, migrate, stores, keys, generate, schema, and the
-background-work commands of `crm_graph.cli_jobs` (worker, scheduler, precompute, jobs)."""
+"""The `crm-graph` command line: demo, serve, migrate, stores, keys, generate, schema, plugins, sync,
+import-csv, and the background-work commands of `crm_graph.cli_jobs` (worker, scheduler, precompute, jobs)."""
 
 from __future__ import annotations
 
@@ -230,6 +230,10 @@ def schema(
     else:
         sys.stdout.write(schema_sdl())
 
+
+from crm_graph.cli_connectors import register as _register_connector_commands  # noqa: E402
+
+_register_connector_commands(app, console, _migrated_engine)
 
 register_job_commands(app)
 

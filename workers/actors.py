@@ -55,12 +55,12 @@ def sync_connector_job(job_id: int) -> None:
 
 @job_actor(JobKind.WEBHOOK, QUEUE_SYNC)
 def apply_webhook_job(job_id: int) -> None:
-    """Apply a webhook that was verified and stored by the HTTP endpoint (params: connector, topic, body)."""
+    """Apply a webhook delivery that the HTTP endpoint verified and stored (params: connector, headers, body)."""
 
     def work(engine, job, progress):
-        from crm_graph.services.webhooks import apply_webhook
+        from crm_graph.services.webhook_jobs import apply_webhook_job
 
-        return apply_webhook(engine, job.store_id, job.params, progress=progress)
+        return apply_webhook_job(engine, job.store_id, job.params)
 
     run_job(job_id, JobKind.WEBHOOK, work)
 

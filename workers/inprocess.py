@@ -27,6 +27,7 @@ _lock = threading.Lock()
 _worker: dramatiq.Worker | None = None
 _scheduler = None
 _booted = False
+_recovered: set[str] = set()
 
 
 def ensure_in_process_workers(settings: Settings, *, scheduler: bool = False) -> dramatiq.Worker | None:
@@ -61,12 +62,18 @@ def ensure_in_process_workers(settings: Settings, *, scheduler: bool = False) ->
 
             _scheduler = build_scheduler(settings, background=True)
             _scheduler.start()
-    _resend_queued(settings)
+        first_start_on_database = settings.database_url not in _recovered
+        _recovered.add(settings.database_url)
+    if first_start_on_database:
+        _resend_queued(settings)
     return _worker
 
 
 def _resend_queued(settings: Settings) -> None:
-    """Send the QUEUED jobs again: their messages were in the memory of a process that has stopped."""
+    """Send the QUEUED jobs again: their messages were in the memory of a process that has stopped.
+
+    Done once per database per process; a job sent twice is harmless (only one message claims it).
+    """
     from crm_graph.db import get_engine
     from crm_graph.services.job_runs import queued_jobs
     from workers.dispatch import send_job

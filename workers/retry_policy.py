@@ -56,8 +56,9 @@ def _is_transient_one(exc: BaseException) -> bool:
 def _http_status(exc: BaseException) -> int | None:
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None) if response is not None else None
-    if status is None:
-        status = getattr(exc, "status_code", None)
+    for name in ("status_code", "status"):
+        if status is None:
+            status = getattr(exc, name, None)
     return status if isinstance(status, int) else None
 
 

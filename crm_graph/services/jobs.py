@@ -229,3 +229,20 @@ def start_precompute(session: Session, store: Store, first_day: date, last_day: 
         raise UserError(f"At most {MAX_PRECOMPUTE_DAYS} days can be precomputed at once; shorten the range.")
     params = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}
     return start_job(session, store, JobKind.PRECOMPUTE, params)
+
+
+def start_sync(session: Session, store: Store, connector: str) -> Job:
+    """Start a sync of the store's `connector`, or return the one already queued or running.
+
+    One sync of a connector at a time: a second request while one is pending gets the same job,
+    which is what a user clicking "sync" twice expects.
+    """
+    from crm_graph.services.connectors import get_connector_config
+
+    config = get_connector_config(session, store, connector)
+    if not config.enabled:
+        raise UserError(f"connector: {connector!r} is disabled for this store; enable it to sync.")
+    pending = active_job(session, store, JobKind.SYNC, connector_id=config.id)
+    if pending is not None:
+        return pending
+    return start_job(session, store, JobKind.SYNC, {"connector_id": config.id, "connector": connector})

@@ -5,6 +5,7 @@ import pytest
 from dramatiq.errors import Retry
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from crm_graph.connectors.http import PlatformError
 from crm_graph.errors import TransientError, UserError
 from workers.retry_policy import is_transient, retry_when
 
@@ -33,6 +34,7 @@ def _wrapped(cause: BaseException) -> PlatformDown:
     httpx.ConnectTimeout("timed out"), httpx.ReadError("connection reset"),
     OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly")),
     ConnectionResetError(), TimeoutError(), TransientError("rate limited"), _wrapped(_status_error(502)),
+    PlatformError("GET /orders failed 7 times; last: 503", 503),
 ])
 def test_transient_failures_are_retried(exc):
     assert is_transient(exc)
@@ -42,7 +44,7 @@ def test_transient_failures_are_retried(exc):
 @pytest.mark.parametrize("exc", [
     _status_error(400), _status_error(401), _status_error(404), UserError("bad column"),
     IntegrityError("INSERT", {}, Exception("duplicate key")), KeyError("total"), ValueError("bad date"),
-    _wrapped(_status_error(403)),
+    _wrapped(_status_error(403)), PlatformError("GET /orders: 401 Unauthorized", 401),
 ])
 def test_bad_data_and_bugs_are_not_retried(exc):
     assert not is_transient(exc)
