@@ -8,6 +8,7 @@ for the configured origins, and security headers on every response.
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -21,9 +22,10 @@ from crm_graph.db import get_engine
 from crm_graph.errors import ConfigurationError
 from crm_graph.graphql.schema import build_schema
 from crm_graph.graphql.view import CrmGraphQL
-from crm_graph.middleware import BodySizeLimit, SecurityHeaders
-from crm_graph.settings import DEV_SECRET_KEY, Settings, get_settings
 from crm_graph.downloads import export_download
+from crm_graph.middleware import BodySizeLimit, SecurityHeaders
+from crm_graph.services.webhook_jobs import enqueue_webhook
+from crm_graph.settings import DEV_SECRET_KEY, Settings, get_settings
 
 log = logging.getLogger("crm_graph.app")
 
@@ -54,11 +56,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    from crm_graph.web import webhooks
+
     methods = ["POST"] if settings.production else ["GET", "POST"]
     routes = [
         Route("/graphql", graphql, methods=methods),
         Route("/health", health, methods=["GET"]),
         Route("/exports/{token}", export_download, methods=["GET"]),
+        *webhooks.routes,
     ]
     middleware = [
         Middleware(SecurityHeaders, strict=settings.production),
@@ -66,7 +71,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
                    allow_headers=["Authorization", "Content-Type"], max_age=600),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
     ]
-    app = Starlette(routes=routes, middleware=middleware)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette):
+        """Embedded mode (no Redis): jobs run on worker threads of this process."""
+        from workers.inprocess import ensure_in_process_workers
+
+        ensure_in_process_workers(settings, scheduler=settings.embedded_scheduler)
+        yield
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    # Verified deliveries become jobs: the endpoint answers at once, a worker applies them.
+    app.state.webhook_dispatch = enqueue_webhook
     app.state.settings = settings
     app.state.engine = engine
     return app

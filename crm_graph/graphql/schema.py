@@ -18,6 +18,8 @@ from strawberry.tools import merge_types
 from crm_graph.graphql.api_keys.mutations import ApiKeyMutation
 from crm_graph.graphql.api_keys.queries import ApiKeyQuery
 from crm_graph.graphql.cost import QueryCostLimiter
+from crm_graph.graphql.connectors.mutations import ConnectorMutation
+from crm_graph.graphql.connectors.queries import ConnectorQuery
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes, code_errors
 from crm_graph.graphql.dashboard.queries import DashboardQuery
@@ -26,11 +28,14 @@ from crm_graph.graphql.period.queries import PeriodQuery
 from crm_graph.graphql.rfm.queries import RfmQuery
 from crm_graph.graphql.segments.mutations import SegmentMutation
 from crm_graph.graphql.segments.queries import SegmentQuery
+from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMutation
+from crm_graph.graphql.jobs.mutations.sync_start import SyncStartMutation
+from crm_graph.graphql.jobs.queries import JobQuery
 from crm_graph.graphql.store.queries import StoreQuery
 from crm_graph.graphql.text_guard import TextGuard
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery, DashboardQuery, SegmentQuery, RfmQuery, PeriodQuery)
-MUTATIONS: tuple[type, ...] = (ApiKeyMutation, CustomerMutation, SegmentMutation)
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery, DashboardQuery, SegmentQuery, RfmQuery, PeriodQuery, ConnectorQuery, JobQuery)
+MUTATIONS: tuple[type, ...] = (ApiKeyMutation, CustomerMutation, SegmentMutation, ConnectorMutation, PrecomputeStartMutation, SyncStartMutation)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
 MAX_DEPTH = 12
