@@ -88,6 +88,7 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
     """Stream `path` of CSV `kind` into the store; returns counts and the rejected rows."""
     from crm_graph.plugins import csv_kinds, get_plugin_manager
 
+    hook = get_plugin_manager().hook
     kinds = csv_kinds()
     if kind not in kinds:
         raise UserError(f"kind: {kind!r} is not a CSV kind (known: {', '.join(sorted(kinds)) or 'none'}).")
@@ -124,6 +125,7 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
         counts.update(result.counts)
         for error in result.errors:
             reject(error)
+        hook.records_ingested(store_id=store_id, source=context.source, counts=dict(result.counts))
         if progress:
             progress(counting.position, total)
 
