@@ -313,6 +313,14 @@ def latest_model(session: Session, store: Store) -> ClvModel | None:
     ).scalars().first()
 
 
+def latest_ready_model(session: Session, store: Store) -> ClvModel | None:
+    """The store's most recent fit with usable parameters (status READY), or None."""
+    return session.execute(
+        select(ClvModel).where(ClvModel.store_id == store.id, ClvModel.status == ClvStatus.READY.value)
+        .order_by(ClvModel.fitted_at.desc(), ClvModel.id.desc()).limit(1)
+    ).scalars().first()
+
+
 def clv_by_customer(session: Session, store: Store, customer_ids: Sequence[int]) -> list[CustomerClv | None]:
     """The prediction rows of `customer_ids` in order (None where a customer has none)."""
     found: dict[int, CustomerClv] = {}

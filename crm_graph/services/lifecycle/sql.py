@@ -9,6 +9,8 @@ differences are plain integer arithmetic on both databases.
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -70,14 +72,36 @@ def _sqlite_month(value: str | None, tz: str) -> int | None:
     return None if local is None else local.year * 12 + local.month - 1
 
 
+def _safe_ln(value: float | None) -> float | None:
+    return None if value is None or value <= 0 else math.log(value)
+
+
+def _safe_exp(value: float | None) -> float | None:
+    return None if value is None else math.exp(min(value, 700.0))
+
+
 def prepare(session: Session) -> str:
-    """Make the local-day functions available on the session's connection; return the dialect name."""
+    """Make the local-day functions available on the session's connection; return the dialect name.
+
+    On SQLite builds without the math functions, `ln` and `exp` are added too.
+    """
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         raw = session.connection().connection.driver_connection
         raw.create_function("crm_day_number", 2, _sqlite_day, deterministic=True)
         raw.create_function("crm_month_number", 2, _sqlite_month, deterministic=True)
+        try:
+            raw.execute("SELECT ln(1.0), exp(0.0)").fetchall()
+        except sqlite3.OperationalError:
+            raw.create_function("ln", 1, _safe_ln, deterministic=True)
+            raw.create_function("exp", 1, _safe_exp, deterministic=True)
     return dialect
+
+
+def greatest_sql(dialect: str, *expressions: str) -> str:
+    """The largest of the expressions (GREATEST on PostgreSQL, scalar MAX on SQLite)."""
+    name = "GREATEST" if dialect == "postgresql" else "MAX"
+    return f"{name}({', '.join(expressions)})"
 
 
 def local_day_sql(dialect: str, column: str, tz_param: str = ":tz") -> str:
