@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -135,3 +136,10 @@ def sql_text(sql: str, *instant_params: str) -> TextClause:
     same way the columns were written, so comparisons are right on both databases.
     """
     return text(sql).bindparams(*(bindparam(name, type_=UTCDateTime) for name in instant_params))
+
+
+def money(value) -> Decimal:
+    """A database sum as money: Decimal with two places (SQLite returns floats; 0 for NULL)."""
+    if value is None:
+        return Decimal("0.00")
+    return Decimal(str(value)).quantize(Decimal("0.01"))
