@@ -16,9 +16,10 @@ from strawberry.tools import merge_types
 
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes
+from crm_graph.graphql.lifecycle.queries import LifecycleQuery
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery)
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, LifecycleQuery)
 MUTATIONS: tuple[type, ...] = ()
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.

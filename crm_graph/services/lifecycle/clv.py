@@ -27,7 +27,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 import numpy as np
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 

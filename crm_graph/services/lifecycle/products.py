@@ -66,7 +66,9 @@ class ProductPair:
     """Two products bought in the same orders, with association measures."""
 
     product_a_id: int
+    product_a_name: str
     product_b_id: int
+    product_b_name: str
     orders: int
     orders_with_a: int
     orders_with_b: int
@@ -138,20 +140,23 @@ def product_pairs(session: Session, store: Store, resolved: ResolvedRange, *, mi
             GROUP BY a.product_id, b.product_id
             HAVING COUNT(*) >= :min_orders
         )
-        SELECT p.product_a, p.product_b, p.together, sa.orders, sb.orders,
+        SELECT p.product_a, pa.name, p.product_b, pb.name, p.together, sa.orders, sb.orders,
                (SELECT COUNT(DISTINCT order_id) FROM baskets)
         FROM pairs p
         JOIN singles sa ON sa.product_id = p.product_a
         JOIN singles sb ON sb.product_id = p.product_b
+        JOIN product pa ON pa.id = p.product_a
+        JOIN product pb ON pb.id = p.product_b
         ORDER BY p.together DESC, (p.together * 1.0 / (sa.orders * sb.orders)) DESC, p.product_a, p.product_b
         LIMIT :limit
     """
     params = {**_params(store, resolved), "limit": limit, "min_orders": min_orders}
     result = []
-    for a, b, together, with_a, with_b, total in session.execute(sql_text(sql, "start", "until"), params):
+    rows = session.execute(sql_text(sql, "start", "until"), params)
+    for a, a_name, b, b_name, together, with_a, with_b, total in rows:
         together, with_a, with_b, total = int(together), int(with_a), int(with_b), int(total)
         result.append(ProductPair(
-            product_a_id=int(a), product_b_id=int(b), orders=together, orders_with_a=with_a,
+            product_a_id=int(a), product_a_name=a_name, product_b_id=int(b), product_b_name=b_name, orders=together, orders_with_a=with_a,
             orders_with_b=with_b, total_orders=total, support=together / total,
             confidence_a_to_b=together / with_a, confidence_b_to_a=together / with_b,
             lift=together * total / (with_a * with_b),

@@ -3,7 +3,6 @@
 from datetime import date
 from decimal import Decimal
 
-import pytest
 
 from crm_graph.models import MarketingSpend
 from crm_graph.services.dates import make_range

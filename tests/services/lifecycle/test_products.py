@@ -58,6 +58,7 @@ def test_pairs_by_hand(session, shop):
         (p1.id, p2.id, 2), (p2.id, p3.id, 2), (p1.id, p3.id, 1),
     ]
     first = pairs[0]
+    assert (first.product_a_name, first.product_b_name) == ("P1", "P2")
     assert (first.total_orders, first.orders_with_a, first.orders_with_b) == (5, 3, 3)
     assert first.support == pytest.approx(2 / 5)
     assert first.confidence_a_to_b == pytest.approx(2 / 3) and first.confidence_b_to_a == pytest.approx(2 / 3)
