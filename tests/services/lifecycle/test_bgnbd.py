@@ -31,11 +31,12 @@ def test_log_likelihood_of_a_repeat_buyer():
 def test_the_gradient_matches_finite_differences():
     x, tx, T = np.array([0, 1, 5, 30]), np.array([0, 2.0, 10.0, 38.0]), np.array([3.0, 20.0, 30.0, 39.0])
     theta = np.log([0.5, 4.0, 0.8, 2.5])
-    _, grad = bgnbd._terms(theta, x, tx, T)
+    data = bgnbd._Data(x, tx, T, None)
+    _, grad = bgnbd._terms(theta, data)
     for k in range(4):
         step = np.zeros(4)
         step[k] = 1e-6
-        numeric = (bgnbd._terms(theta + step, x, tx, T)[0] - bgnbd._terms(theta - step, x, tx, T)[0]) / 2e-6
+        numeric = (bgnbd._terms(theta + step, data)[0] - bgnbd._terms(theta - step, data)[0]) / 2e-6
         assert grad[k] == pytest.approx(numeric, rel=1e-5, abs=1e-7)
 
 
@@ -89,3 +90,21 @@ def test_fit_recovers_simulated_parameters():
 def test_fit_refuses_nothing_to_fit():
     with pytest.raises(bgnbd.FitError):
         bgnbd.fit([], [], [])
+
+
+def test_quadrature_agrees_with_the_closed_form():
+    x, T = np.array([0.0, 2.0, 7.0, 30.0]), np.array([38.0, 38.86, 20.0, 39.0])
+    closed = bgnbd.expected_purchases(PAPER, 39, x, np.zeros(4), T) / bgnbd.p_alive(PAPER, x, np.zeros(4), T)
+    numeric = bgnbd._expected_by_quadrature(PAPER, 39, x, T)
+    assert numeric == pytest.approx(closed, rel=1e-4)
+
+
+def test_expected_purchases_with_almost_no_spread_in_dropout():
+    # a, b in the tens of thousands (a/(a+b) = p ≈ 0.25 for everyone): SciPy's 2F1 overflows here.
+    p = BgNbdParams(r=0.25, alpha=2.1, a=40000.0, b=120000.0)
+    x, t_x, T = np.array([0, 3, 40]), np.array([0.0, 50.0, 140.0]), np.array([10.0, 100.0, 142.0])
+    got = bgnbd.expected_purchases(p, 52, x, t_x, T)
+    assert np.isfinite(got).all() and (got >= 0).all()
+    # With p fixed at 0.25 and λ ~ Gamma(r+x, α+T): E = P(alive) · (1 − (1 + 0.25·52/(α+T))^-(r+x)) / 0.25.
+    expected = bgnbd.p_alive(p, x, t_x, T) * (1 - (1 + 0.25 * 52 / (2.1 + T)) ** -(0.25 + x)) / 0.25
+    assert got == pytest.approx(expected, rel=1e-3)
