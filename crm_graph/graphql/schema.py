@@ -31,10 +31,11 @@ from crm_graph.graphql.segments.queries import SegmentQuery
 from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMutation
 from crm_graph.graphql.jobs.mutations.sync_start import SyncStartMutation
 from crm_graph.graphql.jobs.queries import JobQuery
+from crm_graph.graphql.lifecycle.queries import LifecycleQuery
 from crm_graph.graphql.store.queries import StoreQuery
 from crm_graph.graphql.text_guard import TextGuard
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery, DashboardQuery, SegmentQuery, RfmQuery, PeriodQuery, ConnectorQuery, JobQuery)
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery, DashboardQuery, SegmentQuery, RfmQuery, PeriodQuery, ConnectorQuery, JobQuery, LifecycleQuery)
 MUTATIONS: tuple[type, ...] = (ApiKeyMutation, CustomerMutation, SegmentMutation, ConnectorMutation, PrecomputeStartMutation, SyncStartMutation)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
