@@ -130,7 +130,7 @@ def build_two_stores(engine: Engine) -> TwoStores:
                                          customers=9761, revenue=Decimal("7311.17")))
         jobs = [Job(store_id=b.id, kind=kind, status=status, params={"path": "bravo-secret-path.csv"},
                     counts={"created": 9741}, error="bravo secret reason")
-                for kind, status in (("import", "SUCCEEDED"), ("export", "RUNNING"), ("sync", "QUEUED"))]
+                for kind, status in (("CSV_IMPORT", "SUCCEEDED"), ("EXPORT", "RUNNING"), ("SYNC", "QUEUED"))]
         session.add_all(jobs)
         session.flush()
         session.add(JobError(store_id=b.id, job_id=jobs[0].id, line=7, record="bravo secret record",
@@ -166,7 +166,7 @@ def build_two_stores(engine: Engine) -> TwoStores:
         a_builder.consent(a_customers[0], "EMAIL", "SUBSCRIBED", utc(2025, 6, 1))
         a_builder.tag(a_customers[1], "alpha-tag", utc(2025, 6, 2))
         a_segment = Segment(store_id=a.id, name="Alpha segment", filter={})
-        a_job = Job(store_id=a.id, kind="import", status="SUCCEEDED")
+        a_job = Job(store_id=a.id, kind="CSV_IMPORT", status="SUCCEEDED")
         a_connector = ConnectorConfig(store_id=a.id, connector="woocommerce", config={"url": "https://alpha.example"})
         session.add_all([a_segment, a_job, a_connector])
         session.flush()
