@@ -232,8 +232,10 @@ class RequestBuilder:
         if scalar == "String":
             if lowered in ("after", "before", "cursor"):
                 return _SKIP
-            if lowered in ("search", "query", "q", "email", "text", "term"):
+            if lowered in ("search", "query", "q", "text", "term"):
                 return self.samples.search
+            if "email" in lowered:
+                return "isolation-probe@example.com"
             return "isolation-probe"
         if scalar == "Date":
             return self.samples.first_day if lowered in ("from", "since", "start", "firstday", "from_") \
