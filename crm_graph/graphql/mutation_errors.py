@@ -16,6 +16,7 @@ import strawberry
 
 from crm_graph.errors import NotFound, UserError
 from crm_graph.graphql.context import Info
+from crm_graph.graphql.ids import parse_id as parse_integer_id
 from crm_graph.models.enums import Role
 from crm_graph.services.customers.errors import Conflict, FieldError
 
@@ -62,7 +63,7 @@ async def run_mutation(info: Info, fn: Callable[..., Any], *args: Any, **kwargs:
 
 def parse_id(value: Any, argument: str = "id") -> int:
     """An integer id from a GraphQL `ID`; a malformed one is `NotFound` (no such object)."""
-    text = str(value)
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound(f"`{argument}`: there is no object {text[:40]!r}.")
-    return int(text)
+    number = parse_integer_id(value)
+    if number is None:
+        raise NotFound(f"`{argument}`: there is no object {str(value)[:40]!r}.")
+    return number

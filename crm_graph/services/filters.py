@@ -305,7 +305,7 @@ def _search_condition(store: Store, raw: str) -> ColumnElement[bool]:
         branches.append(select(Customer.id).where(*base, _prefix(Customer.phone, digits)))
         if not digits.startswith("+"):
             branches.append(select(Customer.id).where(*base, _prefix(Customer.phone, "+" + digits)))
-    if text.isdigit() and len(text) <= 18:
+    if re.fullmatch(r"[0-9]{1,18}", text):
         branches.append(select(Customer.id).where(*base, Customer.id == int(text)))
     identity = (CustomerIdentity.store_id == store.id,)
     branches.append(select(CustomerIdentity.customer_id).where(*identity, _prefix(func.lower(CustomerIdentity.external_id), text)))

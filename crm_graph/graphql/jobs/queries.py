@@ -5,13 +5,14 @@ import strawberry
 from crm_graph.errors import UserError
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.enums import JobStatus
+from crm_graph.graphql.ids import parse_id
 from crm_graph.graphql.jobs.types import JobConnection, JobKind, JobType
 from crm_graph.services.jobs import get_job, jobs_page
 from crm_graph.settings import get_settings
 
 
 def _job_id(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) <= 18 else None
+    return parse_id(value)
 
 
 @strawberry.type

@@ -6,6 +6,7 @@ import strawberry
 
 from crm_graph.errors import NotFound
 from crm_graph.graphql.context import Info
+from crm_graph.graphql.ids import parse_id
 from crm_graph.graphql.segments.types import SegmentType
 from crm_graph.services.segments import get_segment, list_segments
 
@@ -18,11 +19,11 @@ class SegmentQuery:
 
     @strawberry.field(description="One saved segment; null when the store has none with this id.")
     async def segment(self, info: Info, id: strawberry.ID) -> SegmentType | None:
-        text = str(id)
-        if not text.isdigit() or len(text) > 18:
+        segment_id = parse_id(id)
+        if segment_id is None:
             return None
         try:
-            row = await info.context.run(get_segment, int(text))
+            row = await info.context.run(get_segment, segment_id)
         except NotFound:
             return None
         return SegmentType.from_model(row)

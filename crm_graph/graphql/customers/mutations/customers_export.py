@@ -11,6 +11,7 @@ from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerFilterInput, filter_input_dict
 from crm_graph.graphql.customers.jobs import CustomerJobType, app_settings
 from crm_graph.graphql.mutation_errors import MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation
+from crm_graph.models.enums import Role
 from crm_graph.services.customers.background import EXPORT, create_customer_job, start_customer_job
 from crm_graph.services.filters import customer_conditions, parse_filter
 
@@ -34,6 +35,7 @@ async def export_customers(
     filter: Annotated[CustomerFilterInput | None, strawberry.argument(description="Which customers.")] = None,
     segment_id: Annotated[strawberry.ID | None, strawberry.argument(description="Or: the members of this segment.")] = None,
 ) -> CustomerJobResult:
+    info.context.require(Role.WRITE)  # the role first: a read key learns nothing from argument checks
     try:
         data = filter_input_dict(filter)
         if segment_id is not None:
