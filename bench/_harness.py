@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -79,6 +80,7 @@ def uvicorn_server(database_url: str, *, workers: int = 2, env: dict[str, str] |
     """Run the API with `workers` processes on a free loopback port; yields (base_url, process)."""
     port = free_port()
     environment = {**os.environ, "CRM_GRAPH_DATABASE_URL": database_url, "CRM_GRAPH_PRODUCTION": "true",
+                   "CRM_GRAPH_SECRET_KEY": os.environ.get("CRM_GRAPH_SECRET_KEY") or secrets.token_urlsafe(32),
                    "CRM_GRAPH_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT), **(env or {})}
     environment.pop("CRM_GRAPH_DEV_STORE", None)
     log = open(log_path or os.devnull, "wb")  # noqa: SIM115  (closed below)

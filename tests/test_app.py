@@ -13,7 +13,12 @@ QUERY = "{ store { slug } }"
 INTROSPECTION = "{ __schema { queryType { name } } }"
 
 
+#: Production refuses the development secret that signs download links.
+SECRET = "s" * 40
+
+
 def _client(db_url: str, **settings) -> TestClient:
+    settings.setdefault("secret_key", SECRET)
     return TestClient(create_app(Settings(database_url=db_url, _env_file=None, **settings)))
 
 
@@ -44,7 +49,7 @@ def test_development_has_graphiql_get_and_introspection(db_url, api, store):
 
 def test_production_refuses_a_development_store(db_url):
     with pytest.raises(ConfigurationError):
-        create_app(Settings(database_url=db_url, _env_file=None, production=True, dev_store="demo"))
+        create_app(Settings(database_url=db_url, _env_file=None, production=True, dev_store="demo", secret_key=SECRET))
 
 
 def test_mutations_are_refused_over_get_even_in_development(db_url, api, store):

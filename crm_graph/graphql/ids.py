@@ -19,4 +19,4 @@ def parse_id(value: object) -> int | None:
     if not _DIGITS.fullmatch(text):
         return None
     number = int(text)
-    return number if 0 < number <= _MAX_ID else None
+    return number if number <= _MAX_ID else None
