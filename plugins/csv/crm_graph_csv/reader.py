@@ -2,8 +2,8 @@
 
 `rows(stream, mapping, columns)` reads the header, maps foreign names onto the kind's columns,
 checks that required columns are present, and yields ``(line_number, values)`` where `values` is a
-tuple indexed like the kind's columns ("" for a column the file lacks). Bytes that are not UTF-8
-make only their row bad, not the file.
+tuple indexed like the kind's columns ("" for a column the file lacks). Bytes that are not UTF-8,
+NUL bytes and fields over the size limit make only their row bad, not the file.
 """
 
 from __future__ import annotations
@@ -66,8 +66,16 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
     width = len(names)
     reader = csv.reader(text, delimiter=delimiter)
     line = 1
-    for row in reader:
+    while True:
         start = line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field over the size limit: that row is bad, reading goes on
+            line = reader.line_num + 1
+            yield start, BadRow(f"the row cannot be read as CSV: {exc}")
+            continue
         line = reader.line_num + 1
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
@@ -76,6 +84,9 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
             joined.encode("utf-8")
         except UnicodeEncodeError:
             yield start, BadRow("the row is not valid UTF-8 text")
+            continue
+        if "\x00" in joined:  # binary data; no database text column can hold it
+            yield start, BadRow("the row contains NUL bytes (binary data, not text)")
             continue
         if len(row) > width and any(cell.strip() for cell in row[width:]):
             yield start, BadRow(f"the row has {len(row)} fields but the header has {width}")

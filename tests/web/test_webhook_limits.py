@@ -1,0 +1,80 @@
+"""Webhook endpoint against hostile deliveries: oversized, unsigned, forged, malformed, replayed.
+
+Whatever is refused leaves no trace in the database (no delivery, no job, no row); the refusal is
+logged. Signatures are compared in constant time (`hmac.compare_digest`) by every connector.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from crm_graph.services.connectors import register_connector
+from crm_graph_woocommerce.webhooks import signature
+from tests.ingest_helpers import count
+
+SECRET = "wh-secret"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def hooked(engine, store):
+    """`store` with a WooCommerce connector that has a webhook secret."""
+    with Session(engine) as session:
+        register_connector(session, store, "woocommerce", {
+            "url": "https://shop.example.com", "consumer_key": "ck", "consumer_secret": "cs", "webhook_secret": SECRET})
+        session.commit()
+    return store
+
+
+def _post(api, store, body: bytes, *, sign_with: str | None = SECRET, delivery: str = "d1", topic="customer.created"):
+    headers = {"X-WC-Webhook-Topic": topic, "X-WC-Webhook-Delivery-ID": delivery, "Content-Type": "application/json"}
+    if sign_with is not None:
+        headers["X-WC-Webhook-Signature"] = signature(body, sign_with)
+    return api.client.post(f"/webhooks/woocommerce/{store.slug}", content=body, headers=headers)
+
+
+def _traces(engine, store) -> tuple[int, int, int]:
+    return count(engine, "webhook_delivery", store.id), count(engine, "job", store.id), count(engine, "customer", store.id)
+
+
+def test_refused_deliveries_leave_no_trace_and_are_logged(api, engine, hooked, caplog):
+    caplog.set_level(logging.WARNING)
+    customer = {"id": 5, "email": "x@example.com", "first_name": "X"}
+    body = json.dumps(customer).encode()
+    refusals = [
+        (b"{" + b" " * 1_200_000 + b"}", SECRET, 413),  # over the request body limit
+        (body, None, 401),                              # unsigned
+        (body, "wrong-secret", 401),                    # forged
+        (b"{not json", SECRET, 401),                    # signed but malformed
+        (b"\xff\xfe\x00binary", SECRET, 200),           # signed, not JSON at all: a ping-like no-op
+    ]
+    for payload, secret, status in refusals:
+        response = _post(api, hooked, payload, sign_with=secret)
+        assert response.status_code == status, (payload[:20], response.text)
+        if status != 200:
+            assert _traces(engine, hooked)[2] == 0
+    assert _traces(engine, hooked)[0] == 0 and _traces(engine, hooked)[2] == 0
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "refused" in logged
+
+
+def test_a_replayed_delivery_is_applied_once(api, engine, hooked):
+    body = json.dumps({"id": 9, "email": "r@example.com", "first_name": "R"}).encode()
+    first = _post(api, hooked, body, delivery="same")
+    again = _post(api, hooked, body, delivery="same")
+    assert first.status_code == again.status_code == 200
+    assert count(engine, "job", hooked.id) == 1  # one job per delivery id, however often it comes
+
+
+def test_every_connector_compares_signatures_in_constant_time():
+    sources = list((ROOT / "plugins").glob("*/crm_graph_*/webhooks.py"))
+    assert sources, "no connector webhook module found"
+    for source in sources:
+        text = source.read_text()
+        assert "hmac.compare_digest" in text, source
+        assert "== expected" not in text and "expected ==" not in text, source
