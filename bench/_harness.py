@@ -241,3 +241,46 @@ def delete_key(database_url: str, key_id: int) -> None:
                 session.delete(row)
     finally:
         engine.dispose()
+
+
+def prepare_database(admin_url: str, customers: int, roles: tuple[str, ...] = ("read",)) -> tuple[str, dict[str, str]]:
+    """A new PostgreSQL database at the newest schema with store `fault`, `customers` customers and a
+    key per role: (url, {role: key}). Drop it with `drop_database`."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from crm_graph.db import create_db_engine, session_scope
+    from crm_graph.migrate import upgrade
+    from crm_graph.services.api_keys import create_api_key
+    from crm_graph.services.stores import create_store
+
+    name = f"crm_fault_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_db_engine(url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        store = create_store(session, "fault", timezone="Europe/Warsaw", currency="PLN")
+        keys = {role: create_api_key(session, store, role, f"fault test {role}")[1] for role in roles}
+        session.execute(text(
+            "INSERT INTO customer (store_id, email, gender, has_account, created_at, updated_at, orders_count, "
+            "total_spent) SELECT :store, 'c' || g || '@fault.test', 'UNKNOWN', false, now() - interval '40 days', "
+            "now(), 0, 0 FROM generate_series(1, :n) g"), {"store": store.id, "n": customers})
+    engine.dispose()
+    return url, keys
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    """Drop a database made by `prepare_database`, closing its connections."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()

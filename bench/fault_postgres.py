@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench._harness import QUERIES, run_load, uvicorn_server  # noqa: E402
+from bench._harness import QUERIES, drop_database, prepare_database, run_load, uvicorn_server  # noqa: E402
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -63,39 +62,6 @@ def private_cluster():
     finally:
         subprocess.run([*ctl, "-w", "-m", "immediate", "stop"], check=False, stdout=subprocess.DEVNULL)
         shutil.rmtree(data, ignore_errors=True)
-
-
-def _prepare(admin_url: str, customers: int) -> tuple[str, str]:
-    """A new database with a store, `customers` customers with consents, and a read key: (url, key)."""
-    from crm_graph.db import create_db_engine, session_scope
-    from crm_graph.migrate import upgrade
-    from crm_graph.services.api_keys import create_api_key
-    from crm_graph.services.stores import create_store
-
-    name = f"crm_fault_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    engine = create_db_engine(url)
-    upgrade(engine)
-    with session_scope(engine) as session:
-        store = create_store(session, "fault", timezone="Europe/Warsaw", currency="PLN")
-        _, key = create_api_key(session, store, "read", "fault test")
-        session.execute(text(
-            "INSERT INTO customer (store_id, email, gender, has_account, created_at, updated_at, orders_count, "
-            "total_spent) SELECT :store, 'c' || g || '@fault.test', 'UNKNOWN', false, now(), now(), 0, 0 "
-            "FROM generate_series(1, :n) g"), {"store": store.id, "n": customers})
-    engine.dispose()
-    return url, key
-
-
-def _drop(admin_url: str, url: str) -> None:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _accepts_connections(admin_url: str) -> bool:
@@ -142,7 +108,8 @@ def main() -> int:
 
 def _run(args: argparse.Namespace, command: list[str]) -> int:
     """The load, the fault and the summary (see the module docstring)."""
-    url, key = _prepare(args.admin_url, args.customers)
+    url, keys = prepare_database(args.admin_url, args.customers)
+    key = keys["read"]
     events: dict[str, float] = {}
 
     def restart(origin: float) -> None:
@@ -167,7 +134,7 @@ def _run(args: argparse.Namespace, command: list[str]) -> int:
         deadline = time.monotonic() + 30
         while not _accepts_connections(args.admin_url) and time.monotonic() < deadline:
             time.sleep(0.5)
-        _drop(args.admin_url, url)
+        drop_database(args.admin_url, url)
 
     errors = result.errors
     back = events.get("postgres_back")

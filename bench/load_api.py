@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def main() -> int:
     finally:
         delete_key(args.database_url, key_id)
 
-    summary = {"query": args.query, "clients": args.clients, "workers": args.workers, **result.summary()}
+    summary = {"query": args.query, "clients": args.clients, "workers": args.workers, **result.summary(),
+               "load_average_1m_at_end": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
     print(json.dumps(summary, indent=2))
     print(f"\n| {args.query} | {args.clients} | {args.workers} | {summary['requests_per_second']} | "
           f"{summary['p50_ms']} | {summary['p99_ms']} | {summary['errors']} | "

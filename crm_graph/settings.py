@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         default=180, ge=5,
         description="A running job without a heartbeat for this long is presumed dead and re-queued.",
     )
+    job_resend_after_seconds: int = Field(
+        default=1800, ge=30,
+        description="A queued job whose message was lost (Redis down when it was sent) is sent again after this long.",
+    )
     job_time_limit_minutes: int = Field(default=360, ge=1, description="Longest a single job may run.")
     sync_interval_minutes: int = Field(
         default=60, ge=5, description="How often the scheduler syncs each enabled connector.",

@@ -18,7 +18,8 @@ from workers.dispatch import send_job
 
 log = logging.getLogger("crm_graph.workers")
 
-#: A QUEUED job whose message was sent this long ago and never ran is sent again.
+#: Default of the `job_resend_after_seconds` setting: a QUEUED job whose message was sent this long
+#: ago and never ran is sent again.
 RESEND_AFTER_SECONDS = 1800
 
 
@@ -26,7 +27,7 @@ def reap_and_resend() -> list[int]:
     """Queue again the jobs whose worker died and resend lost messages; return the ids sent."""
     settings = worker_settings()
     to_send = reap_stale_jobs(worker_engine(), lease_seconds=settings.job_lease_seconds,
-                              max_attempts=settings.job_max_retries + 1, resend_after_seconds=RESEND_AFTER_SECONDS)
+                              max_attempts=settings.job_max_retries + 1, resend_after_seconds=settings.job_resend_after_seconds)
     for job_id, kind in to_send:
         log.warning("job %s (%s) sent again: its worker died or its message was lost", job_id, kind)
         send_job(job_id, kind)
