@@ -55,6 +55,19 @@ def rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by `pid` and all its descendants, in seconds (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in [pid, *_descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def _descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -130,6 +143,7 @@ class LoadResult:
     samples: list[Sample] = field(default_factory=list)
     duration: float = 0.0
     rss: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, MiB)
+    server_cpu_seconds: float | None = None
 
     @property
     def errors(self) -> list[Sample]:
@@ -153,6 +167,8 @@ class LoadResult:
             "rss_start_mib": round(self.rss[0][1], 1) if self.rss else None,
             "rss_end_mib": round(self.rss[-1][1], 1) if self.rss else None,
             "rss_max_mib": round(max(m for _, m in self.rss), 1) if self.rss else None,
+            "server_cpu_ms_per_request": round(self.server_cpu_seconds * 1000 / len(self.samples), 2)
+            if self.server_cpu_seconds is not None and self.samples else None,
         }
 
 
@@ -201,7 +217,10 @@ async def _run(base: str, key: str, query: str, clients: int, seconds: float, re
             if server_pid:
                 result.rss.append((time.monotonic() - start, rss_mib(server_pid)))
 
+        cpu_before = cpu_seconds(server_pid) if server_pid else None
         await asyncio.gather(monitor(), *(one_client() for _ in range(clients)))
+        if server_pid:
+            result.server_cpu_seconds = cpu_seconds(server_pid) - cpu_before
     result.duration = time.monotonic() - start
 
 

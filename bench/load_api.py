@@ -52,6 +52,11 @@ def main() -> int:
 
     summary = {"query": args.query, "clients": args.clients, "workers": args.workers, **result.summary(),
                "load_average_1m_at_end": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+    if summary.get("server_cpu_ms_per_request"):
+        # what the API processes alone could serve with every core to themselves (PostgreSQL and the
+        # clients not counted): an upper bound that does not depend on what else runs on the machine
+        summary["api_cpu_bound_requests_per_second"] = round(
+            (os.cpu_count() or 1) * 1000 / summary["server_cpu_ms_per_request"], 1)
     print(json.dumps(summary, indent=2))
     print(f"\n| {args.query} | {args.clients} | {args.workers} | {summary['requests_per_second']} | "
           f"{summary['p50_ms']} | {summary['p99_ms']} | {summary['errors']} | "

@@ -123,7 +123,7 @@ def _assert_handled(response, query, variables) -> None:
 
 
 @pytest.mark.parametrize(("operation", "field_name"), FIELDS, ids=[f"{op}.{name}" for op, name in FIELDS])
-@settings(max_examples=25, derandomize=True, deadline=None, database=None,
+@settings(max_examples=12, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_hostile_arguments_are_refused_cleanly(client, hostile_store, operation, field_name, data):
