@@ -34,12 +34,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Integer, and_, case, func, literal, or_, select, true
+from sqlalchemy import Integer, and_, case, func, literal, or_, select, true, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm_graph.models import Customer, Order, Refund, Store
 from crm_graph.models.enums import COUNTED_ORDER_STATUSES, OrderStatus
 from crm_graph.models.types import ZERO
+from crm_graph.services.analytics.scope import counted_in, erased_customer_ids, of_live_customer, prepare_analytics
 from crm_graph.services.analytics.sqltime import bucket_index
 from crm_graph.services.dates import Bucket, Granularity, ResolvedRange, buckets, previous_period
 
@@ -162,15 +164,19 @@ def iso_duration(seconds: int | None) -> str | None:
 
 
 def _kpi_statement(store: Store, current: ResolvedRange, previous: ResolvedRange):
-    """One row: the KPIs of both periods as columns `<name>_1` (current) and `<name>_0` (previous)."""
+    """One row: the KPIs of both periods as columns `<name>_1` (current) and `<name>_0` (previous).
+
+    Besides the per-period figures it carries the parts of the lifetime revenue (`_lifetime`).
+    """
     start, end, prev_start = current.start, current.end, previous.start
     refunds = (
         select(
             Refund.order_id.label("order_id"),
-            func.sum(Refund.amount).label("by_end"),
+            func.sum(case((Refund.refunded_at < end, Refund.amount), else_=0)).label("by_end"),
             func.sum(case((Refund.refunded_at < start, Refund.amount), else_=0)).label("by_start"),
+            func.sum(Refund.amount).label("ever"),
         )
-        .where(Refund.store_id == store.id, Refund.refunded_at < end)
+        .where(Refund.store_id == store.id)
         .group_by(Refund.order_id)
         .subquery("period_refunds")
     )
@@ -186,17 +192,16 @@ def _kpi_statement(store: Store, current: ResolvedRange, previous: ResolvedRange
             case((counted, 1), else_=0).label("counted"),
             case((counted, Order.total - refunded), else_=0).label("net"),
             case((gone, 1), else_=0).label("gone"),
-            Customer.first_order_at.label("first_order_at"),
+            case((counted, Order.total), else_=0).label("gross"),
+            case((counted, func.coalesce(refunds.c.ever, 0)), else_=0).label("ever"),
         )
-        .select_from(Order)
-        .outerjoin(Customer, and_(Customer.id == Order.customer_id, Customer.store_id == store.id))
         .outerjoin(refunds, refunds.c.order_id == Order.id)
         .where(
             Order.store_id == store.id,
             Order.status.in_(_ORDERING_STATUSES),
             Order.placed_at >= prev_start,
             Order.placed_at < end,
-            or_(Order.customer_id.is_(None), Customer.erased_at.is_(None)),
+            or_(Order.customer_id.is_(None), Order.customer_id.not_in(erased_customer_ids(store))),
         )
         .subquery("per_order")
     )
@@ -208,13 +213,13 @@ def _kpi_statement(store: Store, current: ResolvedRange, previous: ResolvedRange
             func.sum(per_order.c.net).label("net"),
             func.count().label("ordered"),
             func.sum(per_order.c.gone).label("gone"),
-            func.max(per_order.c.first_order_at).label("first_order_at"),
+            func.sum(per_order.c.gross).label("gross"),
+            func.sum(per_order.c.ever).label("ever"),
         )
         .group_by(per_order.c.customer_id, per_order.c.period)
         .subquery("per_customer")
     )
-    buyer = and_(per_customer.c.customer_id.is_not(None), per_customer.c.orders > 0)
-    buyer_flag = case((buyer, 1), else_=0)
+    buyer_flag = case((and_(per_customer.c.customer_id.is_not(None), per_customer.c.orders > 0), 1), else_=0)
     ranked = select(
         per_customer,
         buyer_flag.label("buyer"),
@@ -223,109 +228,116 @@ def _kpi_statement(store: Store, current: ResolvedRange, previous: ResolvedRange
         func.count().over(partition_by=[per_customer.c.period, buyer_flag]).label("group_size"),
     ).subquery("ranked")
 
+    def total(condition, value, name):
+        return func.coalesce(func.sum(case((condition, value), else_=0)), 0).label(name)
+
     columns = []
-    for p, period_start in ((1, start), (0, prev_start)):
+    for p in _PERIODS:
         here = ranked.c.period == p
         is_buyer = and_(here, ranked.c.buyer == 1)
         known = and_(here, ranked.c.customer_id.is_not(None))
         guest = and_(here, ranked.c.customer_id.is_(None))
-
-        def total(condition, value=1, name=""):
-            return func.coalesce(func.sum(case((condition, value), else_=0)), 0).label(f"{name}_{p}")
-
+        top = and_(is_buyer, ranked.c.rank <= (ranked.c.group_size + 4) // 5)
         columns += [
-            total(is_buyer, name="customers"),
-            total(and_(is_buyer, ranked.c.first_order_at >= period_start), name="new_customers"),
-            total(and_(is_buyer, ranked.c.first_order_at < period_start), name="returning_customers"),
-            total(and_(known, ranked.c.gone == ranked.c.ordered), name="lost_customers"),
-            total(known, name="ordering_customers"),
-            total(known, ranked.c.net, name="net_revenue"),
-            total(known, ranked.c.orders, name="orders"),
-            total(and_(is_buyer, ranked.c.orders == 1), name="one_time_buyers"),
-            total(and_(is_buyer, ranked.c.orders >= 2), name="repeat_buyers"),
-            total(and_(is_buyer, ranked.c.rank <= (ranked.c.group_size + 4) // 5), name="top_customers"),
-            total(and_(is_buyer, ranked.c.rank <= (ranked.c.group_size + 4) // 5), ranked.c.net,
-                  name="top_customers_revenue"),
-            total(guest, ranked.c.orders, name="unattributed_orders"),
-            total(guest, ranked.c.net, name="unattributed_revenue"),
+            total(is_buyer, 1, f"customers_{p}"),
+            total(and_(known, ranked.c.gone == ranked.c.ordered), 1, f"lost_customers_{p}"),
+            total(known, 1, f"ordering_customers_{p}"),
+            total(known, ranked.c.net, f"net_revenue_{p}"),
+            total(known, ranked.c.orders, f"orders_{p}"),
+            total(and_(is_buyer, ranked.c.orders == 1), 1, f"one_time_buyers_{p}"),
+            total(and_(is_buyer, ranked.c.orders >= 2), 1, f"repeat_buyers_{p}"),
+            total(top, 1, f"top_customers_{p}"),
+            total(top, ranked.c.net, f"top_customers_revenue_{p}"),
+            total(guest, ranked.c.orders, f"unattributed_orders_{p}"),
+            total(guest, ranked.c.net, f"unattributed_revenue_{p}"),
         ]
+    current_period = and_(ranked.c.period == 1, ranked.c.customer_id.is_not(None))
+    columns += [total(current_period, ranked.c.gross, "gross_1"), total(current_period, ranked.c.ever, "ever_1")]
     kpis = select(*columns).subquery("kpis")
-    spent, later_totals, refund_terms = _lifetime_parts(store, current)
-    return select(kpis, spent, later_totals, refund_terms).select_from(
-        kpis.join(spent, true()).join(later_totals, true()).join(refund_terms, true()))
+
+    first = Customer.first_order_at
+    people = select(
+        total(first < end, 1, "spenders_1"),
+        total(first < start, 1, "spenders_0"),
+        total(and_(first >= start, first < end), 1, "new_customers_1"),
+        total(and_(first >= prev_start, first < start), 1, "new_customers_0"),
+        func.coalesce(func.sum(Customer.total_spent), 0).label("spent"),
+    ).where(Customer.store_id == store.id, Customer.erased_at.is_(None)).subquery("people")
+    later_order = aliased(Order)
+    order_refunds = (select(func.sum(Refund.amount)).where(Refund.store_id == store.id, Refund.order_id == later_order.id)
+                     .correlate(later_order).scalar_subquery())
+    after = select(
+        func.coalesce(func.sum(later_order.total), 0).label("later_total"),
+        func.coalesce(func.sum(order_refunds), 0).label("later_refunds"),
+    ).where(
+        later_order.store_id == store.id, later_order.status.in_(COUNTED_ORDER_STATUSES), later_order.placed_at >= end,
+        later_order.customer_id.is_not(None), later_order.customer_id.not_in(erased_customer_ids(store)),
+    ).subquery("after")
+    late = select(
+        total(and_(Refund.refunded_at >= end, Order.placed_at < end), Refund.amount, "late_refunds_1"),
+        total(Order.placed_at < start, Refund.amount, "late_refunds_0"),
+    ).join(Order, Order.id == Refund.order_id).where(
+        Refund.store_id == store.id, Refund.refunded_at >= start, Order.store_id == store.id, counted,
+        Order.placed_at < end, of_live_customer(store),
+    ).subquery("late")
+    return select(kpis, people, after, late).select_from(
+        kpis.join(people, true()).join(after, true()).join(late, true()))
 
 
-def _lifetime_parts(store: Store, current: ResolvedRange):
-    """Three one-row subqueries giving spenders and lifetime net revenue as of each period's end.
+def _lifetime(row) -> tuple[Decimal, Decimal]:
+    """Lifetime net revenue of all (not erased) customers as of the end of the range and of its start.
 
-    Read from the customers' maintained lifetime figures (`total_spent`, `first_order_at`) and
-    corrected by the orders and refunds after the period's end, so the cost does not grow with the
-    store's order history. For X the end of a period:
-    net as of X = Σ total_spent of spenders by X − totals of their orders placed at or after X
-                  + all refunds of those orders + refunds issued at or after X on orders placed before X.
-    Columns: spenders_P, spent_P, later_P, later_refunds_P, late_refunds_P for P = 1 (X = end of the
-    range) and 0 (X = its start, the end of the previous period).
+    Starts from Σ `total_spent` (every counted order and refund ever, kept on the customer rows by
+    `refresh_customer_stats`) and takes back what happened after X:
+    net as of X = Σ total_spent − totals of counted orders placed at or after X + all refunds of
+    those orders + refunds issued at or after X on orders placed before X.
+    The orders placed in the range come from the range's own scan, so only the few orders and
+    refunds after the range are read besides it, however long the store's history.
     """
-    start, end = current.start, current.end
-    ends = ((1, end), (0, start))
-    live = and_(Customer.store_id == store.id, Customer.erased_at.is_(None))
+    def d(name: str) -> Decimal:
+        return Decimal(str(row[name]))
 
-    def total(condition, value, name):
-        return func.coalesce(func.sum(case((condition, value), else_=0)), 0).label(name)
-
-    spent = select(
-        *[total(Customer.first_order_at < x, 1, f"spenders_{p}") for p, x in ends],
-        *[total(Customer.first_order_at < x, Customer.total_spent, f"spent_{p}") for p, x in ends],
-    ).where(live, Customer.first_order_at < end).subquery("spent")
-    counted_of_spender = and_(Order.store_id == store.id, Order.status.in_(COUNTED_ORDER_STATUSES), live,
-                              Customer.id == Order.customer_id)
-    later_totals = select(
-        *[total(and_(Order.placed_at >= x, Customer.first_order_at < x), Order.total, f"later_{p}") for p, x in ends]
-    ).where(counted_of_spender, Order.placed_at >= start).subquery("later_totals")
-    refund_terms = select(
-        *[total(and_(Order.placed_at >= x, Customer.first_order_at < x), Refund.amount, f"later_refunds_{p}")
-          for p, x in ends],
-        *[total(and_(Order.placed_at < x, Refund.refunded_at >= x), Refund.amount, f"late_refunds_{p}")
-          for p, x in ends],
-    ).where(counted_of_spender, Refund.store_id == store.id, Refund.order_id == Order.id,
-            or_(Order.placed_at >= start, Refund.refunded_at >= start)).subquery("refund_terms")
-    return spent, later_totals, refund_terms
+    at_end = d("spent") - d("later_total") + d("later_refunds") + d("late_refunds_1")
+    at_start = (d("spent") - d("later_total") - d("gross_1") + d("later_refunds") + d("ever_1")
+                + d("late_refunds_0"))
+    return at_end, at_start
 
 
 def _series_statement(store: Store, current: ResolvedRange, periods: list[Bucket]):
-    """(bucket, customers, new customers, net revenue, orders) per non-empty period of the series."""
+    """(kind, bucket, customers, net revenue, orders) rows: kind 0 per period with orders; kind 1 new customers.
+
+    New customers of a period are the (not erased) customers whose `first_order_at` falls in it.
+    """
+    ends = [period.end for period in periods[:-1]]
     refunds = (
         select(Refund.order_id.label("order_id"), func.sum(Refund.amount).label("refunded"))
         .where(Refund.store_id == store.id, Refund.refunded_at < current.end)
         .group_by(Refund.order_id)
         .subquery("series_refunds")
     )
-    bucket = bucket_index(Order.placed_at, [period.end for period in periods[:-1]]).label("bucket")
     per_order = (
         select(
-            bucket,
+            bucket_index(Order.placed_at, ends).label("bucket"),
             Order.customer_id.label("customer_id"),
             (Order.total - func.coalesce(refunds.c.refunded, 0)).label("net"),
-            case((Order.placed_at == Customer.first_order_at, Order.customer_id), else_=None).label("first_of"),
         )
-        .join(Customer, and_(Customer.id == Order.customer_id, Customer.store_id == store.id))
         .outerjoin(refunds, refunds.c.order_id == Order.id)
-        .where(
-            Order.store_id == store.id,
-            Order.status.in_(COUNTED_ORDER_STATUSES),
-            Order.placed_at >= current.start,
-            Order.placed_at < current.end,
-            Customer.erased_at.is_(None),
-        )
+        .where(*counted_in(store, current.start, current.end), of_live_customer(store))
         .subquery("series_orders")
     )
-    return select(
+    sales = select(
+        literal(0, Integer).label("kind"),
         per_order.c.bucket,
         func.count(func.distinct(per_order.c.customer_id)),
-        func.count(func.distinct(per_order.c.first_of)),
         func.sum(per_order.c.net),
         func.count(),
     ).group_by(per_order.c.bucket)
+    first = bucket_index(Customer.first_order_at, ends).label("bucket")
+    newcomers = select(literal(1, Integer).label("kind"), first, func.count(), literal(0), literal(0)).where(
+        Customer.store_id == store.id, Customer.erased_at.is_(None),
+        Customer.first_order_at >= current.start, Customer.first_order_at < current.end,
+    ).group_by(first)
+    return union_all(sales, newcomers)
 
 
 def period_kpis(session: Session, store: Store, resolved_range: ResolvedRange,
@@ -334,14 +346,17 @@ def period_kpis(session: Session, store: Store, resolved_range: ResolvedRange,
     granularity = Granularity(granularity)
     previous = previous_period(resolved_range)
     periods = buckets(resolved_range, granularity)  # validates the number of points first
+    prepare_analytics(session)
     row = session.execute(_kpi_statement(store, resolved_range, previous)).mappings().one()
+    lifetime = dict(zip((1, 0), _lifetime(row)))
 
     def figures(p: int, r: ResolvedRange) -> PeriodFigures:
+        customers, new = int(row[f"customers_{p}"]), int(row[f"new_customers_{p}"])
         return PeriodFigures(
             range=r,
-            customers=int(row[f"customers_{p}"]),
-            new_customers=int(row[f"new_customers_{p}"]),
-            returning_customers=int(row[f"returning_customers_{p}"]),
+            customers=customers,
+            new_customers=new,
+            returning_customers=customers - new,
             lost_customers=int(row[f"lost_customers_{p}"]),
             ordering_customers=int(row[f"ordering_customers_{p}"]),
             net_revenue=_money(row[f"net_revenue_{p}"]),
@@ -351,20 +366,25 @@ def period_kpis(session: Session, store: Store, resolved_range: ResolvedRange,
             top_customers=int(row[f"top_customers_{p}"]),
             top_customers_revenue=_money(row[f"top_customers_revenue_{p}"]),
             spenders=int(row[f"spenders_{p}"]),
-            lifetime_revenue=_money(Decimal(str(row[f"spent_{p}"])) - Decimal(str(row[f"later_{p}"]))
-                                    + Decimal(str(row[f"later_refunds_{p}"]))
-                                    + Decimal(str(row[f"late_refunds_{p}"]))),
+            lifetime_revenue=_money(lifetime[p]),
             unattributed_orders=int(row[f"unattributed_orders_{p}"]),
             unattributed_revenue=_money(row[f"unattributed_revenue_{p}"]),
         )
 
     series: list[SeriesPoint] = []
     if with_series:
-        found = {int(index): rest for index, *rest in session.execute(_series_statement(store, resolved_range, periods))}
+        sales: dict[int, tuple] = {}
+        newcomers: dict[int, int] = {}
+        for kind, index, customers, revenue, orders in session.execute(
+                _series_statement(store, resolved_range, periods)):
+            if kind == 0:
+                sales[int(index)] = (int(customers), revenue, int(orders))
+            else:
+                newcomers[int(index)] = int(customers)
         for index, period in enumerate(periods):
-            customers, new, revenue, orders = found.get(index, (0, 0, None, 0))
-            series.append(SeriesPoint(bucket=period, customers=int(customers), new_customers=int(new),
-                                      revenue=_money(revenue), orders=int(orders)))
+            customers, revenue, orders = sales.get(index, (0, None, 0))
+            series.append(SeriesPoint(bucket=period, customers=customers, new_customers=newcomers.get(index, 0),
+                                      revenue=_money(revenue), orders=orders))
     return PeriodKpis(current=figures(1, resolved_range), previous=figures(0, previous),
                       granularity=granularity, series=series)
 

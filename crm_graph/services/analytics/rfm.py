@@ -28,9 +28,10 @@ from enum import StrEnum
 from sqlalchemy import Integer, Select, and_, case, cast, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from crm_graph.models import Customer, Order, Refund, Store
-from crm_graph.models.enums import COUNTED_ORDER_STATUSES, RfmScheme
+from crm_graph.models import Order, Refund, Store
+from crm_graph.models.enums import RfmScheme
 from crm_graph.models.types import Money
+from crm_graph.services.analytics.scope import counted_in, of_live_customer
 from crm_graph.services.analytics.sqltime import day_number, local_day_number
 from crm_graph.services.dates import ResolvedRange
 
@@ -109,11 +110,9 @@ def cells_of_segment(scheme: RfmScheme, segment: RfmSegment) -> list[tuple[int, 
 
 
 def customer_metrics(store: Store, resolved_range: ResolvedRange) -> Select:
-    """(customer_id, recency_days, frequency, monetary, first_seen_before_end) of each customer of the range.
+    """(customer_id, recency_days, frequency, monetary) of each customer of the range.
 
     One row per non-erased customer with at least one counted order placed in the range.
-    `first_seen_before_end` is 1 when the customer was first seen before the end of the range (the
-    grid's prospects are the other customers first seen by then).
     """
     r = resolved_range
     refunds = (
@@ -124,27 +123,17 @@ def customer_metrics(store: Store, resolved_range: ResolvedRange) -> Select:
     )
     last_order_at = func.max(Order.placed_at)
     recency = day_number(r.last_day) - local_day_number(last_order_at, store.timezone, r.start, r.end)
-    query = (
+    return (
         select(
             Order.customer_id.label("customer_id"),
             recency.label("recency_days"),
             func.count().label("frequency"),
-            func.round(func.sum(Order.total) - func.coalesce(func.sum(refunds.c.refunded), 0), 2).label("monetary"),
-            func.max(case((Customer.created_at < r.end, 1), else_=0)).label("first_seen_before_end"),
+            func.round(func.sum(Order.total - func.coalesce(refunds.c.refunded, 0)), 2).label("monetary"),
         )
-        .join(Customer, and_(Customer.id == Order.customer_id, Customer.store_id == store.id))
         .outerjoin(refunds, refunds.c.order_id == Order.id)
-        .where(
-            Order.store_id == store.id,
-            Order.customer_id.is_not(None),
-            Order.status.in_(COUNTED_ORDER_STATUSES),
-            Order.placed_at >= r.start,
-            Order.placed_at < r.end,
-            Customer.erased_at.is_(None),
-        )
+        .where(*counted_in(store, r.start, r.end), of_live_customer(store))
         .group_by(Order.customer_id)
     )
-    return query
 
 
 def _count_below(ordered: ColumnElement, partition: ColumnElement | None = None) -> ColumnElement[int]:
@@ -187,7 +176,6 @@ def _scored(store: Store, resolved_range: ResolvedRange, scheme: RfmScheme):
         metrics.c.recency_days,
         metrics.c.frequency,
         metrics.c.monetary,
-        metrics.c.first_seen_before_end,
         r_score.label("r_score"),
         f_score.label("f_score"),
         m_score.label("m_score"),
@@ -198,8 +186,7 @@ def rfm_scores(store: Store, resolved_range: ResolvedRange, scheme: RfmScheme | 
     """Each customer of the range with its RFM figures, scores and segment (one SQL query).
 
     Columns: customer_id, recency_days, frequency, monetary, r_score, f_score, m_score, fm_score,
-    segment (and first_seen_before_end, for counting prospects). Scores are computed over all
-    customers of the range; select from it to list a cell
+    segment. Scores are computed over all customers of the range; select from it to list a cell
     (``q = rfm_scores(...).subquery(); select(q.c.customer_id).where(q.c.r_score == 5, q.c.fm_score == 4)``)
     or to aggregate.
     """
@@ -216,7 +203,6 @@ def rfm_scores(store: Store, resolved_range: ResolvedRange, scheme: RfmScheme | 
         scored.c.m_score,
         fm_score.label("fm_score"),
         _segment_case(scheme, scored.c.r_score, fm_score).label("segment"),
-        scored.c.first_seen_before_end,
     )
 
 

@@ -20,10 +20,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import Select, delete, func, insert, literal, select, union_all
 from sqlmodel import Session
 
-from crm_graph.models import Customer, DailyRfmCell, Store
+from crm_graph.models import Customer, DailyRfmCell, Order, Store
 from crm_graph.models.enums import RfmScheme
 from crm_graph.models.types import ZERO, utcnow
 from crm_graph.services.analytics.rfm import SCALE, SEGMENT_OF_CELL, RfmSegment, rfm_scores
+from crm_graph.services.analytics.scope import counted_in, prepare_analytics
 from crm_graph.services.dates import DatePreset, ResolvedRange, preset_days, resolve_range
 from crm_graph.services.filters import CustomerFilter, filtered_customer_ids
 
@@ -96,32 +97,39 @@ def _build_grid(scheme: RfmScheme, resolved_range: ResolvedRange, counts: dict[t
                    computed_at=computed_at, filtered=filtered)
 
 
+#: Marker rows of `grid_query` (outside the 1..5 scores): customers first seen by the end of the range,
+#: and grid customers first seen only after it.
+_POPULATION, _LATE = (0, 0), (0, 1)
+
+
 def grid_query(store: Store, resolved_range: ResolvedRange, scheme: RfmScheme,
                customer_ids: Select | None = None) -> Select:
-    """One statement: (r, fm, customers, revenue) per non-empty cell, plus the row (0, 0, prospects, 0).
+    """One statement: (r, fm, customers, revenue) per non-empty cell, plus two marker rows for prospects.
 
     Prospects = customers (not erased) first seen before the end of the range with no counted order
-    in it. `customer_ids` (a select of ids) restricts what is counted, not how scores are computed.
+    in it = customers first seen by then − n + grid customers first seen only after the end (their
+    `created_at` is later than an order, as imports can make it). `customer_ids` (a select of ids)
+    restricts what is counted, not how scores are computed.
     """
-    scores = rfm_scores(store, resolved_range, scheme).subquery("rfm_scores")
+    r = resolved_range
+    scores = rfm_scores(store, r, scheme).subquery("rfm_scores")
     cells = select(
         scores.c.r_score.label("r"),
         scores.c.fm_score.label("fm"),
         func.count().label("customers"),
         func.sum(scores.c.monetary).label("revenue"),
-        func.sum(scores.c.first_seen_before_end).label("seen"),
     ).group_by(scores.c.r_score, scores.c.fm_score)
-    population = select(
-        literal(0).label("r"),
-        literal(0).label("fm"),
-        func.count().label("customers"),
-        literal(0).label("revenue"),
-        literal(0).label("seen"),
-    ).where(Customer.store_id == store.id, Customer.erased_at.is_(None), Customer.created_at < resolved_range.end)
+    live = (Customer.store_id == store.id, Customer.erased_at.is_(None))
+    population = select(literal(_POPULATION[0]), literal(_POPULATION[1]), func.count(), literal(0)).where(
+        *live, Customer.created_at < r.end)
+    in_range = select(Order.customer_id).where(*counted_in(store, r.start, r.end), Order.customer_id == Customer.id)
+    late = select(literal(_LATE[0]), literal(_LATE[1]), func.count(), literal(0)).where(
+        *live, Customer.created_at >= r.end, in_range.exists())
     if customer_ids is not None:
         cells = cells.where(scores.c.customer_id.in_(customer_ids))
         population = population.where(Customer.id.in_(customer_ids))
-    return union_all(cells, population)
+        late = late.where(Customer.id.in_(customer_ids))
+    return union_all(cells, population, late)
 
 
 def live_rfm_grid(session: Session, store: Store, resolved_range: ResolvedRange, scheme: RfmScheme | str,
@@ -129,15 +137,16 @@ def live_rfm_grid(session: Session, store: Store, resolved_range: ResolvedRange,
     """Compute the grid of `resolved_range` now, in the database (one query)."""
     scheme = RfmScheme(scheme)
     counts: dict[tuple[int, int], tuple[int, Decimal]] = {}
-    population = seen = 0
-    for r, fm, customers, revenue, seen_in_cell in session.execute(grid_query(store, resolved_range, scheme,
-                                                                                customer_ids)):
-        if (r, fm) == PROSPECT_CELL:
-            population = int(customers)
+    markers = {_POPULATION: 0, _LATE: 0}
+    prepare_analytics(session)
+    for r, fm, customers, revenue in session.execute(grid_query(store, resolved_range, scheme, customer_ids)):
+        if (r, fm) in markers:
+            markers[int(r), int(fm)] = int(customers)
         else:
             counts[int(r), int(fm)] = (int(customers), _money(revenue))
-            seen += int(seen_in_cell or 0)
-    return _build_grid(scheme, resolved_range, counts, population - seen, None, customer_ids is not None)
+    n = sum(customers for customers, _ in counts.values())
+    prospects = markers[_POPULATION] - n + markers[_LATE]
+    return _build_grid(scheme, resolved_range, counts, prospects, None, customer_ids is not None)
 
 
 def matching_preset(resolved_range: ResolvedRange) -> DatePreset | None:

@@ -19,7 +19,7 @@ def build_store(session, store):
       S: 31 Mar 23:00 (80)                            new (last hour of the range)
       T: 12 Mar REFUNDED (120) refunded 13 Mar; 14 Mar CANCELLED (500)   new, net 0, lost
       U: 8 Mar CANCELLED (70) only                    not a customer; lost
-      V: 5 Feb (90), 5 Apr (70, after the range)      February only: new there
+      V: 5 Feb (90), 5 Apr (70, after the range; 20 refunded 6 Apr)   February only: new there
       W: erased, 3 Mar (1000)                         nowhere
       Y: 25 Mar (150), 30 refunded 26 Mar (partial)   new, net 120, not lost
       X: PENDING 2 Mar, FAILED 3 Mar                  nowhere
@@ -41,7 +41,8 @@ def build_store(session, store):
     b.order(c["T"], "500", utc(2026, 3, 14, 12), status="CANCELLED")
     b.order(c["U"], "70", utc(2026, 3, 8, 12), status="CANCELLED")
     b.order(c["V"], "90", utc(2026, 2, 5, 12))
-    b.order(c["V"], "70", utc(2026, 4, 5, 12))
+    v2 = b.order(c["V"], "70", utc(2026, 4, 5, 12))
+    b.refund(v2, "20", utc(2026, 4, 6, 12))
     erased = b.customer(erased_at=utc(2026, 4, 1))
     b.order(erased, "1000", utc(2026, 3, 3, 12))
     y1 = b.order(c["Y"], "150", utc(2026, 3, 25, 12))
@@ -156,9 +157,17 @@ def test_future_range(session, store):
     build_store(session, store)
     k = period_kpis(session, store, resolve_range(store, (date(2027, 1, 1), date(2027, 1, 10)), today=date(2026, 6, 1)))
     assert (k.current.customers, k.current.orders, k.previous.customers) == (0, 0, 0)
-    # Every spender by then, with everything refunded by then: 940 + V's April 70 - R's April 50 = 960.
-    assert (k.current.spenders, k.current.lifetime_revenue) == (7, Decimal("960.00"))
-    assert k.current.average_ltv == Decimal("137.14")
+    # Every spender by then, with everything refunded by then: 940 + V's April 70 - 20 - R's April 50 = 940.
+    assert (k.current.spenders, k.current.lifetime_revenue) == (7, Decimal("940.00"))
+    assert k.current.average_ltv == Decimal("134.29")
+    # As of the end of 2 April: R's refund of 3 April not yet, V's order of 5 April not yet -> 940.
+    early = period_kpis(session, store, resolve_range(store, (date(2026, 4, 1), date(2026, 4, 2)), today=date(2026, 6, 1)))
+    assert (early.current.spenders, early.current.lifetime_revenue) == (7, Decimal("940.00"))
+    # As of the end of 5 April: R's 50 refunded (-50), V's 70 placed and not yet refunded (+70) -> 960.
+    later = period_kpis(session, store, resolve_range(store, (date(2026, 4, 4), date(2026, 4, 5)), today=date(2026, 6, 1)))
+    assert later.current.lifetime_revenue == Decimal("960.00")
+    # Its previous period ends with 3 April: R's 50 refunded that day, V's order not yet -> 890.
+    assert later.previous.lifetime_revenue == Decimal("890.00")
 
 
 def test_iso_duration():
