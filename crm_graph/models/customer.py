@@ -18,6 +18,10 @@ class Customer(SQLModel, table=True):
     counted orders, kept up to date by `services.customer_stats.refresh_customer_stats` after every
     write of orders; they serve sorting and filtering. Metrics "as of a day" are computed from orders.
     An erased customer (`erased_at` set) keeps no personal data and drops out of every count.
+
+    `email_consent_state` and `sms_consent_state` are the state of the latest consent event on each
+    channel (null: none). Database triggers on `consent_event` keep them current whoever writes the
+    events (migration `customers_0001`), so that consent filters are plain column conditions.
     """
 
     __table_args__ = (
@@ -27,6 +31,9 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_store_activity", "store_id", "last_activity_at"),
         Index("ix_customer_store_last_order", "store_id", "last_order_at"),
         Index("ix_customer_store_spent", "store_id", "total_spent"),
+        Index("ix_customer_store_country_spent", "store_id", "country", "total_spent"),
+        Index("ix_customer_store_email_consent", "store_id", "email_consent_state"),
+        Index("ix_customer_store_sms_consent", "store_id", "sms_consent_state"),
     )
 
     id: int | None = id_field()
@@ -48,6 +55,8 @@ class Customer(SQLModel, table=True):
     total_spent: Decimal = Field(default=ZERO, sa_type=Money, nullable=False)
     first_order_at: datetime | None = instant_field()
     last_order_at: datetime | None = instant_field()
+    email_consent_state: str | None = Field(default=None, max_length=16)
+    sms_consent_state: str | None = Field(default=None, max_length=16)
 
     @property
     def is_identified(self) -> bool:

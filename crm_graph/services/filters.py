@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, Select, case, func, or_, select, union
 from sqlalchemy.orm import aliased
 
 from crm_graph.errors import NotFound, UserError
-from crm_graph.models import ConsentEvent, Customer, CustomerIdentity, CustomerTag, Order, OrderLine, Store, Tag
+from crm_graph.models import Customer, CustomerIdentity, CustomerTag, Order, OrderLine, Store, Tag
 from crm_graph.models.enums import (
     CONSENT_BUCKET_OF_STATE, COUNTED_ORDER_STATUSES, Channel, ConsentBucket, ConsentState, Gender,
 )
@@ -224,22 +224,14 @@ def customer_conditions(
 def consent_bucket_condition(channel: Channel, buckets: Sequence[ConsentBucket]) -> ColumnElement[bool]:
     """The customer's current consent on `channel` (its latest event) falls in one of `buckets`."""
     states = [state.value for state, bucket in CONSENT_BUCKET_OF_STATE.items() if bucket in buckets]
-    no_event = ConsentBucket.UNKNOWN in buckets
-    current = func.coalesce(current_consent_state(channel), "NONE")
-    return current.in_(states + (["NONE"] if no_event else []))
+    column = current_consent_state(channel)
+    condition = column.in_(states)
+    return or_(column.is_(None), condition) if ConsentBucket.UNKNOWN in buckets else condition
 
 
 def current_consent_state(channel: Channel):
-    """A correlated scalar subquery: the state of the customer's latest consent event on `channel`."""
-    event = aliased(ConsentEvent)
-    return (
-        select(event.state)
-        .where(event.store_id == Customer.store_id, event.customer_id == Customer.id, event.channel == channel.value)
-        .order_by(event.occurred_at.desc(), event.id.desc())
-        .limit(1)
-        .correlate(Customer)
-        .scalar_subquery()
-    )
+    """The customer's current consent state on `channel`: the column the consent triggers maintain."""
+    return Customer.email_consent_state if channel is Channel.EMAIL else Customer.sms_consent_state
 
 
 def consent_bucket_of(state: str | None) -> ConsentBucket:
