@@ -6,6 +6,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+#: The development default of `secret_key`; `create_app` refuses it in production.
+DEV_SECRET_KEY = "dev-only-secret-change-me"
+
+
 class Settings(BaseSettings):
     """Everything a process of crm-graph needs to know about its environment.
 
@@ -73,6 +77,11 @@ class Settings(BaseSettings):
         default=10_000, ge=1, le=1_000_000,
         description="Per million broker commands, how many also requeue dead workers' messages.",
     )
+    secret_key: str = Field(
+        default=DEV_SECRET_KEY,
+        description="Signs download links (exports); production refuses the development default.",
+    )
+    export_link_seconds: int = Field(default=3600, ge=60, description="How long an export download link works.")
 
 
 @lru_cache(maxsize=1)

@@ -89,21 +89,3 @@ def refresh_segments_for_job(engine: Engine, job: Job, progress: JobProgress) ->
             refresh_segment_count(session, _store(session, job.store_id), segment_id)
         progress(done, len(ids))
     return {"counts": {"segments": len(ids)}}
-
-
-def export_path(store_id: int, job_id: int) -> Path:
-    """Where the export of job `job_id` is written: one folder per store under `export_dir`."""
-    return Path(worker_settings().export_dir).resolve() / f"store-{store_id}" / f"customers-{job_id}.csv"
-
-
-def export_customers_for_job(engine: Engine, job: Job, progress: JobProgress) -> dict[str, Any]:
-    """Write the customers of the job's filter to the job's export file; the result names the file."""
-    from crm_graph.services.export import export_customers
-
-    path = export_path(job.store_id, job.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    summary = export_customers(engine, job.store_id, job.params.get("filter") or {}, path, progress=progress)
-    counts, errors, result = split_summary(summary)
-    return {"counts": counts, "errors": errors, **(result or {}), "path": str(path)}
-
-

@@ -181,7 +181,6 @@ def finish_job(engine: Engine, job_id: int, token: str, summary: Any = None) -> 
     `result`; or None. Raises `LeaseLost` (and writes nothing) when the job is no longer ours.
     """
     counts, errors, result = split_summary(summary)
-    counts.setdefault("errors", len(errors))
     with engine.begin() as connection:
         row = connection.execute(
             select(Job.store_id, Job.progress_done, Job.progress_total)
