@@ -60,18 +60,24 @@ def precompute_for_job(engine: Engine, store_id: int, first_day: date, last_day:
         chunk_first = chunk_last + timedelta(days=1)
     snapshots = _snapshot_segments(engine, store_id, last_day)
     if snapshots is not None:
-        counts["segmentSnapshots"] = snapshots
+        counts["segment_snapshots"] = snapshots
     return {"counts": counts, "first_day": first_day, "last_day": last_day}
 
 
 def _snapshot_segments(engine: Engine, store_id: int, day: date) -> int | None:
-    try:
-        from crm_graph.services.segments import snapshot_segments
-    except ImportError:
-        return None
+    """Snapshot segment sizes as of `day` when `day` is the store's yesterday (None otherwise).
+
+    A snapshot is today's membership: it stands for the end of yesterday only, so a catch-up of
+    older days does not write one for them.
+    """
+    from crm_graph.models.types import utcnow
+    from crm_graph.services.segments import snapshot_segments
+
     with session_scope(engine) as session:
-        result = snapshot_segments(session, _store(session, store_id), day)
-    return result if isinstance(result, int) else None
+        store = _store(session, store_id)
+        if day != utcnow().astimezone(store.tz).date() - timedelta(days=1):
+            return None
+        return snapshot_segments(session, store, day)
 
 
 def refresh_segments_for_job(engine: Engine, job: Job, progress: JobProgress) -> dict[str, Any]:
