@@ -65,7 +65,7 @@ def run_job(job_id: int, kind: str | tuple[str, ...], work: Work) -> None:
     try:
         with progress:
             summary = work(engine, job, progress)
-        finish_job(engine, job_id, claim.token, summary)
+        finish_job(engine, job_id, claim.token, summary, progress=progress, store_id=job.store_id)
     except LeaseLost:
         log.warning("job %s was taken over by another worker; this run stops", job_id)
         return

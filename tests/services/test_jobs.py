@@ -109,10 +109,10 @@ def test_finishing_keeps_counts_errors_and_result(engine, store):
     claim = claim_job(engine, job.id, lease_seconds=60, max_attempts=3)
     progress = JobProgress(engine, job.id, claim.token, min_interval=3600)
     progress(0, 3)
-    progress(3, 3)  # the last call is always written
+    progress(3, 3)  # not written yet (at most once an hour here): finishing writes the last values
     summary = _Summary(counts={"created": 2, "rejected": 1},
                        errors=[_Error(line=3, record="b@x", reason="Email is not valid.")], path="out.csv")
-    finish_job(engine, job.id, claim.token, summary)
+    finish_job(engine, job.id, claim.token, summary, progress=progress)
     row = _row(engine, job.id)
     assert row.status == "SUCCEEDED" and row.finished_at >= row.started_at
     assert row.counts == {"created": 2, "rejected": 1}
