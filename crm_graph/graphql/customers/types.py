@@ -12,8 +12,8 @@ import strawberry
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers import dataloaders as loaders
 from crm_graph.graphql.customers.profile_types import (
-    ActivityEventType, BoughtProductType, ConsentEventType, CurrentConsentType, CustomerRevenueType, CustomerTagType,
-    OrderType,
+    ActivityEventType, BoughtProductType, ConsentEventType, CurrentConsentType, CustomerRevenueType,
+    CustomerSpenderSegmentType, CustomerTagType, OrderType,
 )
 from crm_graph.graphql.enums import Channel, ConsentState, Gender, OptInLevel
 from crm_graph.errors import UserError
@@ -115,6 +115,11 @@ class CustomerType:
     async def recent_events(self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1 to 100.")] = 10) -> list[ActivityEventType]:
         rows = await loaders.events_by_customer_loader(info.context).load((int(self.id), _nested(first)))
         return [ActivityEventType.from_model(row) for row in rows]
+
+    @strawberry.field(description="Value and frequency segment today; null for prospects (no counted order).")
+    async def spender_segment(self, info: Info) -> CustomerSpenderSegmentType | None:
+        segment = await loaders.spender_segment_by_customer_loader(info.context).load(int(self.id))
+        return CustomerSpenderSegmentType.from_segment(segment) if segment else None
 
     @classmethod
     def from_model(cls, customer: Customer) -> CustomerType:
