@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, UniqueConstraint, func
+from sqlalchemy import Index, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from crm_graph.models.base import created_field, id_field, instant_field, ref_field, store_field
@@ -31,9 +31,13 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_store_activity", "store_id", "last_activity_at"),
         Index("ix_customer_store_last_order", "store_id", "last_order_at"),
         Index("ix_customer_store_spent", "store_id", "total_spent"),
-        Index("ix_customer_store_country_spent", "store_id", "country", "total_spent"),
-        Index("ix_customer_store_email_consent", "store_id", "email_consent_state"),
-        Index("ix_customer_store_sms_consent", "store_id", "sms_consent_state"),
+        # Partial (live customers only), so that counts over them are index-only scans.
+        Index("ix_customer_store_country_spent", "store_id", "country", "total_spent",
+              postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
+        Index("ix_customer_store_email_consent", "store_id", "email_consent_state",
+              postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
+        Index("ix_customer_store_sms_consent", "store_id", "sms_consent_state",
+              postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
     )
 
     id: int | None = id_field()
@@ -122,4 +126,9 @@ _prefix_index("ix_customer_search_email", Customer.store_id, func.lower(Customer
 _prefix_index("ix_customer_search_first_name", Customer.store_id, func.lower(Customer.first_name))
 _prefix_index("ix_customer_search_last_name", Customer.store_id, func.lower(Customer.last_name))
 _prefix_index("ix_customer_search_phone", Customer.store_id, Customer.phone)
+# Sorting the list: by last order, newest first with never-ordered customers last; by name.
+Index("ix_customer_store_last_order_desc", Customer.store_id, Customer.last_order_at.desc().nulls_last(),
+      postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL"))
+Index("ix_customer_store_name", Customer.store_id, func.lower(Customer.last_name), func.lower(Customer.first_name),
+      postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL"))
 _prefix_index("ix_identity_search_external_id", CustomerIdentity.store_id, func.lower(CustomerIdentity.external_id))

@@ -53,10 +53,17 @@ def upgrade() -> None:
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_consent_state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
         batch_op.add_column(sa.Column('sms_consent_state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
-        batch_op.create_index('ix_customer_store_country_spent', ['store_id', 'country', 'total_spent'], unique=False)
-        batch_op.create_index('ix_customer_store_email_consent', ['store_id', 'email_consent_state'], unique=False)
-        batch_op.create_index('ix_customer_store_sms_consent', ['store_id', 'sms_consent_state'], unique=False)
+        live = {"postgresql_where": sa.text("erased_at IS NULL"), "sqlite_where": sa.text("erased_at IS NULL")}
+        batch_op.create_index('ix_customer_store_country_spent', ['store_id', 'country', 'total_spent'], unique=False, **live)
+        batch_op.create_index('ix_customer_store_email_consent', ['store_id', 'email_consent_state'], unique=False, **live)
+        batch_op.create_index('ix_customer_store_sms_consent', ['store_id', 'sms_consent_state'], unique=False, **live)
     _install_consent_triggers()
+    # SQLite cannot say NULLS LAST in an index, but its nulls are the smallest values: DESC puts them last.
+    nulls_last = " NULLS LAST" if op.get_context().dialect.name == "postgresql" else ""
+    op.execute(f"CREATE INDEX ix_customer_store_last_order_desc ON customer (store_id, last_order_at DESC{nulls_last}) "
+               "WHERE erased_at IS NULL")
+    op.execute("CREATE INDEX ix_customer_store_name ON customer (store_id, lower(last_name), lower(first_name)) "
+               "WHERE erased_at IS NULL")
     for name, table, expression in _SEARCH_INDEXES:
         if op.get_context().dialect.name == "postgresql":
             op.execute(f"CREATE INDEX {name} ON {table} (store_id, {expression} text_pattern_ops)")
@@ -81,6 +88,8 @@ def downgrade() -> None:
         batch_op.drop_column('email_consent_state')
     for name, _table, _expression in _SEARCH_INDEXES:
         op.execute(f"DROP INDEX {name}")
+    op.execute("DROP INDEX IF EXISTS ix_customer_store_last_order_desc")
+    op.execute("DROP INDEX ix_customer_store_name")
     with op.batch_alter_table('customer_erasure', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_erasure_store_time')
 
