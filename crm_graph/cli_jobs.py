@@ -43,7 +43,11 @@ def worker(
         command += ["--processes", str(processes)]
     for queue in queues or []:
         command += ["--queues", queue]
-    console.print(f"Starting: {' '.join(command[2:])}")
+    # Idle consumers poll Redis at most this far apart (Dramatiq's default, 1000 ms, adds up to a
+    # second of latency to a job sent to idle workers; see docs/PERFORMANCE.md).
+    os.environ.setdefault("dramatiq_worker_timeout", "100")
+    console.print(f"Starting: dramatiq_worker_timeout={os.environ['dramatiq_worker_timeout']} "
+                  f"{' '.join(command[2:])}")
     sys.stdout.flush()
     os.execv(sys.executable, command)
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `crm-graph serve` binds to.")
     port: int = Field(default=8000, description="Port `crm-graph serve` listens on.")
     export_dir: str = Field(default="exports", description="Where background exports are written.")
+    import_dir: str = Field(default="imports", description="Where CSV files sent through the API wait for their import job.")
     max_page_size: int = Field(default=200, description="Largest page a list field returns.")
     max_query_cost: int = Field(
         default=5000,

@@ -16,7 +16,7 @@ from workers.broker import setup_broker
 setup_broker()  # before any actor is declared: actors bind to the global broker
 
 from crm_graph.errors import UserError  # noqa: E402
-from crm_graph.services.jobs import JobKind  # noqa: E402
+from crm_graph.services.jobs import CUSTOMER_KINDS, JobKind  # noqa: E402
 from workers.runner import run_job  # noqa: E402
 
 #: Queues, so that operators can give slow kinds of work their own workers (`-Q sync`).
@@ -29,19 +29,21 @@ QUEUE_MAINTENANCE = "maintenance"
 JOB_ACTORS: dict[str, dramatiq.Actor] = {}
 
 
-def job_actor(kind: JobKind, queue_name: str = QUEUE_DEFAULT):
-    """Declare the actor of `kind`: bad-data errors (`UserError`) fail the job without retries."""
+def job_actor(*kinds: JobKind, queue_name: str = QUEUE_DEFAULT):
+    """Declare the actor of `kinds`: bad-data errors (`UserError`) fail the job without retries."""
 
     def declare(fn):
-        actor = dramatiq.actor(fn, actor_name=f"crm_graph.{kind.value.lower()}", queue_name=queue_name,
-                               throws=(UserError,), job_kind=kind.value)
-        JOB_ACTORS[kind.value] = actor
+        name = kinds[0].value.lower().split(".")[0] if len(kinds) > 1 else kinds[0].value.lower()
+        actor = dramatiq.actor(fn, actor_name=f"crm_graph.{name}", queue_name=queue_name,
+                               throws=(UserError,), job_kind=",".join(kind.value for kind in kinds))
+        for kind in kinds:
+            JOB_ACTORS[kind.value] = actor
         return actor
 
     return declare
 
 
-@job_actor(JobKind.SYNC, QUEUE_SYNC)
+@job_actor(JobKind.SYNC, queue_name=QUEUE_SYNC)
 def sync_connector_job(job_id: int) -> None:
     """Sync one connector of a store (params: `connector_id`)."""
 
@@ -53,7 +55,7 @@ def sync_connector_job(job_id: int) -> None:
     run_job(job_id, JobKind.SYNC, work)
 
 
-@job_actor(JobKind.WEBHOOK, QUEUE_SYNC)
+@job_actor(JobKind.WEBHOOK, queue_name=QUEUE_SYNC)
 def apply_webhook_job(job_id: int) -> None:
     """Apply a webhook delivery that the HTTP endpoint verified and stored (params: connector, headers, body)."""
 
@@ -79,16 +81,16 @@ def import_csv_job(job_id: int) -> None:
     run_job(job_id, JobKind.CSV_IMPORT, work)
 
 
-@job_actor(JobKind.EXPORT)
-def export_customers_job(job_id: int) -> None:
-    """Export the customers a filter selects to a CSV file (params: `filter`)."""
+@job_actor(*CUSTOMER_KINDS)
+def customers_job(job_id: int) -> None:
+    """A bulk change of customers by filter (erase, consent, tag, untag) or a CSV export of them."""
 
     def work(engine, job, progress):
-        from workers.tasks import export_customers_for_job
+        from crm_graph.services.customers.background import customer_job_work
 
-        return export_customers_for_job(engine, job, progress)
+        return customer_job_work(engine, job, progress)
 
-    run_job(job_id, JobKind.EXPORT, work)
+    run_job(job_id, CUSTOMER_KINDS, work)
 
 
 @job_actor(JobKind.SEGMENT_REFRESH)
@@ -103,7 +105,7 @@ def refresh_segments_job(job_id: int) -> None:
     run_job(job_id, JobKind.SEGMENT_REFRESH, work)
 
 
-@job_actor(JobKind.PRECOMPUTE, QUEUE_PRECOMPUTE)
+@job_actor(JobKind.PRECOMPUTE, queue_name=QUEUE_PRECOMPUTE)
 def precompute_job(job_id: int) -> None:
     """Precompute a store's daily aggregates for `first_day`..`last_day` (params, ISO dates)."""
 

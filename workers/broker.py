@@ -14,6 +14,7 @@ jobs a user is waiting for): see `build_middleware`.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 
@@ -107,13 +108,13 @@ def build_middleware(settings: Settings, *, metrics: bool = False) -> list[Middl
 def _metrics_enabled(settings: Settings) -> bool:
     if not settings.worker_metrics:
         return False
-    try:
-        import prometheus_client  # noqa: F401
-    except ImportError:
+    # Only look for it: prometheus_client must be imported after the middleware has set up its
+    # multi-process directory, or every worker process would count in memory nobody reads.
+    if importlib.util.find_spec("prometheus_client") is None:
         raise ConfigurationError(
             "CRM_GRAPH_WORKER_METRICS is on but prometheus-client is not installed: "
             "pip install 'crm-graph[metrics]'."
-        ) from None
+        )
     return True
 
 

@@ -45,7 +45,7 @@ def cleanup_exports(now=None) -> int:
     cutoff = (now or utcnow()) - timedelta(hours=settings.export_ttl_hours)
     with engine.connect() as connection:
         rows = connection.execute(
-            select(Job.id, Job.result).where(Job.kind == JobKind.EXPORT.value, Job.status == JobStatus.SUCCEEDED.value,
+            select(Job.id, Job.result).where(Job.kind == JobKind.CUSTOMERS_EXPORT.value, Job.status == JobStatus.SUCCEEDED.value,
                                              Job.finished_at < cutoff)
         ).all()
     removed = 0

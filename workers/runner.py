@@ -34,8 +34,9 @@ def heartbeat_seconds(lease_seconds: int) -> float:
     return max(0.5, min(5.0, lease_seconds / 6))
 
 
-def run_job(job_id: int, kind: str, work: Work) -> None:
-    """Run job `job_id` of `kind` with `work(engine, job, progress)`; see the module docstring.
+def run_job(job_id: int, kind: str | tuple[str, ...], work: Work) -> None:
+    """Run job `job_id` of `kind` (or one of several kinds) with `work(engine, job, progress)`; see the
+    module docstring.
 
     Raises the work's exception after giving the job back (QUEUED, with the error), so that the
     broker's retry policy decides what happens next.
@@ -52,25 +53,26 @@ def run_job(job_id: int, kind: str, work: Work) -> None:
         log.info("job %s is %s: nothing to do for this message", job_id, status or "gone")
         return
     job = claim.job
-    if job.kind != kind:
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    if job.kind not in kinds:
         release_job(engine, job_id, claim.token, f"Job {job_id} is a {job.kind} job, not {kind}.")
         from crm_graph.errors import UserError
 
         raise UserError(f"Job {job_id} is a {job.kind} job, not {kind}.")
     _count_retries_from_attempts(job.attempts)
     progress = JobProgress(engine, job_id, claim.token, heartbeat_seconds=heartbeat_seconds(settings.job_lease_seconds))
-    log.info("job %s (%s, store %s) started, attempt %s", job_id, kind, job.store_id, job.attempts)
+    log.info("job %s (%s, store %s) started, attempt %s", job_id, job.kind, job.store_id, job.attempts)
     try:
         with progress:
             summary = work(engine, job, progress)
-        finish_job(engine, job_id, claim.token, summary)
+        finish_job(engine, job_id, claim.token, summary, progress=progress, store_id=job.store_id)
     except LeaseLost:
         log.warning("job %s was taken over by another worker; this run stops", job_id)
         return
     except BaseException as exc:
         release_job(engine, job_id, claim.token, describe_error(exc))
         raise
-    log.info("job %s (%s) succeeded", job_id, kind)
+    log.info("job %s (%s) succeeded", job_id, job.kind)
 
 
 def _count_retries_from_attempts(attempts: int) -> None:

@@ -60,18 +60,24 @@ def precompute_for_job(engine: Engine, store_id: int, first_day: date, last_day:
         chunk_first = chunk_last + timedelta(days=1)
     snapshots = _snapshot_segments(engine, store_id, last_day)
     if snapshots is not None:
-        counts["segmentSnapshots"] = snapshots
+        counts["segment_snapshots"] = snapshots
     return {"counts": counts, "first_day": first_day, "last_day": last_day}
 
 
 def _snapshot_segments(engine: Engine, store_id: int, day: date) -> int | None:
-    try:
-        from crm_graph.services.segments import snapshot_segments
-    except ImportError:
-        return None
+    """Snapshot segment sizes as of `day` when `day` is the store's yesterday (None otherwise).
+
+    A snapshot is today's membership: it stands for the end of yesterday only, so a catch-up of
+    older days does not write one for them.
+    """
+    from crm_graph.models.types import utcnow
+    from crm_graph.services.segments import snapshot_segments
+
     with session_scope(engine) as session:
-        result = snapshot_segments(session, _store(session, store_id), day)
-    return result if isinstance(result, int) else None
+        store = _store(session, store_id)
+        if day != utcnow().astimezone(store.tz).date() - timedelta(days=1):
+            return None
+        return snapshot_segments(session, store, day)
 
 
 def refresh_segments_for_job(engine: Engine, job: Job, progress: JobProgress) -> dict[str, Any]:
@@ -89,21 +95,3 @@ def refresh_segments_for_job(engine: Engine, job: Job, progress: JobProgress) ->
             refresh_segment_count(session, _store(session, job.store_id), segment_id)
         progress(done, len(ids))
     return {"counts": {"segments": len(ids)}}
-
-
-def export_path(store_id: int, job_id: int) -> Path:
-    """Where the export of job `job_id` is written: one folder per store under `export_dir`."""
-    return Path(worker_settings().export_dir).resolve() / f"store-{store_id}" / f"customers-{job_id}.csv"
-
-
-def export_customers_for_job(engine: Engine, job: Job, progress: JobProgress) -> dict[str, Any]:
-    """Write the customers of the job's filter to the job's export file; the result names the file."""
-    from crm_graph.services.export import export_customers
-
-    path = export_path(job.store_id, job.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    summary = export_customers(engine, job.store_id, job.params.get("filter") or {}, path, progress=progress)
-    counts, errors, result = split_summary(summary)
-    return {"counts": counts, "errors": errors, **(result or {}), "path": str(path)}
-
-

@@ -20,10 +20,10 @@ from crm_graph.graphql.api_keys.queries import ApiKeyQuery
 from crm_graph.graphql.cost import QueryCostLimiter
 from crm_graph.graphql.connectors.mutations import ConnectorMutation
 from crm_graph.graphql.connectors.queries import ConnectorQuery
+from crm_graph.graphql.customers.mutations import CustomerMutation
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes, code_errors
 from crm_graph.graphql.dashboard.queries import DashboardQuery
-from crm_graph.graphql.customers.mutations import CustomerMutation
 from crm_graph.graphql.period.queries import PeriodQuery
 from crm_graph.graphql.rfm.queries import RfmQuery
 from crm_graph.graphql.segments.mutations import SegmentMutation
@@ -35,8 +35,13 @@ from crm_graph.graphql.lifecycle.queries import LifecycleQuery
 from crm_graph.graphql.store.queries import StoreQuery
 from crm_graph.graphql.text_guard import TextGuard
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ApiKeyQuery, DashboardQuery, SegmentQuery, RfmQuery, PeriodQuery, ConnectorQuery, JobQuery, LifecycleQuery)
-MUTATIONS: tuple[type, ...] = (ApiKeyMutation, CustomerMutation, SegmentMutation, ConnectorMutation, PrecomputeStartMutation, SyncStartMutation)
+QUERIES: tuple[type, ...] = (
+    StoreQuery, CustomerQuery, ApiKeyQuery, DashboardQuery, SegmentQuery, RfmQuery, PeriodQuery, ConnectorQuery,
+    JobQuery, LifecycleQuery,
+)
+MUTATIONS: tuple[type, ...] = (
+    ApiKeyMutation, CustomerMutation, SegmentMutation, ConnectorMutation, PrecomputeStartMutation, SyncStartMutation,
+)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
 MAX_DEPTH = 12

@@ -18,6 +18,10 @@ class Customer(SQLModel, table=True):
     counted orders, kept up to date by `services.customer_stats.refresh_customer_stats` after every
     write of orders; they serve sorting and filtering. Metrics "as of a day" are computed from orders.
     An erased customer (`erased_at` set) keeps no personal data and drops out of every count.
+
+    `email_consent_state` and `sms_consent_state` are the state of the latest consent event on each
+    channel (null: none). Database triggers on `consent_event` keep them current whoever writes the
+    events (migration `customers_0001`), so that consent filters are plain column conditions.
     """
 
     __table_args__ = (
@@ -32,6 +36,13 @@ class Customer(SQLModel, table=True):
         # The few erased customers, which analytics exclude from orders without joining every customer.
         Index("ix_customer_store_erased", "store_id", "id",
               postgresql_where=text("erased_at IS NOT NULL"), sqlite_where=text("erased_at IS NOT NULL")),
+        # Partial (live customers only), so that counts over them are index-only scans.
+        Index("ix_customer_store_country_spent", "store_id", "country", "total_spent",
+              postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
+        Index("ix_customer_store_email_consent", "store_id", "email_consent_state",
+              postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
+        Index("ix_customer_store_sms_consent", "store_id", "sms_consent_state",
+              postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
     )
 
     id: int | None = id_field()
@@ -53,6 +64,8 @@ class Customer(SQLModel, table=True):
     total_spent: Decimal = Field(default=ZERO, sa_type=Money, nullable=False)
     first_order_at: datetime | None = instant_field()
     last_order_at: datetime | None = instant_field()
+    email_consent_state: str | None = Field(default=None, max_length=16)
+    sms_consent_state: str | None = Field(default=None, max_length=16)
 
     @property
     def is_identified(self) -> bool:
@@ -118,4 +131,9 @@ _prefix_index("ix_customer_search_email", Customer.store_id, func.lower(Customer
 _prefix_index("ix_customer_search_first_name", Customer.store_id, func.lower(Customer.first_name))
 _prefix_index("ix_customer_search_last_name", Customer.store_id, func.lower(Customer.last_name))
 _prefix_index("ix_customer_search_phone", Customer.store_id, Customer.phone)
+# Sorting the list: by last order, newest first with never-ordered customers last; by name.
+Index("ix_customer_store_last_order_desc", Customer.store_id, Customer.last_order_at.desc().nulls_last(),
+      postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL"))
+Index("ix_customer_store_name", Customer.store_id, func.lower(Customer.last_name), func.lower(Customer.first_name),
+      postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL"))
 _prefix_index("ix_identity_search_external_id", CustomerIdentity.store_id, func.lower(CustomerIdentity.external_id))

@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, Select, case, func, or_, select, union
 from sqlalchemy.orm import aliased
 
 from crm_graph.errors import NotFound, UserError
-from crm_graph.models import ConsentEvent, Customer, CustomerIdentity, CustomerTag, Order, OrderLine, Store, Tag
+from crm_graph.models import Customer, CustomerIdentity, CustomerTag, Order, OrderLine, Store, Tag
 from crm_graph.models.enums import (
     CONSENT_BUCKET_OF_STATE, COUNTED_ORDER_STATUSES, Channel, ConsentBucket, ConsentState, Gender,
 )
@@ -64,6 +64,22 @@ class RevenueBand(StrEnum):
     NONE = "NONE"
 
 
+class ValueSegment(StrEnum):
+    """Spender segment by lifetime net revenue (SPEC §4.G): below the low percentile, to the high one, above."""
+
+    SMALL = "SMALL"
+    MEDIUM = "MEDIUM"
+    BIG = "BIG"
+
+
+class FrequencySegment(StrEnum):
+    """Spender segment by counted orders (SPEC §4.G): 1, 2 to below the frequent threshold, at least it."""
+
+    ONE_TIME = "ONE_TIME"
+    REPEAT = "REPEAT"
+    FREQUENT = "FREQUENT"
+
+
 #: Cumulative revenue share where each band ends.
 REVENUE_BAND_SHARES = {RevenueBand.TOP: Decimal("0.80"), RevenueBand.MIDDLE: Decimal("0.95")}
 
@@ -93,9 +109,15 @@ class CustomerFilter(BaseModel):
     never_active: bool | None = Field(default=None, description="True: no activity ever; False: some activity.")
     revenue_bands: list[RevenueBand] | None = None
     segment_id: int | None = Field(default=None, description="Also a member of this saved segment.")
+    value_segments: list[ValueSegment] | None = Field(default=None, description="Spender value segment.")
+    frequency_segments: list[FrequencySegment] | None = Field(default=None, description="Spender frequency segment.")
+    spender_segments_as_of: date | None = Field(
+        default=None, description="Local day the spender segments are computed at (default: the store's today)."
+    )
 
     @field_validator(
         "countries", "cities", "product_ids", "tags", "email_consent", "sms_consent", "genders", "revenue_bands",
+        "value_segments", "frequency_segments",
     )
     @classmethod
     def _bounded(cls, value: list | None) -> list | None:
@@ -216,6 +238,8 @@ def customer_conditions(
         conditions.append(Customer.last_activity_at.is_(None) if f.never_active else Customer.last_activity_at.is_not(None))
     if f.revenue_bands is not None:
         conditions.append(revenue_band_expression(store).in_([band.value for band in f.revenue_bands]))
+    if f.value_segments is not None or f.frequency_segments is not None:
+        conditions.append(_spender_condition(store, f))
     if f.segment_id is not None:
         conditions += _segment_conditions(store, f.segment_id, session, _depth)
     return conditions
@@ -224,22 +248,14 @@ def customer_conditions(
 def consent_bucket_condition(channel: Channel, buckets: Sequence[ConsentBucket]) -> ColumnElement[bool]:
     """The customer's current consent on `channel` (its latest event) falls in one of `buckets`."""
     states = [state.value for state, bucket in CONSENT_BUCKET_OF_STATE.items() if bucket in buckets]
-    no_event = ConsentBucket.UNKNOWN in buckets
-    current = func.coalesce(current_consent_state(channel), "NONE")
-    return current.in_(states + (["NONE"] if no_event else []))
+    column = current_consent_state(channel)
+    condition = column.in_(states)
+    return or_(column.is_(None), condition) if ConsentBucket.UNKNOWN in buckets else condition
 
 
 def current_consent_state(channel: Channel):
-    """A correlated scalar subquery: the state of the customer's latest consent event on `channel`."""
-    event = aliased(ConsentEvent)
-    return (
-        select(event.state)
-        .where(event.store_id == Customer.store_id, event.customer_id == Customer.id, event.channel == channel.value)
-        .order_by(event.occurred_at.desc(), event.id.desc())
-        .limit(1)
-        .correlate(Customer)
-        .scalar_subquery()
-    )
+    """The customer's current consent state on `channel`: the column the consent triggers maintain."""
+    return Customer.email_consent_state if channel is Channel.EMAIL else Customer.sms_consent_state
 
 
 def consent_bucket_of(state: str | None) -> ConsentBucket:
@@ -272,6 +288,21 @@ def _band_threshold(store: Store, share: Decimal):
         .subquery()
     )
     return select(func.min(ranked.c.spent)).where(ranked.c.before < ranked.c.grand * share).scalar_subquery()
+
+
+def _spender_condition(store: Store, f: CustomerFilter) -> ColumnElement[bool]:
+    """Spenders in the given value and/or frequency segments as of the end of a local day."""
+    from crm_graph.services.analytics.spenders import spender_segments_query
+    from crm_graph.services.dates import store_today
+
+    day = f.spender_segments_as_of or store_today(store)
+    segments = spender_segments_query(store, day).subquery("spender_segments")
+    wanted = []
+    if f.value_segments is not None:
+        wanted.append(segments.c.value_segment.in_([segment.value for segment in f.value_segments]))
+    if f.frequency_segments is not None:
+        wanted.append(segments.c.frequency_segment.in_([segment.value for segment in f.frequency_segments]))
+    return Customer.id.in_(select(segments.c.customer_id).where(*wanted))
 
 
 def escape_like(text: str) -> str:
@@ -353,7 +384,7 @@ def _camel(name: str) -> str:
 
 
 __all__ = [
-    "CustomerFilter", "RevenueBand", "consent_bucket_condition", "consent_bucket_of", "current_consent_state",
+    "CustomerFilter", "FrequencySegment", "RevenueBand", "ValueSegment", "consent_bucket_condition", "consent_bucket_of", "current_consent_state",
     "customer_conditions", "escape_like", "filtered_customer_ids", "local_day_start", "parse_filter",
     "revenue_band_expression",
 ]

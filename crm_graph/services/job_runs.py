@@ -67,13 +67,14 @@ def claim_job(engine: Engine, job_id: int, *, lease_seconds: int, max_attempts: 
     stale = now - timedelta(seconds=lease_seconds)
     claimable = or_(Job.status == QUEUED, and_(Job.status == RUNNING, Job.heartbeat_at < stale))
     with engine.begin() as connection:
-        claimed = connection.execute(
+        row = connection.execute(
             update(Job)
             .where(Job.id == job_id, claimable, Job.attempts < max_attempts)
             .values(status=RUNNING, claim_token=token, heartbeat_at=now, attempts=Job.attempts + 1,
                     started_at=_coalesce_now(Job.started_at, now))
-        ).rowcount
-        if not claimed:
+            .returning(*Job.__table__.columns)
+        ).mappings().first()
+        if row is None:
             connection.execute(
                 update(Job)
                 .where(Job.id == job_id, claimable, Job.attempts >= max_attempts)
@@ -81,19 +82,13 @@ def claim_job(engine: Engine, job_id: int, *, lease_seconds: int, max_attempts: 
                         error=f"Gave up after {max_attempts} attempts: the worker running it stopped each time.")
             )
             return None
-        job = _load(connection, job_id)
-    return Claim(job=job, token=token)
+    return Claim(job=Job.model_validate(dict(row)), token=token)
 
 
 def _coalesce_now(column, now: datetime):
     from sqlalchemy import func
 
     return func.coalesce(column, literal(now, UTCDateTime()))
-
-
-def _load(connection, job_id: int) -> Job:
-    row = connection.execute(select(Job.__table__).where(Job.id == job_id)).mappings().one()
-    return Job.model_validate(dict(row))
 
 
 def job_status(engine: Engine, job_id: int) -> str | None:
@@ -105,7 +100,8 @@ def job_status(engine: Engine, job_id: int) -> str | None:
 class JobProgress:
     """The `progress(done, total)` callback of a running job, with its heartbeat.
 
-    Calls are cheap: the row is written at most every `min_interval` seconds (and at the end). A
+    Calls are cheap: the row is written at most every `min_interval` seconds (`finish_job` writes the
+    last values). A
     background thread, started by `start()` or the `with` block, refreshes `heartbeat_at` every
     `heartbeat_seconds` even while the job is in one long query. When the lease is lost, the next
     call raises `LeaseLost` so the job stops where it is.
@@ -121,7 +117,7 @@ class JobProgress:
         self.done = 0
         self.total: int | None = None
         self.lost = False
-        self._written_at = 0.0
+        self._written_at = time.monotonic()  # the claim has just written the heartbeat
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -129,8 +125,7 @@ class JobProgress:
         if self.lost:
             raise LeaseLost(f"job {self.job_id} was given to another worker")
         self.done, self.total = done, total
-        finished = total is not None and done >= total
-        if finished or time.monotonic() - self._written_at >= self.min_interval:
+        if time.monotonic() - self._written_at >= self.min_interval:
             self._write(progress_done=done, progress_total=total)
             if self.lost:
                 raise LeaseLost(f"job {self.job_id} was given to another worker")
@@ -138,6 +133,9 @@ class JobProgress:
     def _write(self, **values: Any) -> None:
         self._written_at = time.monotonic()
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # A lost heartbeat after a database crash is harmless; not waiting for the disk is cheaper.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             changed = connection.execute(
                 update(Job).where(Job.id == self.job_id, Job.claim_token == self.token)
                 .values(heartbeat_at=utcnow(), **values)
@@ -173,31 +171,32 @@ class JobProgress:
         self.stop()
 
 
-def finish_job(engine: Engine, job_id: int, token: str, summary: Any = None) -> None:
+def finish_job(engine: Engine, job_id: int, token: str, summary: Any = None, *,
+               progress: JobProgress | None = None, store_id: int | None = None) -> None:
     """Mark the job SUCCEEDED with what `summary` says it did, and keep its record errors.
 
     `summary` is what the service returned: a dataclass or mapping with `counts` and `errors`
     (records with `line`, `record`, `reason`) and any other fields, which become the job's
-    `result`; or None. Raises `LeaseLost` (and writes nothing) when the job is no longer ours.
+    `result`; or None. `progress` gives the last done/total reported. Raises `LeaseLost` (and
+    writes nothing) when the job is no longer ours.
     """
     counts, errors, result = split_summary(summary)
-    counts.setdefault("errors", len(errors))
+    values: dict[str, Any] = dict(status=SUCCEEDED, counts=counts, result=result, error=None, claim_token=None,
+                                  finished_at=utcnow(), heartbeat_at=utcnow())
+    if progress is not None and (progress.done or progress.total is not None):
+        total = progress.total
+        values.update(progress_done=total if total is not None else progress.done, progress_total=total)
     with engine.begin() as connection:
-        row = connection.execute(
-            select(Job.store_id, Job.progress_done, Job.progress_total)
-            .where(Job.id == job_id, Job.claim_token == token).with_for_update()
-        ).first()
-        if row is None:
+        if errors:
+            if store_id is None:
+                store_id = connection.execute(select(Job.store_id).where(Job.id == job_id)).scalar_one()
+            connection.execute(insert(JobError), [_error_row(store_id, job_id, e) for e in errors[:MAX_KEPT_ERRORS]])
+        changed = connection.execute(
+            update(Job).where(Job.id == job_id, Job.claim_token == token).values(**values)
+        ).rowcount
+        if not changed:
+            connection.rollback()
             raise LeaseLost(f"job {job_id} was given to another worker")
-        kept = [_error_row(row.store_id, job_id, error) for error in errors[:MAX_KEPT_ERRORS]]
-        if kept:
-            connection.execute(insert(JobError), kept)
-        done = row.progress_total if row.progress_total is not None else row.progress_done
-        connection.execute(
-            update(Job).where(Job.id == job_id, Job.claim_token == token)
-            .values(status=SUCCEEDED, counts=counts, result=result, error=None, claim_token=None,
-                    finished_at=utcnow(), heartbeat_at=utcnow(), progress_done=done)
-        )
 
 
 def release_job(engine: Engine, job_id: int, token: str, error: str) -> None:

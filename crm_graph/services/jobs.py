@@ -38,10 +38,20 @@ class JobKind(StrEnum):
 
     SYNC = "SYNC"
     CSV_IMPORT = "CSV_IMPORT"
-    EXPORT = "EXPORT"
     SEGMENT_REFRESH = "SEGMENT_REFRESH"
     PRECOMPUTE = "PRECOMPUTE"
     WEBHOOK = "WEBHOOK"
+    # Bulk changes and exports of customers (crm_graph.services.customers.background).
+    CUSTOMERS_EXPORT = "customers.export"
+    CUSTOMERS_ERASE = "customers.erase"
+    CUSTOMERS_CONSENT = "customers.consent"
+    CUSTOMERS_TAG = "customers.tag"
+    CUSTOMERS_UNTAG = "customers.untag"
+
+
+#: The kinds run by the customers' bulk-job handlers.
+CUSTOMER_KINDS = (JobKind.CUSTOMERS_EXPORT, JobKind.CUSTOMERS_ERASE, JobKind.CUSTOMERS_CONSENT,
+                  JobKind.CUSTOMERS_TAG, JobKind.CUSTOMERS_UNTAG)
 
 
 #: Statuses after which a job never changes again.

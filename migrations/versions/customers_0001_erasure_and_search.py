@@ -50,6 +50,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('customer_erasure', schema=None) as batch_op:
         batch_op.create_index('ix_customer_erasure_store_time', ['store_id', 'erased_at'], unique=False)
+    with op.batch_alter_table('customer', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('email_consent_state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
+        batch_op.add_column(sa.Column('sms_consent_state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
+        live = {"postgresql_where": sa.text("erased_at IS NULL"), "sqlite_where": sa.text("erased_at IS NULL")}
+        batch_op.create_index('ix_customer_store_country_spent', ['store_id', 'country', 'total_spent'], unique=False, **live)
+        batch_op.create_index('ix_customer_store_email_consent', ['store_id', 'email_consent_state'], unique=False, **live)
+        batch_op.create_index('ix_customer_store_sms_consent', ['store_id', 'sms_consent_state'], unique=False, **live)
+    _install_consent_triggers()
+    # SQLite cannot say NULLS LAST in an index, but its nulls are the smallest values: DESC puts them last.
+    nulls_last = " NULLS LAST" if op.get_context().dialect.name == "postgresql" else ""
+    op.execute(f"CREATE INDEX ix_customer_store_last_order_desc ON customer (store_id, last_order_at DESC{nulls_last}) "
+               "WHERE erased_at IS NULL")
+    op.execute("CREATE INDEX ix_customer_store_name ON customer (store_id, lower(last_name), lower(first_name)) "
+               "WHERE erased_at IS NULL")
     for name, table, expression in _SEARCH_INDEXES:
         if op.get_context().dialect.name == "postgresql":
             op.execute(f"CREATE INDEX {name} ON {table} (store_id, {expression} text_pattern_ops)")
@@ -58,10 +72,88 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        for event in ("insert", "update", "update_old", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS consent_event_current_{event} ON consent_event")
+        op.execute("DROP FUNCTION IF EXISTS crm_consent_current_from_new()")
+        op.execute("DROP FUNCTION IF EXISTS crm_consent_current_from_old()")
+    else:
+        for event in ("insert", "update", "update_old", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS consent_event_current_{event}")
+    with op.batch_alter_table('customer', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_store_sms_consent')
+        batch_op.drop_index('ix_customer_store_email_consent')
+        batch_op.drop_index('ix_customer_store_country_spent')
+        batch_op.drop_column('sms_consent_state')
+        batch_op.drop_column('email_consent_state')
     for name, _table, _expression in _SEARCH_INDEXES:
         op.execute(f"DROP INDEX {name}")
+    op.execute("DROP INDEX IF EXISTS ix_customer_store_last_order_desc")
+    op.execute("DROP INDEX ix_customer_store_name")
     with op.batch_alter_table('customer_erasure', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_erasure_store_time')
 
     op.drop_table('customer_erasure')
     op.drop_table('erased_identity')
+
+
+def _latest(channel: str, customer: str, store: str) -> str:
+    """SQL: the state of the customer's latest consent event on `channel` (null when none)."""
+    return (
+        f"(SELECT e.state FROM consent_event e WHERE e.store_id = {store} AND e.customer_id = {customer} "
+        f"AND e.channel = '{channel}' ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1)"
+    )
+
+
+def _install_consent_triggers() -> None:
+    """Keep customer.<channel>_consent_state equal to the latest consent event's state.
+
+    PostgreSQL: statement-level triggers with transition tables, so a bulk insert (or COPY) of
+    events costs one UPDATE per statement. SQLite: row-level triggers. Existing rows are backfilled.
+    """
+    columns = {"EMAIL": "email_consent_state", "SMS": "sms_consent_state"}
+    if op.get_context().dialect.name == "postgresql":
+        for side in ("new", "old"):
+            updates = "\n".join(
+                f"UPDATE customer c SET {column} = {_latest(channel, 'c.id', 'c.store_id')} "
+                f"WHERE c.id IN (SELECT DISTINCT customer_id FROM {side}_rows WHERE channel = '{channel}');"
+                for channel, column in columns.items()
+            )
+            op.execute(
+                f"CREATE FUNCTION crm_consent_current_from_{side}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"BEGIN\n{updates}\nRETURN NULL;\nEND $$"
+            )
+        op.execute(
+            "CREATE TRIGGER consent_event_current_insert AFTER INSERT ON consent_event "
+            "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm_consent_current_from_new()"
+        )
+        op.execute(
+            "CREATE TRIGGER consent_event_current_delete AFTER DELETE ON consent_event "
+            "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm_consent_current_from_old()"
+        )
+        op.execute(
+            "CREATE TRIGGER consent_event_current_update AFTER UPDATE ON consent_event "
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
+            "EXECUTE FUNCTION crm_consent_current_from_new()"
+        )
+        # an update that moves an event to another customer or channel also refreshes where it came from
+        op.execute(
+            "CREATE TRIGGER consent_event_current_update_old AFTER UPDATE ON consent_event "
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
+            "EXECUTE FUNCTION crm_consent_current_from_old()"
+        )
+    else:
+        for event, side in (("insert", "NEW"), ("delete", "OLD"), ("update", "NEW"), ("update_old", "OLD")):
+            timing = "UPDATE" if event.startswith("update") else event.upper()
+            body = " ".join(
+                f"UPDATE customer SET {column} = {_latest(channel, f'{side}.customer_id', f'{side}.store_id')} "
+                f"WHERE id = {side}.customer_id AND {side}.channel = '{channel}';"
+                for channel, column in columns.items()
+            )
+            op.execute(f"CREATE TRIGGER consent_event_current_{event} AFTER {timing} ON consent_event BEGIN {body} END")
+    for channel, column in columns.items():
+        op.execute(
+            f"UPDATE customer SET {column} = {_latest(channel, 'customer.id', 'customer.store_id')} "
+            f"WHERE EXISTS (SELECT 1 FROM consent_event x WHERE x.store_id = customer.store_id "
+            f"AND x.customer_id = customer.id AND x.channel = '{channel}')"
+        )

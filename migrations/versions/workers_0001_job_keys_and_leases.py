@@ -1,7 +1,7 @@
 """job keys and leases
 
 Revision ID: workers_0001
-Revises: analytics_0001, connectors_0001
+Revises: analytics_0001, connectors_0001, customers_0001
 Create Date: 2026-11-22 15:26:16.905692
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import crm_graph.models.types  # noqa: F401
 
 revision: str = 'workers_0001'
-down_revision: str | Sequence[str] | None = ('analytics_0001', 'connectors_0001')
+down_revision: str | Sequence[str] | None = ('analytics_0001', 'connectors_0001', 'customers_0001')
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

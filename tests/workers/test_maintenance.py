@@ -28,9 +28,9 @@ def test_expired_exports_are_deleted_and_fresh_ones_kept(engine, db_url, store, 
     old_file.write_text("id\n1\n")
     new_file.write_text("id\n2\n")
     now = utcnow()
-    old = _job(engine, store, kind="EXPORT", status="SUCCEEDED", finished_at=now - timedelta(hours=25),
+    old = _job(engine, store, kind="customers.export", status="SUCCEEDED", finished_at=now - timedelta(hours=25),
                result={"path": str(old_file), "rows": 1})
-    new = _job(engine, store, kind="EXPORT", status="SUCCEEDED", finished_at=now - timedelta(hours=1),
+    new = _job(engine, store, kind="customers.export", status="SUCCEEDED", finished_at=now - timedelta(hours=1),
                result={"path": str(new_file), "rows": 1})
     assert maintenance.cleanup_exports(now=now) >= 1
     assert not old_file.exists() and new_file.exists()

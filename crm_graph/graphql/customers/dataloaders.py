@@ -71,3 +71,8 @@ def events_by_customer_loader(context: Context) -> DataLoader:
 def customer_by_id_loader(context: Context) -> DataLoader:
     """CustomerByIdLoader: customer id -> the customer or None."""
     return _loader(context, "CustomerById", profile.customers_by_id)
+
+
+def spender_segment_by_customer_loader(context: Context) -> DataLoader:
+    """SpenderSegmentByCustomerLoader: customer id -> its value and frequency segment today."""
+    return _loader(context, "SpenderSegmentByCustomer", profile.spender_segment_by_customer)

@@ -13,6 +13,8 @@ from crm_graph.graphql.mutation_errors import parse_id
 from crm_graph.services.customers.listing import CustomerSort as CustomerSortEnum
 from crm_graph.services.customers.listing import SortDirection as SortDirectionEnum
 from crm_graph.services.filters import CustomerFilter, RevenueBand as RevenueBandEnum
+from crm_graph.services.filters import FrequencySegment as FrequencySegmentEnum
+from crm_graph.services.filters import ValueSegment as ValueSegmentEnum
 from crm_graph.services.filters import parse_filter
 
 CustomerSort = strawberry.enum(
@@ -26,6 +28,14 @@ RevenueBand = strawberry.enum(
         "Place in the store's revenue, customers ranked by lifetime net revenue: TOP bring the first 80%, "
         "MIDDLE the next 15%, BOTTOM the last 5%, NONE have no revenue."
     ),
+)
+
+ValueSegment = strawberry.enum(
+    ValueSegmentEnum, description="Spender value segment: SMALL below the low percentile, MEDIUM to the high one, BIG from it."
+)
+FrequencySegment = strawberry.enum(
+    FrequencySegmentEnum,
+    description="Spender frequency segment: ONE_TIME (1 order), REPEAT (2 to below the threshold), FREQUENT.",
 )
 
 
@@ -68,6 +78,15 @@ class CustomerFilterInput:
     )
     revenue_bands: list[RevenueBand] | None = strawberry.field(default=None, description="Any of these revenue bands.")
     segment_id: strawberry.ID | None = strawberry.field(default=None, description="Also a member of this saved segment.")
+    value_segments: list[ValueSegment] | None = strawberry.field(
+        default=None, description="Spenders in any of these value segments (SPEC §4.G)."
+    )
+    frequency_segments: list[FrequencySegment] | None = strawberry.field(
+        default=None, description="Spenders in any of these frequency segments (SPEC §4.G)."
+    )
+    spender_segments_as_of: datetime.date | None = strawberry.field(
+        default=None, description="Day the spender segments are computed at (default: the store's today)."
+    )
 
     def to_filter(self) -> CustomerFilter:
         """The service-side filter; a `UserError` names the input field that is wrong."""

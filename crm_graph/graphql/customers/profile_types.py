@@ -11,7 +11,8 @@ from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.dataloaders import lines_by_order_loader, refunds_by_order_loader
 from crm_graph.graphql.enums import ActivityKind, Channel, ConsentBucket, ConsentState, OptInLevel, OrderStatus
 from crm_graph.models import ActivityEvent, ConsentEvent, Order, OrderLine, Refund
-from crm_graph.services.customers.profile import AppliedTag, BoughtProduct, RevenueStats
+from crm_graph.graphql.customers.filters import FrequencySegment, ValueSegment
+from crm_graph.services.customers.profile import AppliedTag, BoughtProduct, CustomerSpenderSegment, RevenueStats
 from crm_graph.services.filters import consent_bucket_of
 
 
@@ -173,3 +174,20 @@ class ActivityEventType:
     def from_model(cls, event: ActivityEvent) -> ActivityEventType:
         """The GraphQL view of an activity event."""
         return cls(kind=ActivityKind(event.kind), occurred_at=event.occurred_at, source=event.source)
+
+
+@strawberry.type(name="CustomerSpenderSegment", description="A spender's value and frequency segment today (SPEC §4.G).")
+class CustomerSpenderSegmentType:
+    value: ValueSegment = strawberry.field(description="SMALL, MEDIUM or BIG by lifetime net revenue.")
+    frequency: FrequencySegment = strawberry.field(description="ONE_TIME, REPEAT or FREQUENT by counted orders.")
+    value_low: Decimal | None = strawberry.field(description="Net revenue from which a spender is MEDIUM.")
+    value_high: Decimal | None = strawberry.field(description="Net revenue from which a spender is BIG.")
+    frequent_threshold: int = strawberry.field(description="Counted orders from which a spender is FREQUENT.")
+
+    @classmethod
+    def from_segment(cls, segment: CustomerSpenderSegment) -> CustomerSpenderSegmentType:
+        """The GraphQL view of a spender segment."""
+        return cls(
+            value=ValueSegment(segment.value), frequency=FrequencySegment(segment.frequency),
+            value_low=segment.value_low, value_high=segment.value_high, frequent_threshold=segment.frequent_threshold,
+        )

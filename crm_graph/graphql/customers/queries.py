@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from crm_graph.graphql.context import Info
@@ -23,7 +25,7 @@ def _id(value: strawberry.ID) -> int | None:
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(description="One customer of the store by internal id (Customer 360); null when there is none.")
-    async def customer(self, info: Info, id: strawberry.ID) -> CustomerType | None:
+    async def customer(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Internal id of the customer.")]) -> CustomerType | None:
         customer_id = _id(id)
         if customer_id is None:
             return None
@@ -35,11 +37,11 @@ class CustomerQuery:
     async def customers(
         self,
         info: Info,
-        filter: CustomerFilterInput | None = None,
-        sort: CustomerSort = CustomerSort.CREATED,
-        direction: SortDirection = SortDirection.DESC,
-        first: int = 50,
-        after: str | None = None,
+        filter: Annotated[CustomerFilterInput | None, strawberry.argument(description="Which customers; none: all of them.")] = None,
+        sort: Annotated[CustomerSort, strawberry.argument(description="What to order by.")] = CustomerSort.CREATED,
+        direction: Annotated[SortDirection, strawberry.argument(description="ASC or DESC.")] = SortDirection.DESC,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to the server limit (200 by default).")] = 50,
+        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
     ) -> CustomerConnection:
         customer_filter = to_filter(filter)
         page = await info.context.run(
@@ -52,7 +54,7 @@ class CustomerQuery:
         )
 
     @strawberry.field(description="A background job on customers (bulk change or export) of this store; null when none.")
-    async def customer_job(self, info: Info, id: strawberry.ID) -> CustomerJobType | None:
+    async def customer_job(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id of the job.")]) -> CustomerJobType | None:
         job_id = _id(id)
         if job_id is None:
             return None

@@ -6,13 +6,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
+from typing import Annotated
+
 import strawberry
 
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers import dataloaders as loaders
 from crm_graph.graphql.customers.profile_types import (
-    ActivityEventType, BoughtProductType, ConsentEventType, CurrentConsentType, CustomerRevenueType, CustomerTagType,
-    OrderType,
+    ActivityEventType, BoughtProductType, ConsentEventType, CurrentConsentType, CustomerRevenueType,
+    CustomerSpenderSegmentType, CustomerTagType, OrderType,
 )
 from crm_graph.graphql.enums import Channel, ConsentState, Gender, OptInLevel
 from crm_graph.errors import UserError
@@ -89,7 +91,7 @@ class CustomerType:
         return result
 
     @strawberry.field(description="The consent history, newest first; one channel or all.")
-    async def consent_history(self, info: Info, channel: Channel | None = None) -> list[ConsentEventType]:
+    async def consent_history(self, info: Info, channel: Annotated[Channel | None, strawberry.argument(description="Only this channel; none: both.")] = None) -> list[ConsentEventType]:
         history = await loaders.consents_by_customer_loader(info.context).load(int(self.id))
         return [ConsentEventType.from_model(e) for e in history if channel is None or e.channel == channel.value]
 
@@ -99,7 +101,7 @@ class CustomerType:
         return [CustomerTagType.from_applied(row) for row in rows]
 
     @strawberry.field(description="The latest orders (any status), newest first; at most 100.")
-    async def orders(self, info: Info, first: int = 20) -> list[OrderType]:
+    async def orders(self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1 to 100.")] = 20) -> list[OrderType]:
         rows = await loaders.orders_by_customer_loader(info.context).load((int(self.id), _nested(first)))
         return [OrderType.from_model(row) for row in rows]
 
@@ -114,7 +116,7 @@ class CustomerType:
         return CustomerRevenueType.from_stats(stats)
 
     @strawberry.field(description="The latest activity events, newest first; at most 100.")
-    async def recent_events(self, info: Info, first: int = 10) -> list[ActivityEventType]:
+    async def recent_events(self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1 to 100.")] = 10) -> list[ActivityEventType]:
         rows = await loaders.events_by_customer_loader(info.context).load((int(self.id), _nested(first)))
         return [ActivityEventType.from_model(row) for row in rows]
 
@@ -131,6 +133,10 @@ class CustomerType:
         from crm_graph.graphql.lifecycle.dataloaders import stage_by_customer_loader
 
         return await stage_by_customer_loader(info.context).load(int(self.id))
+    @strawberry.field(description="Value and frequency segment today; null for prospects (no counted order).")
+    async def spender_segment(self, info: Info) -> CustomerSpenderSegmentType | None:
+        segment = await loaders.spender_segment_by_customer_loader(info.context).load(int(self.id))
+        return CustomerSpenderSegmentType.from_segment(segment) if segment else None
 
     @classmethod
     def from_model(cls, customer: Customer) -> CustomerType:
@@ -162,11 +168,11 @@ class CustomerFacetsType:
     filter: strawberry.Private[CustomerFilter]
 
     @strawberry.field(description="Customers per country, most first (null value: no country).")
-    async def countries(self, info: Info, limit: int = 20) -> list[FacetCountType]:
+    async def countries(self, info: Info, limit: Annotated[int, strawberry.argument(description="How many values, 1 to 100.")] = 20) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.country_facet, self.filter, limit))
 
     @strawberry.field(description="Products by how many of the customers bought them (counted orders), most first.")
-    async def products(self, info: Info, limit: int = 20) -> list[FacetCountType]:
+    async def products(self, info: Info, limit: Annotated[int, strawberry.argument(description="How many values, 1 to 100.")] = 20) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.product_facet, self.filter, limit))
 
     @strawberry.field(description="Customers per revenue band (TOP, MIDDLE, BOTTOM, NONE).")

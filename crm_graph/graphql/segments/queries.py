@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from crm_graph.errors import NotFound
@@ -18,7 +20,7 @@ class SegmentQuery:
         return [SegmentType.from_model(row) for row in await info.context.run(list_segments)]
 
     @strawberry.field(description="One saved segment; null when the store has none with this id.")
-    async def segment(self, info: Info, id: strawberry.ID) -> SegmentType | None:
+    async def segment(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Internal id of the segment.")]) -> SegmentType | None:
         segment_id = parse_id(id)
         if segment_id is None:
             return None

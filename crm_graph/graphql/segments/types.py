@@ -46,8 +46,11 @@ class SegmentType:
 
     @strawberry.field(description="The members now (live membership), like the customer list.")
     async def customers(
-        self, info: Info, sort: CustomerSort = CustomerSort.CREATED, direction: SortDirection = SortDirection.DESC,
-        first: int = 50, after: str | None = None,
+        self, info: Info,
+        sort: Annotated[CustomerSort, strawberry.argument(description="What to order by.")] = CustomerSort.CREATED,
+        direction: Annotated[SortDirection, strawberry.argument(description="ASC or DESC.")] = SortDirection.DESC,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to the server limit.")] = 50,
+        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
     ) -> CustomerConnection:
         members = CustomerFilter(segment_id=self.row.id)
         page = await info.context.run(

@@ -93,15 +93,18 @@ def customers_page(
     conditions = customer_conditions(store, filter, session=session)
     if after is not None:
         conditions.append(_after(keys, direction, decode_cursor(after, sort, direction, keys)))
-    ordering = [
-        (key.expression.desc() if direction is SortDirection.DESC else key.expression.asc()).nulls_last()
-        for key in keys
-    ]
+    ordering = [_order(key, direction) for key in keys]
     labels = [key.expression.label(f"k{index}") for index, key in enumerate(keys)]
     rows = session.exec(select(Customer, *labels).where(*conditions).order_by(*ordering).limit(first + 1)).all()
     page = rows[:first]
     end_cursor = encode_cursor(sort, direction, list(page[-1][1:])) if page else None
     return CustomerPage([row[0] for row in page], len(rows) > first, end_cursor)
+
+
+def _order(key: _Key, direction: SortDirection):
+    """ORDER BY term; NULLS LAST only where the key can be null, so indexes serve the other sorts."""
+    term = key.expression.desc() if direction is SortDirection.DESC else key.expression.asc()
+    return term.nulls_last() if key.nullable else term
 
 
 def count_customers(session: Session, store: Store, filter: CustomerFilter) -> int:

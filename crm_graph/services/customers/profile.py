@@ -245,7 +245,54 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 __all__ = [
-    "AppliedTag", "BoughtProduct", "RevenueStats", "consents_by_customer", "customers_by_id",
+    "AppliedTag", "BoughtProduct", "CustomerSpenderSegment", "RevenueStats", "spender_segment_by_customer", "consents_by_customer", "customers_by_id",
     "events_by_customer", "get_customer", "identities_by_customer", "lines_by_order", "orders_by_customer",
     "products_by_customer", "refunds_by_order", "revenue_stats_by_customer", "tags_by_customer",
 ]
+
+
+@dataclass(frozen=True)
+class CustomerSpenderSegment:
+    """A spender's value and frequency segment today (SPEC §4.G), with the thresholds used."""
+
+    value: str
+    frequency: str
+    value_low: Decimal | None
+    value_high: Decimal | None
+    frequent_threshold: int
+
+
+def spender_segment_by_customer(
+    session: Session, store: Store, customer_ids: Sequence[int]
+) -> list[CustomerSpenderSegment | None]:
+    """For each customer, its spender segments as of the store's today; None for prospects.
+
+    The thresholds are today's precomputed ones when the workers computed them, else computed live
+    once for the whole batch; each customer is placed by its lifetime net revenue and counted orders.
+    """
+    from crm_graph.services.analytics import daily
+    from crm_graph.services.analytics.spenders import spender_segments_at
+    from crm_graph.services.dates import store_today
+
+    today = store_today(store)
+    row = daily.spender_row(session, store, today)
+    if row is not None:
+        low, high, frequent = (row.value_low, row.value_high, row.frequent_threshold) if row.spenders else (None, None, 0)
+    else:
+        live = spender_segments_at(session, store, today)
+        low, high, frequent = live.value_low, live.value_high, live.frequent_threshold
+    rows = session.exec(
+        select(Customer.id, Customer.total_spent, Customer.orders_count)
+        .where(Customer.store_id == store.id, Customer.id.in_(customer_ids))
+    )
+    figures = {customer_id: (spent, orders) for customer_id, spent, orders in rows}
+    results: list[CustomerSpenderSegment | None] = []
+    for customer_id in customer_ids:
+        spent, orders = figures.get(customer_id, (ZERO, 0))
+        if not orders or low is None:
+            results.append(None)
+            continue
+        value = "BIG" if spent >= high else "MEDIUM" if spent >= low else "SMALL"
+        frequency = "FREQUENT" if orders >= frequent else "REPEAT" if orders >= 2 else "ONE_TIME"
+        results.append(CustomerSpenderSegment(value, frequency, low, high, frequent))
+    return results

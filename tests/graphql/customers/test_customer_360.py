@@ -18,6 +18,7 @@ PROFILE = """query($id: ID!) { customer(id: $id) {
   productsBought { name orders quantity revenue }
   revenue { totalSales refunds netRevenue orders averageOrderValue firstOrderAt lastOrderAt }
   recentEvents(first: 2) { kind occurredAt }
+  spenderSegment { value frequency valueLow valueHigh frequentThreshold }
 } }"""
 
 
@@ -62,6 +63,9 @@ def test_customer_360_shows_everything_about_one_customer(api, store, engine):
         "lastOrderAt": "2026-02-01T00:00:00+00:00",
     }
     assert [event["occurredAt"][:10] for event in data["recentEvents"]] == ["2026-03-03", "2026-03-02"]
+    # the only spender: both percentiles are its 140, so it is BIG; 2 orders < threshold 3: REPEAT
+    assert data["spenderSegment"] == {"value": "BIG", "frequency": "REPEAT", "valueLow": "140.00",
+                                      "valueHigh": "140.00", "frequentThreshold": 3}
 
 
 @contextmanager

@@ -112,6 +112,14 @@ def test_search_by_internal_id_is_exact(api, shop):
     ({"revenueBands": ["TOP"]}, ["anna.kowalska@example.com", "jan@example.com"]),
     ({"revenueBands": ["MIDDLE"]}, ["ola_100%@example.com"]),
     ({"revenueBands": ["NONE"]}, ["-", "bob@shop.test"]),
+    # spenders' net revenue 20 (Ola), 30 (Jan), 150 (Anna): 50th percentile 30, 80th 30 + 0.6 x 120 = 102;
+    # the frequent threshold is max(3, ceil(mean of 2+ order counts = 2)) = 3, so Anna's 2 orders are REPEAT.
+    ({"valueSegments": ["BIG"]}, ["anna.kowalska@example.com"]),
+    ({"valueSegments": ["SMALL", "MEDIUM"]}, ["jan@example.com", "ola_100%@example.com"]),
+    ({"frequencySegments": ["REPEAT"]}, ["anna.kowalska@example.com"]),
+    ({"frequencySegments": ["ONE_TIME"], "valueSegments": ["SMALL"]}, ["ola_100%@example.com"]),
+    ({"valueSegments": ["BIG"], "spenderSegmentsAsOf": "2026-01-12"}, ["anna.kowalska@example.com"]),
+    ({"valueSegments": ["SMALL", "MEDIUM", "BIG"], "spenderSegmentsAsOf": "2025-12-31"}, []),
 ])
 def test_each_filter(api, shop, filter, expected):
     store, _, _ = shop

@@ -7,6 +7,7 @@ from crm_graph.graphql.customers.mutations.customer_create import create_custome
 from crm_graph.graphql.customers.mutations.customer_update import update_customer
 from crm_graph.graphql.customers.mutations.customers_erase import erase_customers
 from crm_graph.graphql.customers.mutations.customers_export import export_customers
+from crm_graph.graphql.customers.mutations.customers_import import import_customers
 from crm_graph.graphql.customers.mutations.customers_tag import tag_customers, untag_customers
 
 
@@ -19,3 +20,4 @@ class CustomerMutation:
     tag_customers = tag_customers
     untag_customers = untag_customers
     export_customers = export_customers
+    import_customers = import_customers

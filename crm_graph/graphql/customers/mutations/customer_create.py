@@ -34,6 +34,6 @@ class CustomerInput:
 
 
 @strawberry.mutation(description="Create a customer; returns it, or a ValidationError / ConflictError (duplicate email).")
-async def create_customer(info: Info, input: CustomerInput) -> CustomerResult:
+async def create_customer(info: Info, input: Annotated[CustomerInput, strawberry.argument(description="The new customer.")]) -> CustomerResult:
     result = await run_mutation(info, editing.create_customer, input.changes())
     return result if isinstance(result, MutationErrorType) else CustomerType.from_model(result)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from crm_graph.errors import UserError
@@ -13,7 +15,10 @@ from crm_graph.services.customers import editing
 
 
 @strawberry.mutation(description="Change the fields given in `input` (null clears one); returns the customer or a typed error.")
-async def update_customer(info: Info, id: strawberry.ID, input: CustomerInput) -> CustomerResult:
+async def update_customer(
+    info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Internal id of the customer.")],
+    input: Annotated[CustomerInput, strawberry.argument(description="The fields to change.")],
+) -> CustomerResult:
     try:
         customer_id = parse_id(id)
     except UserError as exc:

@@ -34,7 +34,7 @@ def segment_result(result) -> SegmentResult:
 
 
 @strawberry.mutation(description="Save a filter as a segment; its count is computed by `refreshSegmentCount` or a worker.")
-async def create_segment(info: Info, input: SegmentInput) -> SegmentResult:
+async def create_segment(info: Info, input: Annotated[SegmentInput, strawberry.argument(description="The new segment.")]) -> SegmentResult:
     try:
         customer_filter = to_filter(input.filter)
     except UserError as exc:

@@ -27,7 +27,7 @@ DeleteSegmentResult = Annotated[
 
 
 @strawberry.mutation(description="Delete a segment and its count history; refused while another segment uses it.")
-async def delete_segment(info: Info, id: strawberry.ID) -> DeleteSegmentResult:
+async def delete_segment(info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Internal id of the segment.")]) -> DeleteSegmentResult:
     try:
         segment_id = parse_id(id)
     except UserError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from crm_graph.errors import UserError
@@ -12,7 +14,7 @@ from crm_graph.services import segments
 
 
 @strawberry.mutation(description="Recount the segment's members and store the count with `lastComputedAt`.")
-async def refresh_segment_count(info: Info, id: strawberry.ID) -> SegmentResult:
+async def refresh_segment_count(info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Internal id of the segment.")]) -> SegmentResult:
     try:
         segment_id = parse_id(id)
     except UserError as exc:

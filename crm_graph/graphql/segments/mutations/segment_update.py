@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from crm_graph.errors import UserError
@@ -20,7 +22,10 @@ class SegmentUpdateInput:
 
 
 @strawberry.mutation(description="Change a segment; returns it or a typed error.")
-async def update_segment(info: Info, id: strawberry.ID, input: SegmentUpdateInput) -> SegmentResult:
+async def update_segment(
+    info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Internal id of the segment.")],
+    input: Annotated[SegmentUpdateInput, strawberry.argument(description="What to change.")],
+) -> SegmentResult:
     try:
         segment_id = parse_id(id)
         customer_filter = None if input.filter is None else to_filter(input.filter)

@@ -1,0 +1,31 @@
+"""`importCustomers`: import customers from CSV text in a background job."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from crm_graph.graphql.context import Info
+from crm_graph.graphql.customers.jobs import app_settings
+from crm_graph.graphql.jobs.types import JobType
+from crm_graph.graphql.mutation_errors import MutationErrorType, NotFoundErrorType, ValidationErrorType, run_mutation
+from crm_graph.services.customers.importing import start_customer_import
+
+ImportCustomersResult = Annotated[
+    JobType | ValidationErrorType | NotFoundErrorType,
+    strawberry.union("ImportCustomersResult", description="The import job, or why none was started."),
+]
+
+
+@strawberry.mutation(
+    description="Import customers from CSV (the customers format of docs/csv_formats.md, or a named mapping such as a "
+    "Shopify export) in a background job; follow it with `job(id:)`: bad rows are reported with line numbers."
+)
+async def import_customers(
+    info: Info,
+    csv: Annotated[str, strawberry.argument(description="The whole CSV file as text, UTF-8, at most 20 MB.")],
+    mapping: Annotated[str | None, strawberry.argument(description="Name of a column mapping for foreign headers.")] = None,
+) -> ImportCustomersResult:
+    result = await run_mutation(info, start_customer_import, csv, app_settings(info).import_dir, mapping)
+    return result if isinstance(result, MutationErrorType) else JobType.from_model(result)
