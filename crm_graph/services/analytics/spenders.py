@@ -29,7 +29,7 @@ from crm_graph.models import Customer, Order, Refund, Store
 from crm_graph.models.enums import COUNTED_ORDER_STATUSES
 from crm_graph.models.types import Money, UTCDateTime
 from crm_graph.services.analytics import daily
-from crm_graph.services.analytics._sql import money_up
+from crm_graph.services.analytics._sql import money_up, tune_for_analytics
 from crm_graph.services.dates import ResolvedRange, day_end
 
 VALUE_SEGMENTS = ("SMALL", "MEDIUM", "BIG")
@@ -155,6 +155,7 @@ def spender_segments_at(session: Session, store: Store, day: date) -> SpenderSeg
         *(count(segments.c.value_segment, name) for name in VALUE_SEGMENTS),
         *(count(segments.c.frequency_segment, name) for name in FREQUENCY_SEGMENTS),
     ).subquery("summary")
+    tune_for_analytics(session)
     row = session.execute(
         select(thresholds.c.spenders, thresholds.c.low, thresholds.c.high, thresholds.c.frequent, summary)
         .select_from(thresholds.join(summary, true()))
