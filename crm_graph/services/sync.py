@@ -22,7 +22,7 @@ from crm_graph.connectors.records import RecordError
 from crm_graph.errors import NotFound, UserError
 from crm_graph.models import ConnectorConfig, Store, SyncCursor
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest import COUNT_KEYS, ingest_records
+from crm_graph.services.ingest import COUNT_KEYS, AnalyzePolicy, ingest_records
 
 log = logging.getLogger("crm_graph.sync")
 
@@ -89,12 +89,14 @@ def sync_connector(engine: Engine, store_id: int, connector_config_id: int, *,
     counts: Counter = Counter()
     done = 0
     hook = get_plugin_manager().hook
+    policy = AnalyzePolicy()
     try:
         for stream in connector.streams():
             cursor = cursors.get(stream.name) if stream.incremental else None
             for page in connector.read(stream, cursor, run_started_at=run_started_at):
                 with Session(engine, expire_on_commit=False) as session:
-                    result = ingest_records(session, store, page.records, source=config.connector)
+                    result = ingest_records(session, store, page.records, source=config.connector,
+                                            analyze=policy.due(len(page.records)))
                     if stream.incremental and page.cursor is not None:
                         cursor = clamp_cursor(page.cursor, run_started_at)
                         _save_cursor(session, store_id, config.id, stream.name, cursor)

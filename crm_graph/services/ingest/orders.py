@@ -15,7 +15,9 @@ from sqlmodel import Session
 from crm_graph.connectors.records import OrderRecord, ProductRecord
 from crm_graph.models import Order, OrderLine, Product, Refund, Store
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest._common import StepResult, bulk_insert, fetch_in, insert_for
+from crm_graph.services.ingest._common import (
+    StepResult, bulk_insert, fetch_in, in_values, insert_for, insert_returning_ids,
+)
 from crm_graph.services.ingest.customers import Contact, CustomerResolver
 
 O = Order.__table__  # noqa: E741
@@ -34,7 +36,7 @@ def upsert_products(session: Session, store: Store, source: str, records: Sequen
     result = StepResult()
     latest = {record.external_id: record for record in records}
     rows = fetch_in(session, lambda chunk: select(P.c.id, P.c.external_id, P.c.name, P.c.sku, P.c.category).where(
-        P.c.store_id == store.id, P.c.source == source, P.c.external_id.in_(chunk)), latest)
+        P.c.store_id == store.id, P.c.source == source, in_values(P.c.external_id, chunk)), latest)
     current = {row.external_id: row for row in rows}
     now = utcnow()
     inserts, updates = [], []
@@ -69,7 +71,7 @@ def _product_ids(session: Session, store: Store, source: str, records: Sequence[
     if not names:
         return {}
     build = lambda chunk: select(P.c.external_id, P.c.id).where(  # noqa: E731
-        P.c.store_id == store.id, P.c.source == source, P.c.external_id.in_(chunk))
+        P.c.store_id == store.id, P.c.source == source, in_values(P.c.external_id, chunk))
     found = dict(fetch_in(session, build, names))
     missing = [key for key in names if key not in found]
     if missing:
@@ -91,7 +93,7 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
     customer_ids, _ = resolver.resolve([record.customer for record in records], contacts, create=True)
     products = _product_ids(session, store, source, records)
     rows = fetch_in(session, lambda chunk: select(O.c.id, O.c.external_id, *[O.c[f] for f in _ORDER_FIELDS]).where(
-        O.c.store_id == store.id, O.c.source == source, O.c.external_id.in_(chunk)), [r.external_id for r in records])
+        O.c.store_id == store.id, O.c.source == source, in_values(O.c.external_id, chunk)), [r.external_id for r in records])
     current = {row.external_id: row for row in rows}
 
     now = utcnow()
@@ -128,7 +130,7 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
     line_rows: list[dict] = []
     refund_rows: list[dict] = []
     if new_orders:
-        ids = session.execute(O.insert().returning(O.c.id, sort_by_parameter_order=True), new_orders).scalars().all()
+        ids = insert_returning_ids(session, O, new_orders)
         for order_id, (lines, refunds) in zip(ids, new_children):
             line_rows.extend(_line_row(store, order_id, line) for line in lines)
             refund_rows.extend(_refund_row(store, order_id, refund) for refund in refunds or ())
@@ -142,12 +144,11 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
             else:
                 result.counts["unchanged"] += 1
         if stale_lines:
-            session.execute(delete(L).where(L.c.store_id == store.id, L.c.order_id.in_(stale_lines)))
+            session.execute(delete(L).where(L.c.store_id == store.id, in_values(L.c.order_id, stale_lines)))
         if stale_refunds:
-            session.execute(delete(R).where(R.c.store_id == store.id, R.c.order_id.in_(stale_refunds)))
+            session.execute(delete(R).where(R.c.store_id == store.id, in_values(R.c.order_id, stale_refunds)))
     bulk_insert(session, L, line_rows, ("store_id", "order_id", *_LINE_FIELDS))
-    if refund_rows:
-        session.execute(R.insert(), refund_rows)
+    bulk_insert(session, R, refund_rows)
     return result
 
 
@@ -164,11 +165,11 @@ def _compare_children(session: Session, store: Store, compare: list, line_rows: 
     order_ids = [order_id for order_id, *_ in compare]
     stored_lines: dict[int, list[tuple]] = {}
     for row in fetch_in(session, lambda chunk: select(L.c.order_id, *[L.c[f] for f in _LINE_FIELDS]).where(
-            L.c.store_id == store.id, L.c.order_id.in_(chunk)).order_by(L.c.order_id, L.c.id), order_ids):
+            L.c.store_id == store.id, in_values(L.c.order_id, chunk)).order_by(L.c.order_id, L.c.id), order_ids):
         stored_lines.setdefault(row[0], []).append(tuple(row[1:]))
     stored_refunds: dict[int, list[tuple]] = {}
     for row in fetch_in(session, lambda chunk: select(R.c.order_id, *[R.c[f] for f in _REFUND_FIELDS]).where(
-            R.c.store_id == store.id, R.c.order_id.in_(chunk)).order_by(R.c.order_id, R.c.id), order_ids):
+            R.c.store_id == store.id, in_values(R.c.order_id, chunk)).order_by(R.c.order_id, R.c.id), order_ids):
         stored_refunds.setdefault(row[0], []).append(tuple(row[1:]))
     stale_lines, stale_refunds = set(), set()
     for order_id, _, lines, refunds in compare:
