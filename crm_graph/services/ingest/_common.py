@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Integer, Table, Text, any_, bindparam, text
+from sqlalchemy import JSON, BigInteger, Integer, Table, Text, any_, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
@@ -108,11 +108,16 @@ COPY_FROM = 50
 
 
 def _copy(session: Session, table: Table, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    from psycopg.types.json import Jsonb
+
     driver = session.connection().connection.driver_connection
     names = ", ".join(columns)
+    json_columns = [column for column in columns if isinstance(table.c[column].type, JSON)]
     with driver.cursor() as cursor:
         with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
             for row in rows:
+                if json_columns:
+                    row = {**row, **{c: Jsonb(row[c]) for c in json_columns if row[c] is not None}}
                 copy.write_row([row[column] for column in columns])
 
 
