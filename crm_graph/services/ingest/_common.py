@@ -132,6 +132,9 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], colu
     session.execute(table.insert(), rows)
 
 
+_sequences: dict[str, str] = {}
+
+
 def insert_returning_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
     """Insert rows and return their new ids in the rows' order.
 
@@ -141,9 +144,12 @@ def insert_returning_ids(session: Session, table: Table, rows: list[dict[str, An
     if not rows:
         return []
     if is_postgres(session) and len(rows) >= COPY_FROM:
-        ids = session.execute(text(
-            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
-            {"n": len(rows)}).scalars().all()
+        sequence = _sequences.get(table.name)
+        if sequence is None:
+            sequence = _sequences[table.name] = session.execute(
+                text(f"SELECT pg_get_serial_sequence('{table.name}', 'id')")).scalar_one()
+        ids = session.execute(text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :n)"),
+                              {"sequence": sequence, "n": len(rows)}).scalars().all()
         for row, new_id in zip(rows, ids):
             row["id"] = new_id
         _copy(session, table, rows, list(rows[0]))
