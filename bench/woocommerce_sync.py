@@ -24,7 +24,7 @@ SERVER = """
 import sys, time
 from crm_graph_woocommerce.fake_server import FakeWooCommerce, SyntheticOrders
 fake = FakeWooCommerce()
-fake.orders = SyntheticOrders(int(sys.argv[1]))
+fake.orders = SyntheticOrders(int(sys.argv[1]), customers=max(1, int(sys.argv[1]) // 4))
 print(fake.start(), flush=True)
 while True:
     time.sleep(3600)
