@@ -76,3 +76,20 @@ def test_webhook_customers_and_consent_topics():
     old = mapping.customer_rest(sample("shopify_webhook_customers_update_2024-10.json"))
     # not_subscribed without a consent time: the customer's creation is the time.
     assert consents(old) == {Channel.EMAIL: (ConsentState.NOT_SUBSCRIBED, OptInLevel.UNKNOWN, utc(2022, 1, 1))}
+
+
+def test_consent_webhook_samples_as_delivered():
+    from crm_graph.connectors import WebhookEvent
+    from crm_graph_shopify.webhooks import records
+
+    at = utc(2026, 5, 1, 10)
+    email = records(WebhookEvent("customers_email_marketing_consent/update", "w1",
+                                 sample("shopify_webhook_customers_email_marketing_consent_update.json"), at))
+    # not_subscribed with no consent time: the delivery's time; the customer id is kept as the integer's text.
+    assert [(r.customer.external_id, r.channel, r.state, r.opt_in_level, r.occurred_at) for r in email] == [
+        ("706405506930370000", Channel.EMAIL, ConsentState.NOT_SUBSCRIBED, OptInLevel.UNKNOWN, at)]
+    sms = records(WebhookEvent("customers_marketing_consent/update", "w2",
+                               sample("shopify_webhook_customers_marketing_consent_update.json"), at))
+    assert sms == []  # the sample's SMS state is null: nothing is known, nothing is recorded
+    (deletion,) = records(WebhookEvent("customers/delete", "w3", sample("shopify_webhook_customers_delete.json"), at))
+    assert (deletion.entity, deletion.external_id) == ("customer", "706405506930370084")
