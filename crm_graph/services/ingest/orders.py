@@ -110,22 +110,19 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
                   line.quantity, line.unit_price, line.line_total) for line in record.lines]
         refunds = None if record.refunds is None else [
             (refund.external_id, refund.amount, refund.refunded_at, refund.reason) for refund in record.refunds]
-        if customer_id is not None:
-            result.touched_customers.add(customer_id)
-            result.activity_customers.add(customer_id)
         row = current.get(record.external_id)
         if row is None:
+            if customer_id is not None:
+                result.touched_customers.add(customer_id)
             new_orders.append({"store_id": store.id, "source": source, "external_id": record.external_id,
                                **values, "created_at": now})
             new_children.append((lines, refunds))
             result.counts["created"] += 1
             continue
-        if row.customer_id is not None:
-            result.touched_customers.add(row.customer_id)
         differs = {key: value for key, value in values.items() if getattr(row, key) != value}
         if differs:
             changed.append({"oid": row.id, **{f"v_{k}": v for k, v in differs.items()}, "_keys": tuple(differs)})
-        compare.append((row.id, bool(differs), lines, refunds))
+        compare.append((row.id, bool(differs), lines, refunds, {row.customer_id, customer_id} - {None}))
 
     line_rows: list[dict] = []
     refund_rows: list[dict] = []
@@ -137,12 +134,13 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
     _apply_order_updates(session, changed)
     if compare:
         stale_lines, stale_refunds = _compare_children(session, store, compare, line_rows, refund_rows)
-        for order_id, was_changed, _, _ in compare:
+        for order_id, was_changed, _, _, buyers in compare:
             touched = order_id in stale_lines or order_id in stale_refunds
             if was_changed or touched:
                 result.counts["updated"] += 1
+                result.touched_customers |= buyers  # the old buyer too, when the order changed hands
             else:
-                result.counts["unchanged"] += 1
+                result.counts["unchanged"] += 1  # nothing to recompute for an unchanged order
         if stale_lines:
             session.execute(delete(L).where(L.c.store_id == store.id, in_values(L.c.order_id, stale_lines)))
         if stale_refunds:
@@ -172,7 +170,7 @@ def _compare_children(session: Session, store: Store, compare: list, line_rows: 
             R.c.store_id == store.id, in_values(R.c.order_id, chunk)).order_by(R.c.order_id, R.c.id), order_ids):
         stored_refunds.setdefault(row[0], []).append(tuple(row[1:]))
     stale_lines, stale_refunds = set(), set()
-    for order_id, _, lines, refunds in compare:
+    for order_id, _, lines, refunds, _ in compare:
         if stored_lines.get(order_id, []) != lines:
             stale_lines.add(order_id)
             line_rows.extend(_line_row(store, order_id, line) for line in lines)
