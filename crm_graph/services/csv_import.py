@@ -22,7 +22,7 @@ from crm_graph.connectors.csv import CsvContext
 from crm_graph.connectors.records import RecordError
 from crm_graph.errors import NotFound, UserError
 from crm_graph.models import Store
-from crm_graph.services.ingest import COUNT_KEYS, ingest_records
+from crm_graph.services.ingest import COUNT_KEYS, AnalyzePolicy, ingest_records
 
 MAX_KEPT_ERRORS = 1000
 BATCH_SIZE = 5000
@@ -118,9 +118,11 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
         if len(summary.errors) < MAX_KEPT_ERRORS:
             summary.errors.append(error)
 
+    policy = AnalyzePolicy()
+
     def flush(batch: list, counting: _Counting) -> None:
         with Session(engine, expire_on_commit=False) as session:
-            result = ingest_records(session, store, batch, source=context.source)
+            result = ingest_records(session, store, batch, source=context.source, analyze=policy.due(len(batch)))
             session.commit()
         counts.update(result.counts)
         for error in result.errors:

@@ -64,6 +64,12 @@ def memory_plugin():
     pm.unregister(plugin)
 
 
+@pytest.fixture(autouse=True)
+def page_sized_batches(monkeypatch):
+    """Commit every page (of two records) on its own, as a slow platform's pages would be."""
+    monkeypatch.setattr("crm_graph.services.sync.BATCH_RECORDS", 2)
+
+
 @pytest.fixture
 def config(engine, store, request):
     dataset = request.node.name
@@ -132,6 +138,18 @@ def test_a_cursor_never_moves_past_the_run_start():
     assert clamp_cursor(format_cursor(utc(2026, 3, 1)), start) == format_cursor(start)
     assert clamp_cursor(format_cursor(utc(2026, 1, 1)), start) == format_cursor(utc(2026, 1, 1))
     assert clamp_cursor("opaque-token", start) == "opaque-token"
+
+
+def test_pages_are_gathered_into_batches_with_the_last_cursor(engine, store, config, monkeypatch):
+    monkeypatch.setattr("crm_graph.services.sync.BATCH_RECORDS", 1000)
+    dataset = config.config["dataset"]
+    CRASH_AFTER[dataset] = 2
+    with pytest.raises(RuntimeError):
+        sync_connector(engine, store.id, config.id, now=utc(2026, 2, 1))
+    assert count(engine, "customer", store.id) == 0  # the pages read were not committed: neither was a cursor
+    assert rows(engine, "SELECT value FROM sync_cursor WHERE connector_id = :c", c=config.id) == []
+    del CRASH_AFTER[dataset]
+    assert sync_connector(engine, store.id, config.id, now=utc(2026, 2, 1)).counts["created"] == 5
 
 
 def test_progress_and_summary(engine, store, config):

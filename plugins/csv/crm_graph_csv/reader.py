@@ -80,11 +80,12 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         joined = "".join(row)
-        try:
-            joined.encode("utf-8")
-        except UnicodeEncodeError:
-            yield start, BadRow("the row is not valid UTF-8 text")
-            continue
+        if not joined.isascii():
+            try:
+                joined.encode("utf-8")  # bytes that were not UTF-8 are lone surrogates here
+            except UnicodeEncodeError:
+                yield start, BadRow("the row is not valid UTF-8 text")
+                continue
         if "\x00" in joined:  # binary data; no database text column can hold it
             yield start, BadRow("the row contains NUL bytes (binary data, not text)")
             continue

@@ -85,8 +85,10 @@ def test_a_sync_killed_mid_way_resumes_with_every_order_once(engine, db_url, sto
     for i in range(total):
         shop.add_order(customer_id=0, email=f"b{i % 40}@example.com", modified=base + timedelta(minutes=i))
     config = connect(engine, store, shop)
-    script = ("import sys; from crm_graph.db import create_db_engine; from crm_graph.services.sync import "
-              "sync_connector; sync_connector(create_db_engine(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))")
+    # Batches of 100 records (one page) in the child, so that some are committed before it is killed.
+    script = ("import sys; from crm_graph.db import create_db_engine; from crm_graph.services import sync; "
+              "sync.BATCH_RECORDS = 100; "
+              "sync.sync_connector(create_db_engine(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))")
     child = subprocess.Popen([sys.executable, "-c", script, db_url, str(store.id), str(config.id)],
                              env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
