@@ -14,13 +14,16 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from crm_graph.graphql.customers.mutations import CustomerMutation
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes
 from crm_graph.graphql.lifecycle.queries import LifecycleQuery
+from crm_graph.graphql.segments.mutations import SegmentMutation
+from crm_graph.graphql.segments.queries import SegmentQuery
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, LifecycleQuery)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, SegmentQuery, LifecycleQuery)
+MUTATIONS: tuple[type, ...] = (CustomerMutation, SegmentMutation)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
 MAX_DEPTH = 12

@@ -16,14 +16,15 @@ from crm_graph.models.aggregates import (
     DailyTagCount,
 )
 from crm_graph.models.auth import ApiKey
+from crm_graph.models.erasure import CustomerErasure, ErasedIdentity
 from crm_graph.models.lifecycle import ClvModel, CustomerClv
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "ActivityEvent", "ApiKey", "ClvModel", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerClv",
-    "CustomerIdentity",
+    "CustomerErasure", "CustomerIdentity",
     "CustomerTag", "DailyConsentCount", "DailyCustomerCount", "DailyRfmCell", "DailySpenderThresholds",
-    "DailyTagCount", "Job", "JobError", "MarketingSpend", "Order", "OrderLine", "Product", "Refund",
+    "DailyTagCount", "ErasedIdentity", "Job", "JobError", "MarketingSpend", "Order", "OrderLine", "Product", "Refund",
     "Segment", "SegmentSnapshot", "Store", "StoreSettings", "SyncCursor", "Tag", "metadata",
 ]
