@@ -6,8 +6,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
-from typing import Annotated
-
 import strawberry
 
 from crm_graph.graphql.context import Info
