@@ -113,7 +113,17 @@ def _run(args: argparse.Namespace, command: list[str]) -> int:
     events: dict[str, float] = {}
 
     def restart(origin: float) -> None:
-        """Restart PostgreSQL, then note when it accepts connections again (seconds since `origin`)."""
+        """Restart PostgreSQL, then note when it accepts connections again (seconds since `origin`).
+
+        A CHECKPOINT first leaves the shutdown little to write, which keeps the outage short.
+        """
+        try:
+            checkpoint = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
+            with checkpoint.connect() as connection:
+                connection.execute(text("CHECKPOINT"))
+            checkpoint.dispose()
+        except Exception:  # noqa: BLE001  (best effort)
+            pass
         events["restart_begin"] = time.monotonic() - origin
         subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)  # noqa: S603
         events["restart_command_done"] = time.monotonic() - origin
