@@ -48,6 +48,8 @@ class GenerationSummary:
     seconds: float = 0.0
     #: PostgreSQL: seconds the database spent on each table's COPY (for benchmarks).
     load_seconds: dict[str, float] = field(default_factory=dict)
+    #: Seconds of each phase: generate and load, rebuild indexes, commit, analyse.
+    phases: dict[str, float] = field(default_factory=dict)
 
     def __str__(self) -> str:
         c = self.counts
@@ -105,13 +107,20 @@ def generate_store(engine: Engine, store: Store, *, customers: int, seed: int = 
             ids.close()
             loader.finish()
         summary.load_seconds = dict(getattr(loader, "seconds", {}))
+        summary.phases["generate and load"] = time.perf_counter() - started
+        mark = time.perf_counter()
         bulk.restore(connection, rebuild, report)
+        summary.phases["rebuild indexes"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+    summary.phases["commit"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     if postgres:
         report("Analysing tables", 0, 1)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             for table in TABLES:
                 connection.execute(text(f'ANALYZE "{table}"'))
         report("Analysing tables", 1, 1)
+    summary.phases["analyse"] = time.perf_counter() - mark
     summary.seconds = time.perf_counter() - started
     return summary
 
