@@ -45,12 +45,12 @@ def fingerprint(engine, store) -> dict[str, tuple[int, str]]:
 
 def test_same_seed_same_data_other_seed_other_data(engine, make_store):
     first, second, third = (make_store(timezone="Europe/Warsaw", currency="PLN") for _ in range(3))
-    generate_store(engine, first, customers=700, seed=7, anchor=ANCHOR)
-    generate_store(engine, second, customers=700, seed=7, anchor=ANCHOR)
-    generate_store(engine, third, customers=700, seed=8, anchor=ANCHOR)
+    generate_store(engine, first, customers=500, seed=7, anchor=ANCHOR)
+    generate_store(engine, second, customers=500, seed=7, anchor=ANCHOR)
+    generate_store(engine, third, customers=500, seed=8, anchor=ANCHOR)
 
     one, two, three = fingerprint(engine, first), fingerprint(engine, second), fingerprint(engine, third)
     assert one == two
-    assert one["customer"][0] == 700 and one["orders"][0] > 700
+    assert one["customer"][0] == 500 and one["orders"][0] > 500
     assert one["orders"] != three["orders"]
     assert one["customer"] != three["customer"]
