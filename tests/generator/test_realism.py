@@ -105,7 +105,7 @@ def test_consent_histories(engine, generated):
     assert levels == {"SINGLE_OPT_IN", "CONFIRMED_OPT_IN", "UNKNOWN"}
     # Some customers with an e-mail never had a consent event.
     assert scalar(engine, "SELECT COUNT(*) FROM customer c WHERE c.store_id = :s AND c.email IS NOT NULL AND NOT EXISTS "
-                          "(SELECT 1 FROM consent_event e WHERE e.customer_id = c.id AND e.channel = 'EMAIL')", store) > 50
+                          "(SELECT 1 FROM consent_event e WHERE e.store_id = c.store_id AND e.customer_id = c.id AND e.channel = 'EMAIL')", store) > 50
     # Re-subscriptions: SUBSCRIBED after UNSUBSCRIBED for the same customer and channel.
     assert scalar(engine, "SELECT COUNT(*) FROM consent_event a JOIN consent_event b ON b.customer_id = a.customer_id "
                           "AND b.channel = a.channel AND b.occurred_at > a.occurred_at WHERE a.store_id = :s "
@@ -121,7 +121,7 @@ def test_money_adds_up(engine, generated):
     store, _ = generated
     # SQLite keeps NUMERIC as floating point: compare to half a cent.
     assert scalar(engine, "SELECT COUNT(*) FROM orders o WHERE o.store_id = :s AND ABS(o.subtotal - "
-                          "(SELECT SUM(l.line_total) FROM order_line l WHERE l.order_id = o.id)) > 0.005", store) == 0
+                          "(SELECT SUM(l.line_total) FROM order_line l WHERE l.store_id = o.store_id AND l.order_id = o.id)) > 0.005", store) == 0
     assert scalar(engine, "SELECT COUNT(*) FROM order_line WHERE store_id = :s "
                           "AND ABS(line_total - quantity * unit_price) > 0.005", store) == 0
     assert scalar(engine, "SELECT COUNT(*) FROM orders WHERE store_id = :s "
@@ -140,7 +140,7 @@ def test_statuses_and_refunds(engine, generated):
     assert set(statuses) == {"COMPLETED", "PAID", "REFUNDED", "CANCELLED", "FAILED", "PENDING"}
     assert statuses["COMPLETED"] > 0.7 * sum(statuses.values())
     assert scalar(engine, "SELECT COUNT(*) FROM orders o WHERE o.store_id = :s AND o.total + 0.005 < "
-                          "(SELECT SUM(r.amount) FROM refund r WHERE r.order_id = o.id)", store) == 0
+                          "(SELECT SUM(r.amount) FROM refund r WHERE r.store_id = o.store_id AND r.order_id = o.id)", store) == 0
     refunded_status = dict(rows(engine, "SELECT o.status, COUNT(*) FROM refund r JOIN orders o ON o.id = r.order_id "
                                         "WHERE r.store_id = :s GROUP BY o.status", store))
     assert set(refunded_status) == {"REFUNDED", "COMPLETED"}  # partial refunds on completed orders too
@@ -159,7 +159,8 @@ def test_guest_orders_carry_the_email_they_are_matched_by(engine, generated):
                           "AND NOT c.has_account AND c.email IS NOT NULL AND o.email <> c.email", store) == 0
     # Accounts have a platform id ("CRM ID"); guests have none.
     assert scalar(engine, "SELECT COUNT(*) FROM customer c WHERE c.store_id = :s AND c.has_account AND NOT EXISTS "
-                          "(SELECT 1 FROM customer_identity i WHERE i.customer_id = c.id AND i.source = 'woocommerce')",
+                          "(SELECT 1 FROM customer_identity i WHERE i.store_id = c.store_id AND i.customer_id = c.id "
+                          "AND i.source = 'woocommerce')",
                   store) == 0
     assert scalar(engine, "SELECT COUNT(*) FROM customer_identity i JOIN customer c ON c.id = i.customer_id "
                           "WHERE i.store_id = :s AND NOT c.has_account", store) == 0
@@ -171,7 +172,7 @@ def test_every_counted_order_is_an_order_event(engine, generated):
                              "AND status IN ('PAID', 'COMPLETED', 'REFUNDED')", store)
     matched = scalar(engine, "SELECT COUNT(*) FROM orders o WHERE o.store_id = :s "
                              "AND o.status IN ('PAID', 'COMPLETED', 'REFUNDED') AND EXISTS (SELECT 1 FROM activity_event a "
-                             "WHERE a.customer_id = o.customer_id AND a.kind = 'ORDER' AND a.occurred_at = o.placed_at)",
+                             "WHERE a.store_id = o.store_id AND a.customer_id = o.customer_id AND a.kind = 'ORDER' AND a.occurred_at = o.placed_at)",
                      store)
     assert matched == counted > 0
     kinds = {kind for (kind,) in rows(engine, "SELECT DISTINCT kind FROM activity_event WHERE store_id = :s", store)}
@@ -182,7 +183,7 @@ def test_lifetime_columns_equal_a_recomputation(engine, generated):
     store, _ = generated
     expected = {cid: (n, total) for cid, n, total in rows(
         engine, "SELECT o.customer_id, COUNT(*), SUM(o.total) - COALESCE(SUM((SELECT SUM(r.amount) FROM refund r "
-                "WHERE r.order_id = o.id)), 0) FROM orders o WHERE o.store_id = :s "
+                "WHERE r.store_id = o.store_id AND r.order_id = o.id)), 0) FROM orders o WHERE o.store_id = :s "
                 "AND o.status IN ('PAID', 'COMPLETED', 'REFUNDED') GROUP BY o.customer_id", store)}
     actual = {cid: (n, total) for cid, n, total in rows(
         engine, "SELECT id, orders_count, total_spent FROM customer WHERE store_id = :s AND orders_count > 0", store)}
@@ -200,7 +201,7 @@ def test_lifetime_columns_equal_a_recomputation(engine, generated):
     assert actual_dates == expected_dates
     assert scalar(engine, "SELECT COUNT(*) FROM customer c WHERE c.store_id = :s AND (c.last_activity_at IS NULL OR "
                           "c.last_activity_at <> (SELECT MAX(a.occurred_at) FROM activity_event a "
-                          "WHERE a.customer_id = c.id))", store) == 0
+                          "WHERE a.store_id = c.store_id AND a.customer_id = c.id))", store) == 0
     # The service that maintains the columns changes nothing (to the cent: SQLite sums in floating point).
     query = ("SELECT id, orders_count, ROUND(total_spent, 2), first_order_at, last_order_at FROM customer "
              "WHERE store_id = :s ORDER BY id")
