@@ -29,7 +29,7 @@ from sqlmodel import Session  # noqa: E402
 
 from crm_graph.app import create_app  # noqa: E402
 from crm_graph.db import get_engine  # noqa: E402
-from crm_graph.models import DailyCustomerCount  # noqa: E402
+from crm_graph.models import Customer, DailyCustomerCount  # noqa: E402
 from crm_graph.services.analytics.precompute import precompute_range  # noqa: E402
 from crm_graph.services.dates import store_today  # noqa: E402
 from crm_graph.services.stores import get_store  # noqa: E402
@@ -101,12 +101,11 @@ async def run(args) -> None:
             print(f"precompute of 31 days: {time.perf_counter() - started:.1f} s")
         live_last = date.fromisoformat(args.live_to) if args.live_to else today - timedelta(days=200)
         live_first = live_last - timedelta(days=89)
-        covered = session.exec(select(func.count()).select_from(DailyCustomerCount).where(
+        covered = session.execute(select(func.count()).select_from(DailyCustomerCount).where(
             DailyCustomerCount.store_id == store.id, DailyCustomerCount.day >= live_first - timedelta(days=30),
-            DailyCustomerCount.day <= live_last)).one()
-        customers = session.exec(select(func.count()).select_from(
-            __import__("crm_graph.models", fromlist=["Customer"]).Customer).where(
-            __import__("crm_graph.models", fromlist=["Customer"]).Customer.store_id == store.id)).one()
+            DailyCustomerCount.day <= live_last)).scalar_one()
+        customers = session.execute(select(func.count()).select_from(Customer).where(
+            Customer.store_id == store.id)).scalar_one()
     print(f"store {args.store!r}: {customers:,} customers, timezone {store.timezone}, today {today}")
     if covered:
         print(f"warning: {covered} precomputed days fall in the 'live' range; pick another with --live-to")
