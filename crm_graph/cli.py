@@ -231,6 +231,8 @@ def main() -> None:
         level = get_settings().log_level.upper()
         logging.basicConfig(level=getattr(logging, level, logging.INFO),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # Migration steps are reported by `crm-graph migrate` itself, not line by line.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         app()
     except UserError as exc:
         _fail(str(exc))

@@ -28,7 +28,7 @@ from crm_graph.models import Store
 from crm_graph.models.enums import Channel, ConsentBucket, Gender
 from crm_graph.services.analytics import daily
 from crm_graph.services.analytics._sql import SqlQuery, cumulate, states_of
-from crm_graph.services.dates import Granularity, ResolvedRange, buckets, kpi_comparison_day
+from crm_graph.services.dates import Bucket, Granularity, ResolvedRange, buckets, day_end, kpi_comparison_day
 
 CHANNELS = tuple(Channel)
 BUCKETS = tuple(ConsentBucket)
@@ -102,9 +102,10 @@ def consent_counts_at(session: Session, store: Store, ends: list[datetime], *,
         return []
     q = SqlQuery(session, store.id)
     horizon = q.instant("horizon", ends[-1])
-    gender = "c.gender" if by_gender else "''"
+    known = ", ".join(f"'{g.value}'" for g in GENDERS)
+    gender = f"CASE WHEN c.gender IN ({known}) THEN c.gender ELSE 'UNKNOWN' END" if by_gender else "''"
     subscribed, unsubscribed = states_of(ConsentBucket.SUBSCRIBED), states_of(ConsentBucket.UNSUBSCRIBED)
-    gender_group = ", c.gender" if by_gender else ""
+    gender_group = f", {gender}" if by_gender else ""
     since_index = q.bucket_index("since", ends)
     until_index = q.bucket_index("until", ends)
     created_index = q.bucket_index("c.created_at", ends)
@@ -160,23 +161,29 @@ def consent_counts_at(session: Session, store: Store, ends: list[datetime], *,
     return result
 
 
-def _counts_for_days(session: Session, store: Store, days: list[date], tz, *,
-                     by_gender: bool = False) -> dict[date, dict[CountKey, int]]:
-    """Counts at the end of each day: from the daily tables when they cover every day, else live."""
+def consent_counts_for_days(session: Session, store: Store, days: list[date], *,
+                            by_gender: bool = False) -> dict[date, dict[CountKey, int]]:
+    """Counts at the end of each local day: from the daily tables when they cover every day, else live.
+
+    With `by_gender`, the result has both the per-gender keys and the totals (gender None).
+    """
     unique = sorted(set(days))
     stored = daily.consent_counts(session, store, unique, by_gender=by_gender)
-    if stored is not None:
-        return stored
-    from crm_graph.services.dates import day_end
+    if stored is None:
+        live = consent_counts_at(session, store, [day_end(day, store.tz) for day in unique], by_gender=by_gender)
+        stored = dict(zip(unique, live))
+    if by_gender:
+        for counts in stored.values():
+            for channel in CHANNELS:
+                for bucket in BUCKETS:
+                    counts[(channel.value, None, bucket.value)] = sum(
+                        counts[(channel.value, gender.value, bucket.value)] for gender in GENDERS)
+    return stored
 
-    live = consent_counts_at(session, store, [day_end(day, tz) for day in unique], by_gender=by_gender)
-    return dict(zip(unique, live))
 
-
-def consent_kpis(session: Session, store: Store, r: ResolvedRange) -> list[ConsentKpi]:
-    """KPI cards (SPEC §4.A): per channel and bucket, the count at the end of the range and 30 days before."""
+def kpis_from_counts(counts: dict[date, dict[CountKey, int]], r: ResolvedRange) -> list[ConsentKpi]:
+    """The KPI cards of range `r` from counts that include its last day and its comparison day."""
     compared = kpi_comparison_day(r)
-    counts = _counts_for_days(session, store, [compared, r.last_day], r.tz)
     return [
         ConsentKpi(channel=channel, bucket=bucket, day=r.last_day, compared_day=compared,
                    change=Change(counts[r.last_day][(channel.value, None, bucket.value)],
@@ -185,12 +192,9 @@ def consent_kpis(session: Session, store: Store, r: ResolvedRange) -> list[Conse
     ]
 
 
-def subscriptions_over_time(session: Session, store: Store, r: ResolvedRange,
-                            granularity: Granularity = Granularity.DAY,
-                            channels: tuple[Channel, ...] = CHANNELS) -> list[SubscriptionPoint]:
-    """Subscriptions over time (SPEC §4.B): per channel and period, customers per bucket at the period's end."""
-    periods = buckets(r, granularity)
-    counts = _counts_for_days(session, store, [p.last_day for p in periods], r.tz)
+def series_from_counts(counts: dict[date, dict[CountKey, int]], periods: list[Bucket],
+                       channels: tuple[Channel, ...] = CHANNELS) -> list[SubscriptionPoint]:
+    """The subscription points of `periods` from counts that include each period's last day."""
     return [
         SubscriptionPoint(
             channel=channel, label=p.label, first_day=p.first_day, last_day=p.last_day,
@@ -202,13 +206,9 @@ def subscriptions_over_time(session: Session, store: Store, r: ResolvedRange,
     ]
 
 
-def consent_by_gender(session: Session, store: Store, r: ResolvedRange,
-                      channels: tuple[Channel, ...] = CHANNELS) -> list[GenderConsentRow]:
-    """Subscription × gender (SPEC §4.C): at the end of the range's last day, per channel and gender.
-
-    Gender is the customer's current gender (its history is not kept).
-    """
-    counts = _counts_for_days(session, store, [r.last_day], r.tz, by_gender=True)[r.last_day]
+def gender_rows_from_counts(counts: dict[CountKey, int],
+                            channels: tuple[Channel, ...] = CHANNELS) -> list[GenderConsentRow]:
+    """The gender × bucket rows of one day from its by-gender counts."""
     return [
         GenderConsentRow(
             channel=channel, gender=gender,
@@ -218,3 +218,27 @@ def consent_by_gender(session: Session, store: Store, r: ResolvedRange,
         )
         for channel in channels for gender in GENDERS
     ]
+
+
+def consent_kpis(session: Session, store: Store, r: ResolvedRange) -> list[ConsentKpi]:
+    """KPI cards (SPEC §4.A): per channel and bucket, the count at the end of the range and 30 days before."""
+    return kpis_from_counts(consent_counts_for_days(session, store, [kpi_comparison_day(r), r.last_day]), r)
+
+
+def subscriptions_over_time(session: Session, store: Store, r: ResolvedRange,
+                            granularity: Granularity = Granularity.DAY,
+                            channels: tuple[Channel, ...] = CHANNELS) -> list[SubscriptionPoint]:
+    """Subscriptions over time (SPEC §4.B): per channel and period, customers per bucket at the period's end."""
+    periods = buckets(r, granularity)
+    counts = consent_counts_for_days(session, store, [p.last_day for p in periods])
+    return series_from_counts(counts, periods, channels)
+
+
+def consent_by_gender(session: Session, store: Store, r: ResolvedRange,
+                      channels: tuple[Channel, ...] = CHANNELS) -> list[GenderConsentRow]:
+    """Subscription × gender (SPEC §4.C): at the end of the range's last day, per channel and gender.
+
+    Gender is the customer's current gender (its history is not kept).
+    """
+    counts = consent_counts_for_days(session, store, [r.last_day], by_gender=True)
+    return gender_rows_from_counts(counts[r.last_day], channels)
