@@ -143,3 +143,16 @@ def test_rfm_grid_with_a_customer_filter(api, session, store):
     body = api.post(GRID.replace("live: $live)", "live: $live, filter: {countries: [\"Poland\"]})"), {"range": MARCH},
                     key=api.key(store, "read"))
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "countries" in body["errors"][0]["message"]
+
+
+def test_series_is_computed_when_asked_through_a_fragment(api, session, store):
+    build_period_store(session, store)
+    query = """
+    fragment Points on PeriodKpis { series { orders } }
+    query($range: DateRange) { periodKpis(range: $range) { orders { value } ...Points } }
+    """
+    k = api.data(query, {"range": MARCH}, key=api.key(store, "read"))["periodKpis"]
+    assert k["orders"]["value"] == 7 and sum(p["orders"] for p in k["series"]) == 7
+    bare = api.data("query($range: DateRange) { periodKpis(range: $range) { orders { value } } }", {"range": MARCH},
+                    key=api.key(store, "read"))["periodKpis"]
+    assert bare == {"orders": {"value": 7}}

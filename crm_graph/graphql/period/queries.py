@@ -3,6 +3,7 @@
 from typing import Annotated
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.dates import (
@@ -19,8 +20,12 @@ from crm_graph.services.analytics.period import period_kpis
 
 
 def _asks_for_series(info: Info) -> bool:
-    return any(selection.name == "series" for field in info.selected_fields for selection in field.selections
-               if hasattr(selection, "name"))
+    """Whether the request selects `series` (fragments count as selecting it: the series is then computed)."""
+    for field in info.selected_fields:
+        for selection in field.selections:
+            if not isinstance(selection, SelectedField) or selection.name == "series":
+                return True
+    return False
 
 
 @strawberry.type
