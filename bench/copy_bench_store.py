@@ -36,15 +36,21 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--source", default="crm_bench")
     parser.add_argument("--target", default="crm_bench_customers")
+    parser.add_argument("--resume-from", choices=TABLES, help="Keep the target and copy from this table on.")
     args = parser.parse_args()
-    admin = create_engine(f"postgresql+psycopg://postgres@{args.host}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{args.target}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{args.target}"'))
-    upgrade(create_db_engine(f"postgresql+psycopg://postgres@{args.host}/{args.target}"))
-    source = psycopg.connect(f"host={args.host} user=postgres dbname={args.source}")
+    if args.resume_from is None:
+        admin = create_engine(f"postgresql+psycopg://postgres@{args.host}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{args.target}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{args.target}"'))
+        upgrade(create_db_engine(f"postgresql+psycopg://postgres@{args.host}/{args.target}"))
+    # autocommit: each COPY is its own short transaction on the shared database, so its locks go at once
+    source = psycopg.connect(f"host={args.host} user=postgres dbname={args.source}", autocommit=True)
     target = psycopg.connect(f"host={args.host} user=postgres dbname={args.target}")
-    for table in TABLES:
+    tables = TABLES[TABLES.index(args.resume_from):] if args.resume_from else TABLES
+    for table in tables:
+        if args.resume_from:
+            target.execute(f"DELETE FROM {table}")
         started = time.perf_counter()
         columns = [c.name for c in metadata.tables[table].columns if c.name not in DERIVED.get(table, set())]
         listed = ", ".join(columns)

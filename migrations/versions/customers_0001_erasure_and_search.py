@@ -105,6 +105,30 @@ def _latest(channel: str, customer: str, store: str) -> str:
     )
 
 
+def _pg_refresh(side: str, columns: dict[str, str]) -> str:
+    """PL/pgSQL: set the consent columns of the customers named in the transition table `<side>_rows`.
+
+    One set-based pass per channel (DISTINCT ON the latest event of each customer), writing only the
+    rows whose state changes, so re-importing the same events costs no customer writes.
+    """
+    statements = []
+    for channel, column in columns.items():
+        touched = (f"SELECT DISTINCT store_id, customer_id FROM {side}_rows WHERE channel = '{channel}'")
+        statements.append(
+            f"UPDATE customer c SET {column} = l.state FROM ("
+            f"SELECT DISTINCT ON (e.customer_id) e.customer_id, e.state FROM consent_event e "
+            f"JOIN ({touched}) t ON e.store_id = t.store_id AND e.customer_id = t.customer_id "
+            f"WHERE e.channel = '{channel}' ORDER BY e.customer_id, e.occurred_at DESC, e.id DESC) l "
+            f"WHERE c.id = l.customer_id AND c.{column} IS DISTINCT FROM l.state;"
+        )
+        statements.append(
+            f"UPDATE customer c SET {column} = NULL FROM ({touched}) t "
+            f"WHERE c.id = t.customer_id AND c.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM consent_event e "
+            f"WHERE e.store_id = t.store_id AND e.customer_id = t.customer_id AND e.channel = '{channel}');"
+        )
+    return "\n".join(statements)
+
+
 def _install_consent_triggers() -> None:
     """Keep customer.<channel>_consent_state equal to the latest consent event's state.
 
@@ -114,14 +138,9 @@ def _install_consent_triggers() -> None:
     columns = {"EMAIL": "email_consent_state", "SMS": "sms_consent_state"}
     if op.get_context().dialect.name == "postgresql":
         for side in ("new", "old"):
-            updates = "\n".join(
-                f"UPDATE customer c SET {column} = {_latest(channel, 'c.id', 'c.store_id')} "
-                f"WHERE c.id IN (SELECT DISTINCT customer_id FROM {side}_rows WHERE channel = '{channel}');"
-                for channel, column in columns.items()
-            )
             op.execute(
                 f"CREATE FUNCTION crm_consent_current_from_{side}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                f"BEGIN\n{updates}\nRETURN NULL;\nEND $$"
+                f"BEGIN\n{_pg_refresh(side, columns)}\nRETURN NULL;\nEND $$"
             )
         op.execute(
             "CREATE TRIGGER consent_event_current_insert AFTER INSERT ON consent_event "
@@ -147,11 +166,19 @@ def _install_consent_triggers() -> None:
             timing = "UPDATE" if event.startswith("update") else event.upper()
             body = " ".join(
                 f"UPDATE customer SET {column} = {_latest(channel, f'{side}.customer_id', f'{side}.store_id')} "
-                f"WHERE id = {side}.customer_id AND {side}.channel = '{channel}';"
+                f"WHERE id = {side}.customer_id AND {side}.channel = '{channel}' "
+                f"AND {column} IS NOT {_latest(channel, f'{side}.customer_id', f'{side}.store_id')};"
                 for channel, column in columns.items()
             )
             op.execute(f"CREATE TRIGGER consent_event_current_{event} AFTER {timing} ON consent_event BEGIN {body} END")
     for channel, column in columns.items():
+        if op.get_context().dialect.name == "postgresql":  # one pass over the events, not one look-up per customer
+            op.execute(
+                f"UPDATE customer c SET {column} = l.state FROM (SELECT DISTINCT ON (customer_id) customer_id, state "
+                f"FROM consent_event WHERE channel = '{channel}' ORDER BY customer_id, occurred_at DESC, id DESC) l "
+                f"WHERE c.id = l.customer_id"
+            )
+            continue
         op.execute(
             f"UPDATE customer SET {column} = {_latest(channel, 'customer.id', 'customer.store_id')} "
             f"WHERE EXISTS (SELECT 1 FROM consent_event x WHERE x.store_id = customer.store_id "
