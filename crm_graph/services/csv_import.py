@@ -54,6 +54,11 @@ class _Counting:
         self.position += len(data)
         return data
 
+    def read1(self, size: int = -1) -> bytes:
+        data = self.raw.read1(size) if hasattr(self.raw, "read1") else self.raw.read(size)
+        self.position += len(data)
+        return data
+
     def readinto(self, buffer) -> int:
         count = self.raw.readinto(buffer)
         self.position += count or 0

@@ -133,6 +133,8 @@ class CustomerResolver:
 def _wanted(record: CustomerRecord) -> dict:
     values = {name: getattr(record, name) for name in _FIELDS}
     values["gender"] = None if record.gender == Gender.UNKNOWN else str(record.gender)
+    if not record.has_account:
+        values["has_account"] = None  # another source's account stays an account
     return {name: value for name, value in values.items() if value is not None}
 
 
