@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Float, Index
 from sqlmodel import Field, SQLModel
 
-from crm_graph.models.base import created_field, id_field, ref_field, store_field
+from crm_graph.models.base import created_field, id_field, store_field
 from crm_graph.models.types import BigId, JsonType, Money
 
 
@@ -57,10 +57,13 @@ class CustomerClv(SQLModel, table=True):
         Index("ix_customer_clv_store_alive", "store_id", "p_alive"),
     )
 
-    # One prediction per customer, replaced by every fit.
-    customer_id: int = Field(primary_key=True, foreign_key="customer.id", ondelete="CASCADE", sa_type=BigId)
-    store_id: int = store_field()
-    model_id: int = ref_field("clv_model.id")
+    # One prediction per customer, replaced by every fit. Unlike the other tables this one has no
+    # foreign keys, on purpose: it is derived data that each fit deletes and rewrites in bulk, and
+    # checking keys row by row tripled the time of writing a million predictions. Readers go
+    # through live customers (erased ones drop out); a store's rows go with `delete_store_clv`.
+    customer_id: int = Field(primary_key=True, sa_type=BigId)
+    store_id: int = Field(nullable=False, sa_type=BigId)
+    model_id: int = Field(nullable=False, sa_type=BigId)
     frequency: int = Field(nullable=False)
     recency_days: int = Field(nullable=False)
     age_days: int = Field(nullable=False)

@@ -2,7 +2,7 @@
 
 Revision ID: lifecycle_0001
 Revises: customers_0001
-Create Date: 2026-11-22 15:30:28.840436
+Create Date: 2026-11-22 16:38:20.590923
 """
 
 from collections.abc import Sequence
@@ -20,6 +20,24 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('customer_clv',
+    sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('store_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('model_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('frequency', sa.Integer(), nullable=False),
+    sa.Column('recency_days', sa.Integer(), nullable=False),
+    sa.Column('age_days', sa.Integer(), nullable=False),
+    sa.Column('avg_order_value', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('expected_orders', sa.Float(), nullable=False),
+    sa.Column('p_alive', sa.Float(), nullable=False),
+    sa.Column('expected_order_value', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('predicted_value', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_customer_clv'))
+    )
+    with op.batch_alter_table('customer_clv', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_clv_store_alive', ['store_id', 'p_alive'], unique=False)
+        batch_op.create_index('ix_customer_clv_store_value', ['store_id', 'predicted_value'], unique=False)
+
     op.create_table('clv_model',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('store_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -42,36 +60,15 @@ def upgrade() -> None:
     with op.batch_alter_table('clv_model', schema=None) as batch_op:
         batch_op.create_index('ix_clv_model_store_fitted', ['store_id', 'fitted_at'], unique=False)
 
-    op.create_table('customer_clv',
-    sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('store_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('model_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('frequency', sa.Integer(), nullable=False),
-    sa.Column('recency_days', sa.Integer(), nullable=False),
-    sa.Column('age_days', sa.Integer(), nullable=False),
-    sa.Column('avg_order_value', sa.Numeric(precision=18, scale=2), nullable=True),
-    sa.Column('expected_orders', sa.Float(), nullable=False),
-    sa.Column('p_alive', sa.Float(), nullable=False),
-    sa.Column('expected_order_value', sa.Numeric(precision=18, scale=2), nullable=True),
-    sa.Column('predicted_value', sa.Numeric(precision=18, scale=2), nullable=True),
-    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_customer_clv_customer_id_customer'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['model_id'], ['clv_model.id'], name=op.f('fk_customer_clv_model_id_clv_model'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['store_id'], ['store.id'], name=op.f('fk_customer_clv_store_id_store'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_customer_clv'))
-    )
-    with op.batch_alter_table('customer_clv', schema=None) as batch_op:
-        batch_op.create_index('ix_customer_clv_store_alive', ['store_id', 'p_alive'], unique=False)
-        batch_op.create_index('ix_customer_clv_store_value', ['store_id', 'predicted_value'], unique=False)
-
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('clv_model', schema=None) as batch_op:
+        batch_op.drop_index('ix_clv_model_store_fitted')
+
+    op.drop_table('clv_model')
     with op.batch_alter_table('customer_clv', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_clv_store_value')
         batch_op.drop_index('ix_customer_clv_store_alive')
 
     op.drop_table('customer_clv')
-    with op.batch_alter_table('clv_model', schema=None) as batch_op:
-        batch_op.drop_index('ix_clv_model_store_fitted')
-
-    op.drop_table('clv_model')

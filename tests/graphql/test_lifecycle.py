@@ -131,3 +131,47 @@ def test_clv_model_and_customer_fields(api, engine, make_store):
     assert abs(Decimal(one["predictedValue12Months"]) - expected * value) <= Decimal("0.01") + expected * Decimal("0.005")
     # Every simulated customer's last order is long ago: none of them is NEW today.
     assert {node["lifecycleStage"] for node in simulated} <= {"CHURNED", "AT_RISK", "ACTIVE", "REACTIVATED"}
+
+
+CLV_LIST = """
+query ($filter: CustomerFilter, $sort: CustomerSort!, $after: String) {
+  customers(filter: $filter, sort: $sort, direction: DESC, first: 2, after: $after) {
+    totalCount endCursor hasNextPage nodes { email clv { pAlive predictedValue12Months } }
+  }
+}
+"""
+
+
+def test_customer_list_filters_and_sorts_on_clv(api, engine, store):
+    from crm_graph.models import ClvModel, CustomerClv
+
+    with Session(engine, expire_on_commit=False) as session:
+        b = StoreBuilder(session, store)
+        people = [b.customer(email=f"{name}@example.com") for name in ("a", "b", "c", "d")]
+        b.customer(email="prospect@example.com")
+        b.commit()
+        model = ClvModel(store_id=store.id, status="READY", cutoff=date(2026, 6, 30))
+        session.add(model)
+        session.flush()
+        for person, alive, value in zip(people, (0.9, 0.2, 0.5, 0.1), ("10.00", "300.00", "50.00", None)):
+            session.add(CustomerClv(customer_id=person.id, store_id=store.id, model_id=model.id, frequency=1,
+                                    recency_days=10, age_days=40, expected_orders=1.0, p_alive=alive,
+                                    predicted_value=None if value is None else Decimal(value)))
+        session.commit()
+    key = api.key(store, "read")
+
+    likely_to_churn = api.data(CLV_LIST, {"filter": {"pAliveMax": 0.3}, "sort": "P_ALIVE"}, key=key)["customers"]
+    assert likely_to_churn["totalCount"] == 2
+    assert [n["email"] for n in likely_to_churn["nodes"]] == ["b@example.com", "d@example.com"]
+
+    by_value = api.data(CLV_LIST, {"sort": "PREDICTED_VALUE"}, key=key)["customers"]
+    assert [n["email"] for n in by_value["nodes"]] == ["b@example.com", "c@example.com"]
+    rest = api.data(CLV_LIST, {"sort": "PREDICTED_VALUE", "after": by_value["endCursor"]}, key=key)["customers"]
+    # d has no predicted value and the prospect no prediction at all: they come last.
+    assert rest["nodes"][0]["email"] == "a@example.com"
+    assert {n["email"] for n in rest["nodes"][1:]} <= {"d@example.com", "prospect@example.com"}
+
+    valuable = api.data(CLV_LIST, {"filter": {"predictedValueMin": "50", "pAliveMin": 0.15}, "sort": "PREDICTED_VALUE"},
+                        key=key)["customers"]
+    assert [n["email"] for n in valuable["nodes"]] == ["b@example.com", "c@example.com"]
+    assert api.error_codes(CLV_LIST, {"filter": {"pAliveMin": 1.5}, "sort": "P_ALIVE"}, key=key) == ["BAD_USER_INPUT"]

@@ -18,12 +18,12 @@ predictions; an optimiser failure gets FAILED and leaves the previous prediction
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 
 import numpy as np
@@ -88,26 +88,29 @@ class CustomerSummary:
             return np.where(self.x > 0, self.repeat_value / np.maximum(self.x, 1), np.nan)
 
 
+# One pass: orders → (customer, order day) → ranked days → customers. Erased customers are left out
+# with an anti-join against the (few) erased ids, so the million live customers are never joined.
 _SUMMARY_SQL = """
 WITH order_days AS (
     SELECT o.customer_id AS customer_id, {day} AS order_day,
            SUM(o.total - COALESCE(r.refunded, 0)) AS day_value
     FROM orders o
-    JOIN customer c ON c.id = o.customer_id
     LEFT JOIN {refunds} r ON r.order_id = o.id
-    WHERE o.store_id = :store_id AND c.store_id = :store_id AND c.erased_at IS NULL
+    WHERE o.store_id = :store_id AND o.customer_id IS NOT NULL
       AND o.status IN ({counted}) AND o.placed_at < :until
+      AND o.customer_id NOT IN (
+          SELECT id FROM customer WHERE store_id = :store_id AND erased_at IS NOT NULL)
     GROUP BY o.customer_id, {day}
 ),
-buyers AS (
-    SELECT customer_id, MIN(order_day) AS first_day, MAX(order_day) AS last_day,
-           COUNT(*) - 1 AS x, SUM(day_value) AS total_value
-    FROM order_days GROUP BY customer_id
+ranked AS (
+    SELECT customer_id, order_day, day_value,
+           ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY order_day) AS day_index
+    FROM order_days
 )
-SELECT b.customer_id, b.x, b.last_day - b.first_day, :cutoff_day - b.first_day,
-       CAST(b.total_value - d.day_value AS DOUBLE PRECISION), b.first_day
-FROM buyers b
-JOIN order_days d ON d.customer_id = b.customer_id AND d.order_day = b.first_day
+SELECT customer_id, COUNT(*) - 1, MAX(order_day) - MIN(order_day), :cutoff_day - MIN(order_day),
+       CAST(SUM(CASE WHEN day_index > 1 THEN day_value ELSE 0 END) AS DOUBLE PRECISION), MIN(order_day)
+FROM ranked
+GROUP BY customer_id
 """
 
 
@@ -208,43 +211,36 @@ def _predict(summary: CustomerSummary, fitted: _Fitted) -> dict[str, np.ndarray]
             "predicted": expected * value, "avg": avg}
 
 
-def _money(value: float) -> Decimal | None:
-    if not np.isfinite(value):
-        return None
-    return Decimal(f"{value:.2f}")
+def _money_column(values: np.ndarray) -> list[float | None]:
+    """Money values rounded to cents, None where not finite (the column stores them as Decimal)."""
+    rounded = np.round(values, 2)
+    return [None if not np.isfinite(v) else v for v in rounded.tolist()]
+
+
+_COLUMNS = ("customer_id", "store_id", "model_id", "frequency", "recency_days", "age_days", "avg_order_value",
+            "expected_orders", "p_alive", "expected_order_value", "predicted_value")
 
 
 def _write_predictions(session: Session, store: Store, model_id: int, summary: CustomerSummary,
                        predictions: dict[str, np.ndarray]) -> None:
     """Replace the store's prediction rows (COPY on PostgreSQL, batched inserts on SQLite)."""
     session.execute(delete(CustomerClv).where(CustomerClv.store_id == store.id))
-    columns = ("customer_id", "store_id", "model_id", "frequency", "recency_days", "age_days",
-               "avg_order_value", "expected_orders", "p_alive", "expected_order_value", "predicted_value")
-
-    def rows():
-        avg, value, predicted = predictions["avg"], predictions["value"], predictions["predicted"]
-        for i in range(summary.size):
-            yield (int(summary.customer_id[i]), store.id, model_id, int(summary.x[i]), int(summary.t_x[i]),
-                   int(summary.T[i]), _money(avg[i]), float(predictions["expected"][i]),
-                   float(predictions["alive"][i]), _money(value[i]), _money(predicted[i]))
-
+    n = summary.size
+    rows = zip(summary.customer_id.tolist(), [store.id] * n, [model_id] * n, summary.x.tolist(),
+               summary.t_x.tolist(), summary.T.tolist(), _money_column(predictions["avg"]),
+               predictions["expected"].tolist(), predictions["alive"].tolist(),
+               _money_column(predictions["value"]), _money_column(predictions["predicted"]))
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         cursor = connection.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY customer_clv ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows():
+        with cursor.copy(f"COPY customer_clv ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
                 copy.write_row(row)
         return
-    placeholders = ", ".join("?" for _ in columns)
     raw = connection.connection.driver_connection
-    batch: list[tuple] = []
-    for row in rows():
-        batch.append(tuple(str(v) if isinstance(v, Decimal) else v for v in row))
-        if len(batch) >= 10_000:
-            raw.executemany(f"INSERT INTO customer_clv ({', '.join(columns)}) VALUES ({placeholders})", batch)
-            batch.clear()
-    if batch:
-        raw.executemany(f"INSERT INTO customer_clv ({', '.join(columns)}) VALUES ({placeholders})", batch)
+    insert_sql = f"INSERT INTO customer_clv ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+    while batch := list(itertools.islice(rows, 10_000)):
+        raw.executemany(insert_sql, batch)
 
 
 def fit_clv_models(engine_or_session: Engine | Session, store: Store, cutoff: date | None = None, *,
@@ -303,6 +299,12 @@ def _fit_in(session: Session, store: Store, cutoff: date | None, progress: Progr
     model.duration_ms = int((time.monotonic() - started) * 1000)
     report(4, 4)
     return FitSummary(model_id=model.id, status=ClvStatus(model.status), reason=model.reason, counts=counts)
+
+
+def delete_store_clv(session: Session, store: Store) -> None:
+    """Delete a store's predictions and fits (`customer_clv` has no foreign key that would cascade)."""
+    session.execute(delete(CustomerClv).where(CustomerClv.store_id == store.id))
+    session.execute(delete(ClvModel).where(ClvModel.store_id == store.id))
 
 
 def latest_model(session: Session, store: Store) -> ClvModel | None:

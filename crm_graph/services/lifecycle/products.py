@@ -30,11 +30,13 @@ from crm_graph.services.lifecycle.sql import COUNTED, sql_text
 #: Most rows one request may ask for.
 MAX_LIMIT = 100
 
+# Orders of erased customers are left out with an anti-join against the (few) erased ids.
 _RANGE_ORDERS = f"""
     SELECT o.id AS order_id, o.customer_id AS customer_id FROM orders o
-    LEFT JOIN customer c ON c.id = o.customer_id
     WHERE o.store_id = :store_id AND o.status IN ({COUNTED})
-      AND o.placed_at >= :start AND o.placed_at < :until AND c.erased_at IS NULL
+      AND o.placed_at >= :start AND o.placed_at < :until
+      AND (o.customer_id IS NULL OR o.customer_id NOT IN (
+          SELECT id FROM customer WHERE store_id = :store_id AND erased_at IS NOT NULL))
 """
 
 
@@ -139,16 +141,21 @@ def product_pairs(session: Session, store: Store, resolved: ResolvedRange, *, mi
             FROM baskets a JOIN baskets b ON a.order_id = b.order_id AND a.product_id < b.product_id
             GROUP BY a.product_id, b.product_id
             HAVING COUNT(*) >= :min_orders
+        ),
+        top AS (
+            SELECT p.product_a, p.product_b, p.together, sa.orders AS with_a, sb.orders AS with_b
+            FROM pairs p
+            JOIN singles sa ON sa.product_id = p.product_a
+            JOIN singles sb ON sb.product_id = p.product_b
+            ORDER BY p.together DESC, (p.together * 1.0 / (sa.orders * sb.orders)) DESC, p.product_a, p.product_b
+            LIMIT :limit
         )
-        SELECT p.product_a, pa.name, p.product_b, pb.name, p.together, sa.orders, sb.orders,
+        SELECT t.product_a, pa.name, t.product_b, pb.name, t.together, t.with_a, t.with_b,
                (SELECT COUNT(DISTINCT order_id) FROM baskets)
-        FROM pairs p
-        JOIN singles sa ON sa.product_id = p.product_a
-        JOIN singles sb ON sb.product_id = p.product_b
-        JOIN product pa ON pa.id = p.product_a
-        JOIN product pb ON pb.id = p.product_b
-        ORDER BY p.together DESC, (p.together * 1.0 / (sa.orders * sb.orders)) DESC, p.product_a, p.product_b
-        LIMIT :limit
+        FROM top t
+        JOIN product pa ON pa.id = t.product_a
+        JOIN product pb ON pb.id = t.product_b
+        ORDER BY t.together DESC, (t.together * 1.0 / (t.with_a * t.with_b)) DESC, t.product_a, t.product_b
     """
     params = {**_params(store, resolved), "limit": limit, "min_orders": min_orders}
     result = []
