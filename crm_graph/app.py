@@ -14,7 +14,8 @@ from crm_graph.db import get_engine
 from crm_graph.errors import ConfigurationError
 from crm_graph.graphql.schema import build_schema
 from crm_graph.graphql.view import CrmGraphQL
-from crm_graph.settings import Settings, get_settings
+from crm_graph.downloads import export_download
+from crm_graph.settings import DEV_SECRET_KEY, Settings, get_settings
 
 log = logging.getLogger("crm_graph.app")
 
@@ -24,6 +25,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     if settings.production and settings.dev_store:
         raise ConfigurationError("CRM_GRAPH_DEV_STORE is for development; unset it when CRM_GRAPH_PRODUCTION is on.")
+    if settings.production and settings.secret_key == DEV_SECRET_KEY:
+        raise ConfigurationError("Set CRM_GRAPH_SECRET_KEY to a long random string; the default is for development only.")
     engine = get_engine(settings.database_url)
     graphql = CrmGraphQL(
         build_schema(introspection=not settings.production),
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
+        Route("/exports/{token}", export_download, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.settings = settings

@@ -6,6 +6,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+#: The development default of `secret_key`; `create_app` refuses it in production.
+DEV_SECRET_KEY = "dev-only-secret-change-me"
+
+
 class Settings(BaseSettings):
     """Everything a process of crm-graph needs to know about its environment.
 
@@ -36,6 +40,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, description="Port `crm-graph serve` listens on.")
     export_dir: str = Field(default="exports", description="Where background exports are written.")
     max_page_size: int = Field(default=200, description="Largest page a list field returns.")
+    secret_key: str = Field(
+        default=DEV_SECRET_KEY,
+        description="Signs download links (exports); production refuses the development default.",
+    )
+    export_link_seconds: int = Field(default=3600, ge=60, description="How long an export download link works.")
 
 
 @lru_cache(maxsize=1)

@@ -17,12 +17,14 @@ from crm_graph.models.aggregates import (
     DailyTagCount,
 )
 from crm_graph.models.auth import ApiKey
+from crm_graph.models.erasure import CustomerErasure, ErasedIdentity
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ActivityEvent", "ApiKey", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerIdentity",
-    "CustomerTag", "DailyConsentCount", "DailyConsentGenderCount", "DailyCustomerCount", "DailyRfmCell", "DailySpenderThresholds",
-    "DailyTagCount", "Job", "JobError", "MarketingSpend", "Order", "OrderLine", "Product", "Refund",
+    "ActivityEvent", "ApiKey", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerErasure", "CustomerIdentity",
+    "CustomerTag", "DailyConsentCount", "DailyConsentGenderCount", "DailyCustomerCount", "DailyRfmCell",
+    "DailySpenderThresholds", "DailyTagCount", "ErasedIdentity", "Job", "JobError", "MarketingSpend", "Order",
+    "OrderLine", "Product", "Refund",
     "Segment", "SegmentSnapshot", "Store", "StoreSettings", "SyncCursor", "Tag", "metadata",
 ]
