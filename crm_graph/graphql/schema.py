@@ -16,13 +16,18 @@ from strawberry.tools import merge_types
 
 from crm_graph.graphql.customers.mutations import CustomerMutation
 from crm_graph.graphql.customers.queries import CustomerQuery
+from crm_graph.graphql.dashboard.queries import DashboardQuery
 from crm_graph.graphql.errors import ErrorCodes
 from crm_graph.graphql.lifecycle.queries import LifecycleQuery
+from crm_graph.graphql.period.queries import PeriodQuery
+from crm_graph.graphql.rfm.queries import RfmQuery
 from crm_graph.graphql.segments.mutations import SegmentMutation
 from crm_graph.graphql.segments.queries import SegmentQuery
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, SegmentQuery, LifecycleQuery)
+QUERIES: tuple[type, ...] = (
+    StoreQuery, CustomerQuery, SegmentQuery, DashboardQuery, RfmQuery, PeriodQuery, LifecycleQuery,
+)
 MUTATIONS: tuple[type, ...] = (CustomerMutation, SegmentMutation)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.

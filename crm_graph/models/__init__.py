@@ -10,6 +10,7 @@ from crm_graph.models.connector import ConnectorConfig, SyncCursor
 from crm_graph.models.job import Job, JobError
 from crm_graph.models.aggregates import (
     DailyConsentCount,
+    DailyConsentGenderCount,
     DailyCustomerCount,
     DailyRfmCell,
     DailySpenderThresholds,
@@ -24,7 +25,8 @@ metadata = SQLModel.metadata
 __all__ = [
     "ActivityEvent", "ApiKey", "ClvModel", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerClv",
     "CustomerErasure", "CustomerIdentity",
-    "CustomerTag", "DailyConsentCount", "DailyCustomerCount", "DailyRfmCell", "DailySpenderThresholds",
-    "DailyTagCount", "ErasedIdentity", "Job", "JobError", "MarketingSpend", "Order", "OrderLine", "Product", "Refund",
+    "CustomerTag", "DailyConsentCount", "DailyConsentGenderCount", "DailyCustomerCount", "DailyRfmCell",
+    "DailySpenderThresholds", "DailyTagCount", "ErasedIdentity", "Job", "JobError", "MarketingSpend", "Order",
+    "OrderLine", "Product", "Refund",
     "Segment", "SegmentSnapshot", "Store", "StoreSettings", "SyncCursor", "Tag", "metadata",
 ]

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, UniqueConstraint, func
+from sqlalchemy import Index, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from crm_graph.models.base import created_field, id_field, instant_field, ref_field, store_field
@@ -27,6 +27,11 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_store_activity", "store_id", "last_activity_at"),
         Index("ix_customer_store_last_order", "store_id", "last_order_at"),
         Index("ix_customer_store_spent", "store_id", "total_spent"),
+        # New customers of a period (first counted order in it) and spenders as of a day.
+        Index("ix_customer_store_first_order", "store_id", "first_order_at"),
+        # The few erased customers, which analytics exclude from orders without joining every customer.
+        Index("ix_customer_store_erased", "store_id", "id",
+              postgresql_where=text("erased_at IS NOT NULL"), sqlite_where=text("erased_at IS NOT NULL")),
     )
 
     id: int | None = id_field()
