@@ -20,6 +20,7 @@ from crm_graph.graphql.customers.mutations import CustomerMutation
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.dashboard.queries import DashboardQuery
 from crm_graph.graphql.errors import ErrorCodes
+from crm_graph.graphql.jobs.mutations.clv_fit_start import ClvFitStartMutation
 from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMutation
 from crm_graph.graphql.jobs.mutations.sync_start import SyncStartMutation
 from crm_graph.graphql.jobs.queries import JobQuery
@@ -36,6 +37,7 @@ QUERIES: tuple[type, ...] = (
 )
 MUTATIONS: tuple[type, ...] = (
     ConnectorMutation, CustomerMutation, SegmentMutation, PrecomputeStartMutation, SyncStartMutation,
+    ClvFitStartMutation,
 )
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
