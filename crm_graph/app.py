@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -15,6 +16,7 @@ from crm_graph.errors import ConfigurationError
 from crm_graph.graphql.schema import build_schema
 from crm_graph.graphql.view import CrmGraphQL
 from crm_graph.downloads import export_download
+from crm_graph.services.webhook_jobs import enqueue_webhook
 from crm_graph.settings import DEV_SECRET_KEY, Settings, get_settings
 
 log = logging.getLogger("crm_graph.app")
@@ -46,12 +48,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    from crm_graph.web import webhooks
+
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
+        *webhooks.routes,
         Route("/exports/{token}", export_download, methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette):
+        """Embedded mode (no Redis): jobs run on worker threads of this process."""
+        from workers.inprocess import ensure_in_process_workers
+
+        ensure_in_process_workers(settings, scheduler=settings.embedded_scheduler)
+        yield
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    # Verified deliveries become jobs: the endpoint answers at once, a worker applies them.
+    app.state.webhook_dispatch = enqueue_webhook
     app.state.settings = settings
     app.state.engine = engine
     return app

@@ -6,7 +6,7 @@ from crm_graph.models.customer import ConsentEvent, Customer, CustomerIdentity
 from crm_graph.models.commerce import MarketingSpend, Order, OrderLine, Product, Refund
 from crm_graph.models.activity import ActivityEvent, CustomerTag, Tag
 from crm_graph.models.segment import Segment, SegmentSnapshot
-from crm_graph.models.connector import ConnectorConfig, SyncCursor
+from crm_graph.models.connector import ConnectorConfig, SyncCursor, WebhookDelivery
 from crm_graph.models.job import Job, JobError
 from crm_graph.models.aggregates import (
     DailyConsentCount,
@@ -25,6 +25,6 @@ __all__ = [
     "ActivityEvent", "ApiKey", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerErasure", "CustomerIdentity",
     "CustomerTag", "DailyConsentCount", "DailyConsentGenderCount", "DailyCustomerCount", "DailyRfmCell",
     "DailySpenderThresholds", "DailyTagCount", "ErasedIdentity", "Job", "JobError", "MarketingSpend", "Order",
-    "OrderLine", "Product", "Refund",
-    "Segment", "SegmentSnapshot", "Store", "StoreSettings", "SyncCursor", "Tag", "metadata",
+    "OrderLine", "Product", "Refund", "Segment", "SegmentSnapshot", "Store", "StoreSettings", "SyncCursor", "Tag",
+    "WebhookDelivery", "metadata",
 ]

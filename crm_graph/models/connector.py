@@ -41,3 +41,21 @@ class SyncCursor(SQLModel, table=True):
     stream: str = Field(max_length=64, nullable=False)
     value: str | None = Field(default=None, max_length=500)
     updated_at: datetime = created_field()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """A platform webhook delivery already applied, so that a redelivery changes nothing.
+
+    Shopify may deliver the same event more than once; its `X-Shopify-Webhook-Id` is the key.
+    Rows older than the platform's retry window can be deleted.
+    """
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (UniqueConstraint("store_id", "connector", "delivery_id"),)
+
+    id: int | None = id_field()
+    store_id: int = store_field()
+    connector: str = Field(max_length=64, nullable=False)
+    delivery_id: str = Field(max_length=255, nullable=False)
+    topic: str = Field(max_length=128, nullable=False)
+    received_at: datetime = created_field()

@@ -138,6 +138,8 @@ def _cell(name: str, value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if name == "tags":  # ordered by name on every database
+        value = "|".join(sorted(value.split("|")))
     if name in _TEXT and isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value

@@ -1,8 +1,9 @@
 """Bulk changes and exports that run as background jobs: a `Job` row per run, handlers by kind.
 
 `create_customer_job` records the job (status QUEUED) in the caller's transaction; after it is
-committed, `start_customer_job` runs it in a thread of this process (the embedded mode) and
-`run_customer_job(engine, job_id)` is also what a worker actor calls. Handlers are idempotent:
+committed, `start_customer_job` sends it to the workers (Redis workers in production, worker
+threads of this process in the embedded mode), whose actor runs `customer_job_work` under a lease
+(`workers.runner`). `run_customer_job(engine, job_id)` runs one synchronously, without a broker. Handlers are idempotent:
 running a job twice changes nothing more (erased customers stay erased, a consent equal to the
 current one is not recorded again, a tag already on stays on, an export is rewritten).
 """
@@ -10,7 +11,6 @@ current one is not recorded again, a tag already on stays on, an export is rewri
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -46,11 +46,26 @@ def create_customer_job(session: Session, store: Store, kind: str, params: dict[
     return job
 
 
-def start_customer_job(engine: Engine, job_id: int) -> threading.Thread:
-    """Run the job in a daemon thread of this process and return the thread."""
-    thread = threading.Thread(target=run_customer_job, args=(engine, job_id), name=f"job-{job_id}", daemon=True)
-    thread.start()
-    return thread
+def start_customer_job(engine: Engine, job_id: int) -> None:
+    """Send the (committed) job to the workers: Redis workers, or this process's worker threads."""
+    from workers.dispatch import send_job
+
+    with session_scope(engine) as session:
+        kind = session.get(Job, job_id).kind
+    send_job(job_id, kind)
+
+
+def customer_job_work(engine: Engine, job: Job, progress=None) -> dict[str, Any]:
+    """The work of a claimed customer job, for a worker that keeps the job row itself (`workers.actors`).
+
+    Returns the counts and, flattened, the handler's result (an export's `path` and `rows`).
+    """
+    with session_scope(engine) as session:
+        store = session.get(Store, job.store_id)
+    if store is None:
+        raise UserError(f"Store {job.store_id} no longer exists.")
+    outcome = _handlers()[job.kind](engine, store, job.params, job)
+    return {"counts": outcome.get("counts", {}), **(outcome.get("result") or {})}
 
 
 def run_customer_job(engine: Engine, job_id: int) -> None:

@@ -52,5 +52,5 @@ def set_consent(
     ).where(Customer.store_id == store.id, Customer.id.in_(ids), current != state.value)
     columns = ["store_id", "customer_id", "channel", "state", "opt_in_level", "occurred_at", "source", "reason",
                "actor", "created_at"]
-    result = session.execute(insert(ConsentEvent).from_select(columns, rows))
+    result = session.execute(insert(ConsentEvent).from_select(columns, rows), execution_options={"preserve_rowcount": True})
     return result.rowcount or 0

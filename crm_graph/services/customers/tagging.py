@@ -51,7 +51,8 @@ def tag_customers(session: Session, store: Store, selection: Selection, names: l
             literal(source),
         ).where(Customer.store_id == store.id, Customer.id.in_(ids), ~already)
         result = session.execute(
-            insert(CustomerTag).from_select(["store_id", "customer_id", "tag_id", "applied_at", "source"], rows)
+            insert(CustomerTag).from_select(["store_id", "customer_id", "tag_id", "applied_at", "source"], rows),
+            execution_options={"preserve_rowcount": True},
         )
         applied += result.rowcount or 0
     return applied

@@ -1,0 +1,108 @@
+"""CLI commands of the connectors: `plugins`, `connectors add`, `sync` and `import-csv`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from crm_graph.db import session_scope
+
+
+def _summary_table(counts: dict[str, int]) -> Table:
+    table = Table("created", "updated", "unchanged", "deleted", "rejected")
+    table.add_row(*(f"{counts.get(key, 0):,}" for key in ("created", "updated", "unchanged", "deleted", "rejected")))
+    return table
+
+
+def register(app: typer.Typer, console: Console, migrated_engine) -> None:
+    """Add the connector commands to the `crm-graph` app."""
+
+    @app.command()
+    def plugins() -> None:
+        """List the installed plugins with their versions and hooks (CRM_GRAPH_PLUGINS restricts them)."""
+        import crm_graph
+        from crm_graph.plugins import list_plugins
+
+        table = Table("name", "distribution", "version", "hooks")
+        for info in list_plugins():
+            dist, version = (info.distribution, info.version) if not info.default else ("crm-graph", crm_graph.__version__)
+            table.add_row(info.name, dist or "", version or "", ", ".join(info.hooks))
+        console.print(table)
+
+    @app.command("connect")
+    def connect(
+        store: str = typer.Argument(..., help="Store slug."),
+        connector: str = typer.Argument(..., help="Connector name (woocommerce, shopify...)."),
+        settings: str = typer.Option(..., help="The settings as JSON, or @file.json."),
+    ) -> None:
+        """Register (or re-configure) a connector for a store."""
+        from crm_graph.services.connectors import public_settings, register_connector
+        from crm_graph.services.stores import get_store
+
+        text = Path(settings[1:]).read_text("utf-8") if settings.startswith("@") else settings
+        try:
+            values = json.loads(text)
+        except ValueError:
+            raise typer.BadParameter("--settings must be JSON or @file.json") from None
+        engine = migrated_engine()
+        with session_scope(engine) as session:
+            row = register_connector(session, get_store(session, store), connector, values)
+            console.print(f"Connector {connector!r} registered for {store!r}: {public_settings(row)}")
+
+    @app.command()
+    def sync(
+        store: str = typer.Argument(..., help="Store slug."),
+        connector: str = typer.Argument(..., help="Connector name, as registered with `crm-graph connect`."),
+    ) -> None:
+        """Sync a store's connector now (incremental: from each stream's cursor)."""
+        from crm_graph.services.connectors import get_connector_config
+        from crm_graph.services.stores import get_store
+        from crm_graph.services.sync import sync_connector
+
+        engine = migrated_engine()
+        with session_scope(engine) as session:
+            target = get_store(session, store)
+            config = get_connector_config(session, target, connector)
+        with Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,} records"),
+                      TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task(f"sync {connector}", total=None)
+            summary = sync_connector(engine, target.id, config.id,
+                                     progress=lambda done, total: progress.update(task, completed=done, total=total))
+        console.print(_summary_table(summary.counts))
+        for error in summary.errors[:20]:
+            console.print(f"  rejected {error.record or ''}: {error.reason}", highlight=False)
+        if summary.counts.get("rejected", 0) > 20:
+            console.print(f"  … {summary.counts['rejected'] - 20:,} more")
+        console.print("Cursors: " + ", ".join(f"{k}={v}" for k, v in summary.cursors.items()))
+
+    @app.command("import-csv")
+    def import_csv_command(
+        store: str = typer.Argument(..., help="Store slug."),
+        file: Path = typer.Argument(..., help="The CSV file (UTF-8, `,` or `;`)."),
+        kind: str = typer.Option(..., "--kind", help="customers, orders, consents, tags or marketing_spend."),
+        mapping: str = typer.Option(None, "--mapping", help="A named header mapping (e.g. shopify-customers) "
+                                                              "or a JSON object mapping their header to our column."),
+    ) -> None:
+        """Import a CSV file; bad rows are reported with their line numbers, good rows import."""
+        from crm_graph.services.csv_import import import_csv
+        from crm_graph.services.stores import get_store
+
+        columns = json.loads(mapping) if mapping and mapping.strip().startswith("{") else mapping
+        engine = migrated_engine()
+        with session_scope(engine) as session:
+            target = get_store(session, store)
+        with Progress(TextColumn(f"import {kind}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                      console=console) as progress:
+            task = progress.add_task("import", total=file.stat().st_size if file.exists() else None)
+            summary = import_csv(engine, target.id, file, kind, mapping=columns,
+                                 progress=lambda done, total: progress.update(task, completed=done, total=total))
+        console.print(_summary_table(summary.counts))
+        if summary.rejects_path:
+            for error in summary.errors[:10]:
+                console.print(f"  line {error.line}: {error.reason}", highlight=False)
+            console.print(f"Rejected rows, with line numbers and reasons: {summary.rejects_path}")

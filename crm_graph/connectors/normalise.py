@@ -1,0 +1,120 @@
+"""Small, strict converters connectors share: emails, phones, instants, money, countries.
+
+Each raises `ValueError` with a readable reason on bad input, so that a connector can turn it into a
+`RecordError` for that record instead of dropping the record silently.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+_CENT = Decimal("0.01")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NOT_DIGITS = re.compile(r"[^\d]")
+
+
+def email(value: str | None) -> str | None:
+    """The address lower-cased and trimmed, None when empty; ValueError when it is not an address."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if not value:
+        return None
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+def phone(value: str | None, country: str | None = None) -> str | None:
+    """The number in E.164 (``+48600100200``) where that is possible, else its digits; None when empty.
+
+    A number written with ``+`` or ``00`` is international already; a national number becomes E.164
+    when `country` (ISO 3166 alpha-2) is known and `phonenumbers` parses it.
+    """
+    if value is None:
+        return None
+    raw = value.strip()
+    if not raw:
+        return None
+    digits = _NOT_DIGITS.sub("", raw)
+    if not digits:
+        raise ValueError(f"{value!r} is not a phone number")
+    if raw.startswith("+"):
+        return "+" + digits
+    if raw.startswith("00") and len(digits) > 4:
+        return "+" + digits[2:]
+    if country:
+        try:
+            import phonenumbers
+
+            parsed = phonenumbers.parse(raw, country.upper())
+            if phonenumbers.is_possible_number(parsed):
+                return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        except Exception:  # noqa: BLE001  (an unparseable national number keeps its digits)
+            pass
+    return digits[:32]
+
+
+def instant(value: str | datetime | None, *, assume: ZoneInfo | timezone = timezone.utc) -> datetime | None:
+    """An ISO 8601 text or datetime as an aware UTC instant; a value without offset is in `assume`.
+
+    ``Z`` and offsets such as ``-05:00`` are honoured; WooCommerce's ``*_gmt`` fields have no offset and
+    are UTC, which is the default of `assume`.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = value.strip()
+        if text.endswith("Z") or text.endswith("z"):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=assume)
+    return moment.astimezone(timezone.utc)
+
+
+def money(value: str | int | float | Decimal | None, *, default: Decimal | None = Decimal("0.00")) -> Decimal:
+    """An amount as a Decimal with two places; floats go through `str` so that 0.1 stays 0.10."""
+    if value is None or value == "":
+        if default is None:
+            raise ValueError("an amount is required")
+        return default
+    try:
+        amount = Decimal(str(value).strip().replace(",", ".")) if isinstance(value, str) else Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not an amount") from None
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not an amount")
+    return amount.quantize(_CENT)
+
+
+def country(value: str | None) -> str | None:
+    """An ISO 3166 alpha-2 code upper-cased, None when empty or not a two-letter code."""
+    if not value:
+        return None
+    value = value.strip().upper()
+    return value if len(value) == 2 and value.isalpha() else None
+
+
+def text(value: object, limit: int) -> str | None:
+    """`value` as trimmed text cut to the column's `limit`, None when empty."""
+    if value is None:
+        return None
+    out = str(value).strip()
+    return out[:limit] if out else None
+
+
+def gid_tail(value: str | int | None) -> str | None:
+    """The numeric id at the end of a Shopify GID (``gid://shopify/Customer/123`` -> ``123``), as text."""
+    if value is None:
+        return None
+    value = str(value)
+    return value.rsplit("/", 1)[-1] if value.startswith("gid://") else value

@@ -1,0 +1,1 @@
+"""GraphQL domain of connectors: installed connectors, a store's registrations, registering one."""

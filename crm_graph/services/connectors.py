@@ -1,0 +1,97 @@
+"""A store's connector registrations: register (validate and store settings), list, look up.
+
+Settings are validated by the connector's own `settings_model`; what the API and the logs see is
+`public_settings` (no secrets). Registering again replaces the settings of that connector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from crm_graph.errors import NotFound, UserError
+from crm_graph.models import ConnectorConfig, Store, SyncCursor
+from crm_graph.models.types import utcnow
+
+
+@dataclass(frozen=True)
+class ConnectorInfo:
+    """An installed connector: its name, title, streams, and settings (names and which are secret)."""
+
+    name: str
+    title: str
+    settings_schema: dict[str, Any]
+    secret_fields: tuple[str, ...]
+
+
+def installed_connectors() -> list[ConnectorInfo]:
+    """Every connector the installed plugins provide."""
+    from crm_graph.plugins import connector_classes
+
+    return [ConnectorInfo(name=cls.name, title=cls.title or cls.name, settings_schema=cls.settings_model.model_json_schema(),
+                          secret_fields=tuple(cls.settings_model.secret_fields()))
+            for cls in sorted(connector_classes().values(), key=lambda cls: cls.name)]
+
+
+def validate_settings(connector: str, settings: dict[str, Any]):
+    """The connector's validated settings model, or a UserError naming the bad field."""
+    from crm_graph.plugins import get_connector_class
+
+    cls = get_connector_class(connector)
+    try:
+        return cls.settings_model.model_validate(settings)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "settings"
+        raise UserError(f"settings.{where}: {problem['msg']}.") from None
+
+
+def register_connector(session: Session, store: Store, connector: str, settings: dict[str, Any],
+                       *, enabled: bool = True) -> ConnectorConfig:
+    """Register (or re-configure) `connector` for the store with validated `settings`."""
+    model = validate_settings(connector, settings)
+    row = session.exec(select(ConnectorConfig).where(
+        ConnectorConfig.store_id == store.id, ConnectorConfig.connector == connector)).first()
+    if row is None:
+        row = ConnectorConfig(store_id=store.id, connector=connector)
+    row.config = model.stored_dict()
+    row.enabled = enabled
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_connectors(session: Session, store: Store) -> list[ConnectorConfig]:
+    """The store's connector registrations."""
+    return list(session.exec(select(ConnectorConfig).where(ConnectorConfig.store_id == store.id)
+                             .order_by(ConnectorConfig.connector)))
+
+
+def get_connector_config(session: Session, store: Store, connector: str) -> ConnectorConfig:
+    """The store's registration of `connector`, or NotFound."""
+    row = session.exec(select(ConnectorConfig).where(
+        ConnectorConfig.store_id == store.id, ConnectorConfig.connector == connector)).first()
+    if row is None:
+        raise NotFound(f"connector: {connector!r} is not registered for store {store.slug!r}.")
+    return row
+
+
+def public_settings(config: ConnectorConfig) -> dict[str, Any]:
+    """The registration's settings without secrets (safe for the API and logs)."""
+    from crm_graph.plugins import connector_classes
+
+    cls = connector_classes().get(config.connector)
+    if cls is None:
+        return {}
+    secret = set(cls.settings_model.secret_fields())
+    return {key: value for key, value in config.config.items() if key not in secret}
+
+
+def cursors(session: Session, store: Store, config: ConnectorConfig) -> list[SyncCursor]:
+    """Where each stream of the registration stands."""
+    return list(session.exec(select(SyncCursor).where(
+        SyncCursor.store_id == store.id, SyncCursor.connector_id == config.id).order_by(SyncCursor.stream)))

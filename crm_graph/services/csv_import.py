@@ -1,0 +1,157 @@
+"""Import a CSV file of one kind (customers, orders, consents, tags, marketing_spend) into a store.
+
+The file is streamed: the kind's reader yields records and row errors, which are written in batches,
+each batch in its own transaction, so memory stays flat whatever the file's size. Bad rows are
+reported with their line numbers (in the summary and in a ``.rejects.csv`` file next to the input)
+while the good rows import. Importing the same file twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from crm_graph.connectors.csv import CsvContext
+from crm_graph.connectors.records import RecordError
+from crm_graph.errors import NotFound, UserError
+from crm_graph.models import Store
+from crm_graph.services.ingest import COUNT_KEYS, ingest_records
+
+MAX_KEPT_ERRORS = 1000
+BATCH_SIZE = 5000
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class ImportSummary:
+    """What an import did: counts by outcome, the first rejected rows, and the file listing them all."""
+
+    kind: str
+    path: str
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
+    errors: list[RecordError] = field(default_factory=list)
+    rejects_path: str | None = None
+    rows: int = 0
+
+
+class _Counting:
+    """A binary file wrapper that knows how many bytes were read (for progress)."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        self.position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.position += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        count = self.raw.readinto(buffer)
+        self.position += count or 0
+        return count
+
+    def readable(self) -> bool:
+        return True
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
+def resolve_mapping(kind: str, mapping: str | Mapping[str, str] | None) -> dict[str, str]:
+    """A header mapping: a registered mapping's name, an explicit dict, or none."""
+    if mapping is None:
+        return {}
+    if isinstance(mapping, str):
+        from crm_graph.plugins import csv_mappings
+
+        known = csv_mappings()
+        if mapping not in known:
+            raise UserError(f"mapping: no CSV mapping named {mapping!r} (known: {', '.join(sorted(known)) or 'none'}).")
+        if known[mapping].kind != kind:
+            raise UserError(f"mapping: {mapping!r} is for {known[mapping].kind} files, not {kind}.")
+        return dict(known[mapping].columns)
+    return dict(mapping)
+
+
+def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, progress: Progress | None = None,
+               mapping: str | Mapping[str, str] | None = None, batch_size: int = BATCH_SIZE,
+               rejects_path: str | Path | None = None) -> ImportSummary:
+    """Stream `path` of CSV `kind` into the store; returns counts and the rejected rows."""
+    from crm_graph.plugins import csv_kinds, get_plugin_manager
+
+    kinds = csv_kinds()
+    if kind not in kinds:
+        raise UserError(f"kind: {kind!r} is not a CSV kind (known: {', '.join(sorted(kinds)) or 'none'}).")
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"file: {str(path)!r} does not exist or is not a file.")
+    with Session(engine, expire_on_commit=False) as session:
+        store = session.get(Store, store_id)
+        if store is None:
+            raise NotFound(f"No store with id {store_id}.")
+    columns = resolve_mapping(kind, mapping)
+    context = CsvContext(timezone=store.timezone, currency=store.currency)
+    summary = ImportSummary(kind=kind, path=str(path))
+    counts: Counter = Counter()
+    rejects_path = Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.csv")
+    rejects_file = None
+    rejects_writer = None
+    total = os.path.getsize(path)
+
+    def reject(error: RecordError) -> None:
+        nonlocal rejects_file, rejects_writer
+        if rejects_writer is None:
+            rejects_file = open(rejects_path, "w", newline="", encoding="utf-8")
+            rejects_writer = csv.writer(rejects_file)
+            rejects_writer.writerow(["line", "record", "reason"])
+        rejects_writer.writerow([error.line if error.line is not None else "", error.record or "", error.reason])
+        if len(summary.errors) < MAX_KEPT_ERRORS:
+            summary.errors.append(error)
+
+    def flush(batch: list, counting: _Counting) -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            result = ingest_records(session, store, batch, source=context.source)
+            session.commit()
+        counts.update(result.counts)
+        for error in result.errors:
+            reject(error)
+        if progress:
+            progress(counting.position, total)
+
+    try:
+        with open(path, "rb") as raw:
+            counting = _Counting(raw)
+            batch: list = []
+            for item in kinds[kind].read(counting, columns, context):
+                if isinstance(item, RecordError):
+                    counts["rejected"] += 1
+                    reject(item)
+                    continue
+                batch.append(item)
+                summary.rows += 1
+                if len(batch) >= batch_size:
+                    flush(batch, counting)
+                    batch = []
+            if batch:
+                flush(batch, counting)
+            if progress:
+                progress(total, total)
+    finally:
+        if rejects_file is not None:
+            rejects_file.close()
+    summary.counts.update(counts)
+    if rejects_writer is not None:
+        summary.rejects_path = str(rejects_path)
+    elif rejects_path.exists():
+        rejects_path.unlink()  # a stale report of an earlier import of this file
+    get_plugin_manager().hook.csv_imported(store_id=store_id, kind=kind, summary=summary)
+    return summary

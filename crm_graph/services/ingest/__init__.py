@@ -1,0 +1,90 @@
+"""The ingestion pipeline: normalised records in, idempotent set-based upserts out.
+
+`ingest_records(session, store, records)` writes one batch inside the caller's transaction: products,
+customers, orders (with lines and refunds), consents, tags, activity, spend, then deletions, each
+kind with a handful of statements per batch (look-up of what exists, multi-row insert, executemany
+update of what changed, COPY of order lines on PostgreSQL). Afterwards the lifetime figures and
+`last_activity_at` of the customers the batch touched are recomputed in SQL. Every record is counted
+as created, updated, unchanged, deleted or rejected; the same batch applied twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from crm_graph.connectors.records import Record, RecordError
+from crm_graph.models import Store
+from crm_graph.services.customer_stats import refresh_customer_stats
+from crm_graph.services.ingest._common import StepResult
+from crm_graph.services.ingest.activity import refresh_activity
+from crm_graph.services.ingest.customers import CustomerResolver, upsert_customers
+from crm_graph.services.ingest.deletions import apply_deletions
+from crm_graph.services.ingest.events import ingest_activity, ingest_consents, ingest_spend
+from crm_graph.services.ingest.orders import upsert_orders, upsert_products
+from crm_graph.services.ingest.tags import ingest_tags
+
+#: The order in which kinds are written: whatever a record refers to is written before it.
+KIND_ORDER = ("product", "customer", "order", "consent", "tag", "activity", "spend", "deletion")
+
+COUNT_KEYS = ("created", "updated", "unchanged", "deleted", "rejected")
+
+
+@dataclass
+class IngestResult:
+    """The outcome of a batch: counts by outcome and the rejected records with reasons."""
+
+    counts: Counter = field(default_factory=Counter)
+    errors: list[RecordError] = field(default_factory=list)
+
+
+def _channel_for(store: Store):
+    from crm_graph.plugins import get_plugin_manager
+
+    hook = get_plugin_manager().hook.acquisition_channel_for_order
+    return lambda order: hook(order=order, store=store)
+
+
+def ingest_records(session: Session, store: Store, records: Iterable[Record], *, source: str) -> IngestResult:
+    """Write a batch of records of one `source` for `store` in the session's transaction (no commit)."""
+    by_kind: dict[str, list] = {}
+    for record in records:
+        by_kind.setdefault(record.kind, []).append(record)
+    unknown = set(by_kind) - set(KIND_ORDER)
+    outcome = StepResult()
+    for kind in unknown:
+        for record in by_kind.pop(kind):
+            outcome.reject(type(record).__name__, f"unknown record kind {kind!r}")
+    resolver = CustomerResolver(session, store, source)
+    for kind in KIND_ORDER:
+        batch = by_kind.get(kind)
+        if not batch:
+            continue
+        if kind == "product":
+            step = upsert_products(session, store, source, batch)
+        elif kind == "customer":
+            step = upsert_customers(session, store, source, batch)
+        elif kind == "order":
+            step = upsert_orders(session, store, source, batch, resolver, _channel_for(store))
+        elif kind == "consent":
+            step = ingest_consents(session, store, source, batch, resolver)
+        elif kind == "tag":
+            step = ingest_tags(session, store, source, batch, resolver)
+        elif kind == "activity":
+            step = ingest_activity(session, store, source, batch, resolver)
+        elif kind == "spend":
+            step = ingest_spend(session, store, batch)
+        else:
+            step = apply_deletions(session, store, source, batch)
+        outcome.merge(step)
+    if outcome.touched_customers:
+        refresh_customer_stats(session, store, outcome.touched_customers)
+    if outcome.activity_customers or outcome.touched_customers:
+        refresh_activity(session, store, outcome.activity_customers | outcome.touched_customers)
+    return IngestResult(counts=outcome.counts, errors=outcome.errors)
+
+
+__all__ = ["COUNT_KEYS", "IngestResult", "ingest_records"]

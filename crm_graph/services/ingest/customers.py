@@ -1,0 +1,196 @@
+"""Customers: upsert on (store, source, external id) and resolve the customers other records name.
+
+A record's external id is looked up in `customer_identity`. A new external id, or a guest known only
+by contact details, is matched to an existing customer by email, then by phone, and otherwise becomes
+a new customer. Guests get the identity ``guest:<email or phone>`` in the source, so that they are
+found again even after their email changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select, update
+from sqlmodel import Session
+
+from crm_graph.connectors.records import CustomerRecord, CustomerRef
+from crm_graph.models import Customer, CustomerIdentity, Store
+from crm_graph.models.enums import Gender
+from crm_graph.models.types import utcnow
+from crm_graph.services.ingest._common import StepResult, fetch_in
+from crm_graph.services.ingest.tags import sync_customer_tags
+
+C = Customer.__table__
+I = CustomerIdentity.__table__  # noqa: E741
+
+#: Columns a customer record may set; None in a record leaves the stored value alone.
+_FIELDS = ("email", "phone", "first_name", "last_name", "gender", "country", "city", "has_account",
+           "acquisition_channel")
+
+
+@dataclass(slots=True)
+class Contact:
+    """Details to create a customer with when a reference names nobody the store knows yet."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    country: str | None = None
+    city: str | None = None
+    created_at: datetime | None = None
+    has_account: bool = False
+
+
+def identity_key(ref: CustomerRef) -> str | None:
+    """The external id a reference is stored under: the platform's, else ``guest:<email or phone>``."""
+    if ref.external_id:
+        return ref.external_id
+    if ref.email:
+        return f"guest:{ref.email}"
+    if ref.phone:
+        return f"guest:{ref.phone}"
+    return None
+
+
+class CustomerResolver:
+    """Finds (and, when asked, creates) the customer ids of references, a batch at a time."""
+
+    def __init__(self, session: Session, store: Store, source: str) -> None:
+        self.session = session
+        self.store = store
+        self.source = source
+
+    def identities(self, keys: Sequence[str]) -> dict[str, int]:
+        """Customer ids of external ids of this source."""
+        rows = fetch_in(self.session, lambda chunk: select(I.c.external_id, I.c.customer_id).where(
+            I.c.store_id == self.store.id, I.c.source == self.source, I.c.external_id.in_(chunk)), keys)
+        return {external_id: customer_id for external_id, customer_id in rows}
+
+    def by_contact(self, column, values: Sequence[str]) -> dict[str, int]:
+        """The oldest live customer per email (or phone)."""
+        rows = fetch_in(self.session, lambda chunk: select(column, C.c.id).where(
+            C.c.store_id == self.store.id, column.in_(chunk), C.c.erased_at.is_(None)).order_by(C.c.id.desc()),
+            values)
+        return {value: customer_id for value, customer_id in rows}  # the last (lowest id) wins
+
+    def resolve(self, refs: Sequence[CustomerRef], contacts: Sequence[Contact] | None = None,
+                *, create: bool = False) -> tuple[list[int | None], set[int]]:
+        """The customer id of each reference (None when unknown and not `create`), and the new ids."""
+        keys = [identity_key(ref) for ref in refs]
+        found = self.identities([key for key in keys if key])
+        missing = [i for i, key in enumerate(keys) if key and key not in found]
+        if missing:
+            by_email = self.by_contact(C.c.email, [refs[i].email for i in missing if refs[i].email])
+            by_phone = self.by_contact(C.c.phone, [refs[i].phone for i in missing if refs[i].phone])
+            link: dict[str, int] = {}
+            to_create: dict[str, tuple[CustomerRef, Contact]] = {}
+            for i in missing:
+                ref, key = refs[i], keys[i]
+                if key in link or key in to_create:
+                    continue
+                customer_id = by_email.get(ref.email) if ref.email else None
+                if customer_id is None and ref.phone:
+                    customer_id = by_phone.get(ref.phone)
+                if customer_id is not None:
+                    link[key] = customer_id
+                elif create:
+                    to_create[key] = (ref, contacts[i] if contacts else Contact())
+            if link:
+                if create:  # remember the match as an identity of the source (not for look-ups only)
+                    self._add_identities(link)
+                found.update(link)
+            created = self._create(to_create)
+            found.update(created)
+            new_ids = set(created.values())
+        else:
+            new_ids = set()
+        return [found.get(key) if key else None for key in keys], new_ids
+
+    def _create(self, to_create: dict[str, tuple[CustomerRef, Contact]]) -> dict[str, int]:
+        if not to_create:
+            return {}
+        now = utcnow()
+        rows = [{
+            "store_id": self.store.id, "email": ref.email, "phone": ref.phone,
+            "first_name": contact.first_name, "last_name": contact.last_name, "gender": Gender.UNKNOWN.value,
+            "country": contact.country, "city": contact.city, "has_account": contact.has_account,
+            "created_at": contact.created_at or now, "updated_at": now, "orders_count": 0, "total_spent": 0,
+        } for ref, contact in to_create.values()]
+        ids = self.session.execute(C.insert().returning(C.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        created = dict(zip(to_create, ids))
+        self._add_identities(created)
+        return created
+
+    def _add_identities(self, mapping: dict[str, int]) -> None:
+        now = utcnow()
+        self.session.execute(I.insert(), [
+            {"store_id": self.store.id, "customer_id": customer_id, "source": self.source,
+             "external_id": external_id, "created_at": now}
+            for external_id, customer_id in mapping.items()])
+
+
+def _wanted(record: CustomerRecord) -> dict:
+    values = {name: getattr(record, name) for name in _FIELDS}
+    values["gender"] = None if record.gender == Gender.UNKNOWN else str(record.gender)
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def upsert_customers(session: Session, store: Store, source: str, records: Sequence[CustomerRecord]) -> StepResult:
+    """Create or update customers; unchanged ones are counted and left untouched."""
+    result = StepResult()
+    latest = {record.external_id: record for record in records}  # the same id twice: the last wins
+    records = list(latest.values())
+    resolver = CustomerResolver(session, store, source)
+    before = resolver.identities(list(latest))
+    refs = [CustomerRef(external_id=r.external_id, email=r.email, phone=r.phone) for r in records]
+    contacts = [Contact(r.first_name, r.last_name, r.country, r.city, r.created_at, r.has_account) for r in records]
+    ids, new_ids = resolver.resolve(refs, contacts, create=True)
+
+    existing_ids = [cid for cid in ids if cid not in new_ids]
+    current = {row.id: row for row in fetch_in(session, lambda chunk: select(
+        C.c.id, C.c.created_at, *[C.c[name] for name in _FIELDS]).where(C.c.id.in_(chunk)), existing_ids)}
+    changes = []
+    now = utcnow()
+    for record, customer_id in zip(records, ids):
+        if customer_id in new_ids:
+            values = _wanted(record)
+            values = {k: v for k, v in values.items() if k not in ("email", "phone", "first_name", "last_name",
+                                                                    "country", "city", "has_account")}
+            if values:
+                changes.append({"cid": customer_id, **values, "updated_at": now})
+            result.counts["created"] += 1
+            continue
+        row = current[customer_id]
+        values = {k: v for k, v in _wanted(record).items() if getattr(row, k) != v}
+        if record.created_at and record.created_at < row.created_at:
+            values["created_at"] = record.created_at
+        if values:
+            changes.append({"cid": customer_id, **values, "updated_at": now})
+        if values or record.external_id not in before:
+            result.counts["updated"] += 1
+        else:
+            result.counts["unchanged"] += 1
+    _apply_updates(session, changes)
+    tagged = [(cid, record) for record, cid in zip(records, ids) if record.tags is not None]
+    if tagged:
+        tag_result = sync_customer_tags(session, store, source, tagged)
+        # A record whose only change is its tags counts as updated.
+        moved = tag_result.touched_customers - new_ids
+        for record, cid in zip(records, ids):
+            if cid in moved and not any(change["cid"] == cid for change in changes) and record.external_id in before:
+                result.counts["unchanged"] -= 1
+                result.counts["updated"] += 1
+    return result
+
+
+def _apply_updates(session: Session, changes: list[dict]) -> None:
+    """UPDATE each changed customer (grouped by the set of changed columns, one executemany per group)."""
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for change in changes:
+        groups.setdefault(tuple(sorted(k for k in change if k != "cid")), []).append(
+            {f"v_{k}" if k != "cid" else k: v for k, v in change.items()})
+    for columns, rows in groups.items():
+        statement = update(C).where(C.c.id == bindparam("cid")).values(
+            {name: bindparam(f"v_{name}") for name in columns})
+        session.connection().execute(statement, rows)

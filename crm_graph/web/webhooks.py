@@ -1,0 +1,69 @@
+"""``POST /webhooks/{connector}/{store}``: platform webhooks in, signature checked in constant time.
+
+A bad signature gets 401 and changes nothing; an unknown store or connector 404. A verified delivery
+is applied (deduplicated on the platform's delivery id) and answered 200 quickly; platforms retry
+anything else, which the deduplication makes harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from sqlmodel import Session, select
+
+from crm_graph.connectors.base import WebhookRejected
+from crm_graph.errors import NotFound, UserError
+from crm_graph.models import Store
+
+log = logging.getLogger("crm_graph.webhooks")
+
+#: Largest body accepted (platform webhooks are far smaller).
+MAX_BODY = 5 * 1024 * 1024
+
+
+def _store_id(engine, slug: str) -> int:
+    with Session(engine) as session:
+        store_id = session.exec(select(Store.id).where(Store.slug == slug)).first()
+    if store_id is None:
+        raise NotFound("unknown store")
+    return store_id
+
+
+def dispatch(engine, connector: str, store_id: int, headers: dict[str, str], body: bytes) -> dict:
+    """Apply a verified delivery now; the workers replace this with an enqueue of `apply_webhook`."""
+    from crm_graph.services.webhooks import apply_webhook
+
+    outcome = apply_webhook(engine, connector, store_id, headers, body)
+    counts = dict(outcome.result.counts) if outcome.result else {}
+    return {"status": "duplicate" if outcome.duplicate else "applied", "topic": outcome.topic, "counts": counts}
+
+
+async def webhook(request: Request) -> JSONResponse:
+    """Verify and apply one delivery."""
+    from crm_graph.services.webhooks import receive_webhook
+
+    engine = request.app.state.engine
+    connector = request.path_params["connector"]
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    headers = dict(request.headers)
+    try:
+        store_id = await run_in_threadpool(_store_id, engine, request.path_params["store"])
+        await run_in_threadpool(receive_webhook, engine, connector, store_id, headers, body)
+        answer = await run_in_threadpool(request.app.state.webhook_dispatch, engine, connector, store_id, headers, body)
+    except WebhookRejected as exc:
+        log.warning("webhook for %s refused: %s", connector, exc)
+        return JSONResponse({"error": str(exc)}, status_code=401)
+    except NotFound as exc:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+    except UserError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(answer)
+
+
+routes = [Route("/webhooks/{connector}/{store}", webhook, methods=["POST"])]

@@ -1,0 +1,284 @@
+"""The CSV kinds: each a documented header and a streaming reader (see docs/csv_formats.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+from crm_graph.connectors import (
+    ConsentRecord, CustomerRecord, CustomerRef, OrderLineRecord, OrderRecord, RecordError, RefundRecord,
+    SpendRecord, TagRecord,
+)
+from crm_graph.connectors.csv import CsvColumn, CsvContext, CsvKind
+from crm_graph.connectors.normalise import country as norm_country
+from crm_graph.connectors.normalise import text
+from crm_graph.models.enums import Channel
+from crm_graph_csv import fields as f
+from crm_graph_csv.reader import BadRow, rows
+
+
+def _col(name: str, required: bool, description: str) -> CsvColumn:
+    return CsvColumn(name, required, description)
+
+
+CUSTOMER_COLUMNS = (
+    _col("customer_id", False, "The customer's id in your system (its CRM ID); without it the email is the id."),
+    _col("email", False, "Email address (stored lower-cased)."),
+    _col("phone", False, "Phone number; +48600100200 or national with `country`."),
+    _col("first_name", False, "First name."),
+    _col("last_name", False, "Last name."),
+    _col("gender", False, "FEMALE, MALE, OTHER, UNKNOWN or REFUSED (also F / M)."),
+    _col("country", False, "ISO 3166 two-letter country code."),
+    _col("city", False, "City."),
+    _col("created_at", False, "When the customer was first seen (ISO 8601; no offset = store timezone)."),
+    _col("email_consent", False, "Email consent state: SUBSCRIBED, UNSUBSCRIBED, NOT_SUBSCRIBED, PENDING... or yes/no."),
+    _col("sms_consent", False, "SMS consent state, as `email_consent`."),
+    _col("consent_updated_at", False, "When the consent states were given (default: created_at)."),
+    _col("tags", False, "Comma-separated tags; when the column is present it is the customer's full set."),
+    _col("acquisition_channel", False, "First-touch channel, e.g. `google / cpc`."),
+)
+
+ORDER_COLUMNS = (
+    _col("order_id", True, "The order's id; every row of one order carries it, rows of an order are consecutive."),
+    _col("placed_at", True, "When the order was placed (ISO 8601; no offset = store timezone)."),
+    _col("status", True, "PENDING, PAID, COMPLETED, CANCELLED, REFUNDED, FAILED (or the platform's word)."),
+    _col("total", True, "Order total, e.g. 129.99."),
+    _col("customer_id", False, "The buyer's customer_id (as in the customers file); empty for a guest."),
+    _col("email", False, "Buyer's email; guests are matched by email, then phone."),
+    _col("phone", False, "Buyer's phone."),
+    _col("first_name", False, "Buyer's first name."),
+    _col("last_name", False, "Buyer's last name."),
+    _col("country", False, "Buyer's country code."),
+    _col("city", False, "Buyer's city."),
+    _col("currency", False, "ISO 4217 currency (default: the store's)."),
+    _col("subtotal", False, "Order subtotal."),
+    _col("discount", False, "Order discount."),
+    _col("shipping", False, "Shipping."),
+    _col("tax", False, "Tax."),
+    _col("channel", False, "The order's channel, e.g. `newsletter` or `google / cpc`."),
+    _col("updated_at", False, "Last change of the order."),
+    _col("refund_amount", False, "Amount refunded on the order (with refunded_at)."),
+    _col("refunded_at", False, "When it was refunded."),
+    _col("line_id", False, "The line's id (default: its position in the order)."),
+    _col("product_id", False, "The product's id."),
+    _col("product_name", False, "The product's name."),
+    _col("sku", False, "SKU."),
+    _col("quantity", False, "Quantity (default 1)."),
+    _col("unit_price", False, "Unit price."),
+    _col("line_total", False, "Line total (default quantity × unit price)."),
+)
+
+CONSENT_COLUMNS = (
+    _col("customer_id", False, "The customer's customer_id; or give email or phone."),
+    _col("email", False, "The customer's email."),
+    _col("phone", False, "The customer's phone."),
+    _col("channel", True, "EMAIL or SMS."),
+    _col("state", True, "SUBSCRIBED, PENDING, UNSUBSCRIBED, NOT_SUBSCRIBED, INVALID, REDACTED."),
+    _col("occurred_at", True, "When the consent changed (ISO 8601; no offset = store timezone)."),
+    _col("opt_in_level", False, "SINGLE_OPT_IN, CONFIRMED_OPT_IN or UNKNOWN."),
+    _col("reason", False, "Free text, e.g. `unsubscribe link`."),
+)
+
+TAG_COLUMNS = (
+    _col("customer_id", False, "The customer's customer_id; or give email or phone."),
+    _col("email", False, "The customer's email."),
+    _col("phone", False, "The customer's phone."),
+    _col("tag", True, "The tag's name."),
+    _col("applied_at", False, "When the tag was put on (default: the time of the import)."),
+    _col("removed_at", False, "When it was taken off; empty while it is on."),
+)
+
+SPEND_COLUMNS = (
+    _col("channel", True, "The acquisition channel, as customers' and orders' `channel`."),
+    _col("day", True, "The store-local day, YYYY-MM-DD."),
+    _col("amount", True, "What was spent that day, in the store currency."),
+)
+
+
+def _ref(get, tz_country: str | None = None) -> CustomerRef:
+    return CustomerRef(
+        external_id=f.external_id(get("customer_id")) or None,
+        email=f.email(get("email")),
+        phone=f.phone(get("phone"), tz_country),
+    )
+
+
+def _indexed(columns):
+    names = {column.name: i for i, column in enumerate(columns)}
+    return lambda values: (lambda name: values[names[name]])
+
+
+def _records(stream, mapping, columns, parse, present: set[str] | None = None) -> Iterator:
+    getter = _indexed(columns)
+    for line, values in rows(stream, mapping, columns, present):
+        if isinstance(values, BadRow):
+            yield RecordError(line=line, record=None, reason=str(values))
+            continue
+        try:
+            yield from parse(getter(values), line)
+        except ValueError as exc:
+            yield RecordError(line=line, record=None, reason=str(exc))
+
+
+def read_customers(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContext) -> Iterator:
+    """Customers, with optional consent states and tags (the tags column, when present, is the full set)."""
+    tz = ZoneInfo(context.timezone)
+    now = datetime.now(timezone.utc)
+    present: set[str] = set()
+
+    def parse(get, line):
+        country = norm_country(get("country"))
+        ref = _ref(get, country)
+        external = ref.external_id or (f"email:{ref.email}" if ref.email else None)
+        if not external:
+            raise ValueError("customer_id or email is required")
+        created = f.instant(get("created_at"), "created_at", tz)
+        tags = [t.strip()[:200] for t in get("tags").split(",") if t.strip()] if "tags" in present else None
+        consents = []
+        at = f.instant(get("consent_updated_at"), "consent_updated_at", tz) or created or now
+        for column, channel in (("email_consent", Channel.EMAIL), ("sms_consent", Channel.SMS)):
+            if get(column):
+                consents.append(ConsentRecord(
+                    source=context.source, customer=CustomerRef(external_id=external), channel=channel,
+                    state=f.choice(get(column), column, f.CONSENT_STATES), occurred_at=at))
+        yield CustomerRecord(
+            source=context.source, external_id=external, email=ref.email, phone=ref.phone,
+            first_name=text(get("first_name"), 200), last_name=text(get("last_name"), 200),
+            gender=f.choice(get("gender"), "gender", f.GENDERS, f.GENDERS[""]), country=country,
+            city=text(get("city"), 200), has_account=bool(ref.external_id), created_at=created,
+            acquisition_channel=text(get("acquisition_channel"), 200), tags=tags, updated_at=created,
+        )
+        yield from consents
+
+    yield from _records(stream, mapping, CUSTOMER_COLUMNS, parse, present)
+
+
+def read_orders(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContext) -> Iterator:
+    """Orders, one row per line item; consecutive rows with the same order_id are one order."""
+    tz = ZoneInfo(context.timezone)
+    getter = _indexed(ORDER_COLUMNS)
+    group: list[tuple[int, tuple]] = []
+
+    def build(rows_: list[tuple[int, tuple]]):
+        first_line, first = rows_[0]
+        get = getter(first)
+        try:
+            country = norm_country(get("country"))
+            order = OrderRecord(
+                source=context.source, external_id=get("order_id"), customer=_ref(get, country),
+                status=f.choice(get("status"), "status", f.ORDER_STATUSES), raw_status=get("status")[:64],
+                placed_at=f.instant(get("placed_at"), "placed_at", tz, required=True),
+                updated_at=f.instant(get("updated_at"), "updated_at", tz),
+                currency=(get("currency") or context.currency).upper()[:3], total=f.amount(get("total"), "total", required=True),
+                subtotal=f.amount(get("subtotal"), "subtotal"), discount=f.amount(get("discount"), "discount"),
+                shipping=f.amount(get("shipping"), "shipping"), tax=f.amount(get("tax"), "tax"),
+                channel=text(get("channel"), 200), first_name=text(get("first_name"), 200),
+                last_name=text(get("last_name"), 200), country=country, city=text(get("city"), 200),
+            )
+            if get("refund_amount"):
+                order.refunds.append(RefundRecord(
+                    external_id="csv", amount=f.amount(get("refund_amount"), "refund_amount"),
+                    refunded_at=f.instant(get("refunded_at"), "refunded_at", tz, required=True)))
+        except ValueError as exc:
+            return None, [RecordError(first_line, f"order {first[0]}", str(exc))]
+        errors = []
+        for position, (line, values) in enumerate(rows_, start=1):
+            get = getter(values)
+            if not (get("product_id") or get("product_name") or get("sku") or get("unit_price") or get("line_total")):
+                continue  # an order row without a line (an order with no items listed)
+            try:
+                quantity = f.integer(get("quantity"), "quantity", 1)
+                unit_price = f.amount(get("unit_price"), "unit_price")
+                line_total = f.amount(get("line_total"), "line_total") if get("line_total") else unit_price * quantity
+                order.lines.append(OrderLineRecord(
+                    external_id=get("line_id") or str(position), name=text(get("product_name"), 500),
+                    product_external_id=get("product_id") or None, sku=text(get("sku"), 200),
+                    quantity=quantity, unit_price=unit_price, line_total=line_total))
+            except ValueError as exc:
+                errors.append(RecordError(line, f"order {get('order_id')}", str(exc)))
+        if errors:
+            bad = {error.line for error in errors}
+            errors += [RecordError(line, f"order {first[0]}", f"order {first[0]} is rejected: its row at line "
+                                   f"{min(bad)} is bad") for line, _ in rows_ if line not in bad]
+            return None, errors
+        return order, []
+
+    for line, values in rows(stream, mapping, ORDER_COLUMNS):
+        if isinstance(values, BadRow):
+            yield RecordError(line=line, record=None, reason=str(values))
+            continue
+        if not values[0]:
+            yield RecordError(line=line, record=None, reason="order_id is required")
+            continue
+        if group and group[0][1][0] != values[0]:
+            order, errors = build(group)
+            yield from errors
+            if order is not None:
+                yield order
+            group = []
+        group.append((line, values))
+    if group:
+        order, errors = build(group)
+        yield from errors
+        if order is not None:
+            yield order
+
+
+def read_consents(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContext) -> Iterator:
+    """Consent events, one per row."""
+    tz = ZoneInfo(context.timezone)
+
+    def parse(get, line):
+        ref = _ref(get)
+        if not ref:
+            raise ValueError("customer_id, email or phone is required")
+        yield ConsentRecord(source=context.source, customer=ref, channel=f.channel(get("channel")),
+                            state=f.choice(get("state"), "state", f.CONSENT_STATES),
+                            occurred_at=f.instant(get("occurred_at"), "occurred_at", tz, required=True),
+                            opt_in_level=f.opt_in(get("opt_in_level")), reason=text(get("reason"), 500))
+
+    yield from _records(stream, mapping, CONSENT_COLUMNS, parse)
+
+
+def read_tags(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContext) -> Iterator:
+    """Tags put on (and taken off) customers, one per row."""
+    tz = ZoneInfo(context.timezone)
+    now = datetime.now(timezone.utc)
+
+    def parse(get, line):
+        ref = _ref(get)
+        if not ref:
+            raise ValueError("customer_id, email or phone is required")
+        name = text(get("tag"), 200)
+        if not name:
+            raise ValueError("tag is required")
+        yield TagRecord(source=context.source, customer=ref, name=name,
+                        applied_at=f.instant(get("applied_at"), "applied_at", tz) or now,
+                        removed_at=f.instant(get("removed_at"), "removed_at", tz))
+
+    yield from _records(stream, mapping, TAG_COLUMNS, parse)
+
+
+def read_spend(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContext) -> Iterator:
+    """Marketing spend per channel per day."""
+
+    def parse(get, line):
+        channel = text(get("channel"), 200)
+        if not channel:
+            raise ValueError("channel is required")
+        yield SpendRecord(source=context.source, channel=channel, day=f.day(get("day"), "day"),
+                          amount=f.amount(get("amount"), "amount", required=True))
+
+    yield from _records(stream, mapping, SPEND_COLUMNS, parse)
+
+
+KINDS = (
+    CsvKind("customers", "Customers, with optional consent states and tags.", CUSTOMER_COLUMNS, read_customers),
+    CsvKind("orders", "Orders, one row per line item.", ORDER_COLUMNS, read_orders),
+    CsvKind("consents", "Consent events (the history of a customer's marketing consent).", CONSENT_COLUMNS,
+            read_consents),
+    CsvKind("tags", "Tags on customers.", TAG_COLUMNS, read_tags),
+    CsvKind("marketing_spend", "Marketing spend per channel per day.", SPEND_COLUMNS, read_spend),
+)

@@ -1,0 +1,83 @@
+"""Streaming CSV rows in constant memory: UTF-8 with or without BOM, `,` or `;`, quoted fields.
+
+`rows(stream, mapping, columns)` reads the header, maps foreign names onto the kind's columns,
+checks that required columns are present, and yields ``(line_number, values)`` where `values` is a
+tuple indexed like the kind's columns ("" for a column the file lacks). Bytes that are not UTF-8
+make only their row bad, not the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from typing import BinaryIO
+
+from crm_graph.connectors.csv import CsvColumn
+from crm_graph.errors import UserError
+
+csv.field_size_limit(10 * 1024 * 1024)
+
+
+class BadRow(ValueError):
+    """A row that cannot be read (wrong encoding); carries the reason."""
+
+
+def _delimiter(header_line: str) -> str:
+    counts = {sep: 0 for sep in ",;"}
+    quoted = False
+    for char in header_line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    return ";" if counts[";"] > counts[","] else ","
+
+
+def _normal(name: str) -> str:
+    return name.strip().strip("\ufeff").strip().lower()
+
+
+def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColumn],
+         present: set[str] | None = None) -> Iterator[tuple[int, tuple[str, ...] | BadRow]]:
+    """Yield (line, values) for every data row, or (line, BadRow) for a row that is not UTF-8.
+
+    `present`, when given, is filled with the kind's columns the header has, before the first row.
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    header_line = text.readline()
+    if not header_line.strip():
+        raise UserError("file: the file is empty; the first line must be the header.")
+    delimiter = _delimiter(header_line)
+    header = next(csv.reader([header_line], delimiter=delimiter))
+    renames = {_normal(foreign): ours for foreign, ours in mapping.items()}
+    names = [renames.get(_normal(name), _normal(name)) for name in header]
+    wanted = [column.name for column in columns]
+    index = {name: position for position, name in reversed(list(enumerate(names)))}
+    missing = [column.name for column in columns if column.required and column.name not in index]
+    if missing:
+        raise UserError(
+            f"file: the header lacks the required column(s) {', '.join(missing)}; it has {', '.join(header)}. "
+            "Rename the columns or pass a mapping."
+        )
+    positions = [index.get(name) for name in wanted]
+    if present is not None:
+        present.update(name for name in wanted if name in index)
+    width = len(names)
+    reader = csv.reader(text, delimiter=delimiter)
+    line = 1
+    for row in reader:
+        start = line + 1
+        line = reader.line_num + 1
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        joined = "".join(row)
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            yield start, BadRow("the row is not valid UTF-8 text")
+            continue
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            yield start, BadRow(f"the row has {len(row)} fields but the header has {width}")
+            continue
+        yield start, tuple(row[p].strip() if p is not None and p < len(row) else "" for p in positions)

@@ -1,0 +1,85 @@
+"""The plugin adapter: the WooCommerce connector, registered through `register_connectors`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from crm_graph.connectors import (
+    Connector, DeletionRecord, Page, RecordError, Stream, format_cursor, window_start,
+)
+from crm_graph.hookspecs import hookimpl
+from crm_graph_woocommerce import mapping, webhooks
+from crm_graph_woocommerce.client import WooCommerceClient, modified_at
+from crm_graph_woocommerce.settings import WooCommerceSettings
+
+
+class WooCommerceConnector(Connector):
+    """Customers by full scan, products and orders incremental on their modification time."""
+
+    name = "woocommerce"
+    title = "WooCommerce"
+    settings_model = WooCommerceSettings
+
+    def __init__(self, settings: WooCommerceSettings, *, sleep=None) -> None:
+        super().__init__(settings)
+        self.overlap = timedelta(seconds=settings.overlap_seconds)
+        self.client = WooCommerceClient(settings, sleep=sleep)
+
+    def streams(self) -> list[Stream]:
+        """customers (full scan: the API cannot filter them by date), products, orders."""
+        return [
+            Stream("customers", incremental=False, description="Every customer account, by id."),
+            Stream("products", description="Products modified since the cursor."),
+            Stream("orders", description="Orders modified since the cursor; trashed ones are deleted."),
+        ]
+
+    def read(self, stream: Stream, cursor: str | None, *, run_started_at: datetime) -> Iterator[Page]:
+        """Pages of `stream`; incremental pages carry the modification time of their last record."""
+        if stream.name == "customers":
+            for items, total in self.client.pages("/customers", {"role": "all"}):
+                yield self._page(items, total, None, lambda item: mapping.customer(item, self.settings.consent_meta_key))
+            return
+        start = window_start(cursor, self.overlap)
+        if stream.name == "products":
+            for items, total in self.client.modified_pages("/products", start, run_started_at):
+                yield self._page(items, total, modified_at(items[-1]), lambda item: [mapping.product(item)])
+        else:
+            for items, total in self.client.modified_pages("/orders", start, run_started_at, {"status": "any"}):
+                yield self._page(items, total, modified_at(items[-1]), self._order)
+            for items, total in self.client.modified_pages("/orders", start, run_started_at, {"status": "trash"}):
+                deletions = [DeletionRecord(mapping.SOURCE, "order", str(item["id"])) for item in items]
+                yield Page(deletions, cursor=None, total=total)
+        yield Page([], cursor=format_cursor(run_started_at))  # the window is done, even when it was empty
+
+    def _order(self, item: dict) -> list:
+        refunds = self.client.refunds(item["id"]) if item.get("refunds") else []
+        return [mapping.order(item, refunds, self.settings.status_map)]
+
+    @staticmethod
+    def _page(items: list[dict], total: int | None, last: datetime | None, convert) -> Page:
+        records, errors = [], []
+        for item in items:
+            try:
+                records.extend(convert(item))
+            except (ValueError, KeyError, TypeError) as exc:
+                errors.append(RecordError(line=None, record=f"woocommerce {item.get('id')}", reason=str(exc)))
+        return Page(records, cursor=format_cursor(last) if last else None, errors=errors, total=total)
+
+    def verify_webhook(self, headers, body):
+        """Check ``X-WC-Webhook-Signature`` and parse the body."""
+        return webhooks.verify(self.settings, headers, body)
+
+    def records_from_webhook(self, event):
+        """Orders, customers, products and their deletions."""
+        return webhooks.records(self.settings, event)
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+
+@hookimpl
+def register_connectors():
+    """The WooCommerce connector."""
+    return [WooCommerceConnector]
