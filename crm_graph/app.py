@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -14,7 +15,9 @@ from crm_graph.db import get_engine
 from crm_graph.errors import ConfigurationError
 from crm_graph.graphql.schema import build_schema
 from crm_graph.graphql.view import CrmGraphQL
-from crm_graph.settings import Settings, get_settings
+from crm_graph.downloads import export_download
+from crm_graph.services.webhook_jobs import enqueue_webhook
+from crm_graph.settings import DEV_SECRET_KEY, Settings, get_settings
 
 log = logging.getLogger("crm_graph.app")
 
@@ -24,6 +27,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     if settings.production and settings.dev_store:
         raise ConfigurationError("CRM_GRAPH_DEV_STORE is for development; unset it when CRM_GRAPH_PRODUCTION is on.")
+    if settings.production and settings.secret_key == DEV_SECRET_KEY:
+        raise ConfigurationError("Set CRM_GRAPH_SECRET_KEY to a long random string; the default is for development only.")
     engine = get_engine(settings.database_url)
     graphql = CrmGraphQL(
         build_schema(introspection=not settings.production),
@@ -49,9 +54,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
         *webhooks.routes,
+        Route("/exports/{token}", export_download, methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
-    app.state.webhook_dispatch = webhooks.dispatch
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette):
+        """Embedded mode (no Redis): jobs run on worker threads of this process."""
+        from workers.inprocess import ensure_in_process_workers
+
+        ensure_in_process_workers(settings, scheduler=settings.embedded_scheduler)
+        yield
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    # Verified deliveries become jobs: the endpoint answers at once, a worker applies them.
+    app.state.webhook_dispatch = enqueue_webhook
     app.state.settings = settings
     app.state.engine = engine
     return app

@@ -1,4 +1,5 @@
-"""The `crm-graph` command line: demo, serve, migrate, stores, keys, generate, schema, plugins, sync, import-csv."""
+"""The `crm-graph` command line: demo, serve, migrate, stores, keys, generate, schema, plugins, sync,
+import-csv, and the background-work commands of `crm_graph.cli_jobs` (worker, scheduler, precompute, jobs)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
+from crm_graph.cli_jobs import register as register_job_commands
 from crm_graph.db import check_connection, get_engine, session_scope
 from crm_graph.errors import UserError
 from crm_graph.settings import get_settings
@@ -163,9 +165,15 @@ def serve(
     port: int = typer.Option(None, help="Port (default CRM_GRAPH_PORT or 8000)."),
     workers: int = typer.Option(1, help="API processes."),
 ) -> None:
-    """Serve the GraphQL API (and GraphiQL outside production)."""
+    """Serve the GraphQL API (and GraphiQL outside production); without Redis it also runs the jobs."""
+    import os
+
     import uvicorn
 
+    if not get_settings().redis_url:
+        # Embedded mode: this process (each API process) runs jobs and the schedule on its own threads.
+        os.environ.setdefault("CRM_GRAPH_EMBEDDED_SCHEDULER", "true")
+        get_settings.cache_clear()
     settings = get_settings()
     _migrated_engine()
     host, port = host or settings.host, port or settings.port
@@ -210,7 +218,7 @@ def demo(
     console.print(f"GraphiQL: [bold]{url}[/bold] (development mode: requests without a key act on the demo store)")
     console.print(f"API key (admin) for other clients: Authorization: Bearer {plain}")
     console.print('Try: { store { name customerCount } }\n')
-    app_settings = settings.model_copy(update={"dev_store": DEMO_STORE})
+    app_settings = settings.model_copy(update={"dev_store": DEMO_STORE, "embedded_scheduler": not settings.redis_url})
     uvicorn.run(create_app(app_settings), host=settings.host, port=port, log_level="warning")
 
 
@@ -231,6 +239,8 @@ def schema(
 from crm_graph.cli_connectors import register as _register_connector_commands  # noqa: E402
 
 _register_connector_commands(app, console, _migrated_engine)
+
+register_job_commands(app)
 
 
 def main() -> None:

@@ -53,7 +53,14 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+def _unicode_lower(value):
+    """SQLite's own lower() folds ASCII only; this one folds every letter, as PostgreSQL's does."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Case-insensitive search compares lower(column) with a lower-cased prefix (and indexes it).
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")

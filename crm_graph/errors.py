@@ -26,3 +26,13 @@ class ConfigurationError(UserError):
     """The service is configured in a way that cannot work (bad URL, unreachable database)."""
 
     code = "CONFIGURATION_ERROR"
+
+
+class TransientError(Exception):
+    """A failure that may go away by itself (a platform's 429 or 5xx, a dropped connection).
+
+    Background jobs that raise it (or an exception caused by it) are retried with backoff; any other
+    error fails the job at once, since running it again on the same data would fail again.
+    """
+
+    transient = True

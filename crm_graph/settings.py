@@ -6,6 +6,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+#: The development default of `secret_key`; `create_app` refuses it in production.
+DEV_SECRET_KEY = "dev-only-secret-change-me"
+
+
 class Settings(BaseSettings):
     """Everything a process of crm-graph needs to know about its environment.
 
@@ -36,6 +40,48 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, description="Port `crm-graph serve` listens on.")
     export_dir: str = Field(default="exports", description="Where background exports are written.")
     max_page_size: int = Field(default=200, description="Largest page a list field returns.")
+    worker_threads: int = Field(
+        default=2, ge=1, le=64,
+        description="Embedded mode: worker threads that `serve` and `demo` run jobs on (no Redis).",
+    )
+    job_max_retries: int = Field(
+        default=6, ge=0, le=30,
+        description="Retries of a job after a transient error (platform 429/5xx, network, database).",
+    )
+    job_lease_seconds: int = Field(
+        default=180, ge=5,
+        description="A running job without a heartbeat for this long is presumed dead and re-queued.",
+    )
+    job_time_limit_minutes: int = Field(default=360, ge=1, description="Longest a single job may run.")
+    sync_interval_minutes: int = Field(
+        default=60, ge=5, description="How often the scheduler syncs each enabled connector.",
+    )
+    precompute_delay_minutes: int = Field(
+        default=30, ge=0, le=720,
+        description="How long after a store's local midnight the scheduler precomputes the day before.",
+    )
+    export_ttl_hours: int = Field(default=24, ge=1, description="How long export files are kept.")
+    embedded_scheduler: bool = Field(
+        default=False,
+        description="Embedded mode: run the scheduler inside the API process (`serve` and `demo` turn it on).",
+    )
+    worker_metrics: bool = Field(
+        default=False, description="Expose Prometheus metrics from worker processes (needs prometheus-client).",
+    )
+    redis_namespace: str = Field(default="crm_graph", description="Prefix of the broker's Redis keys.")
+    redis_heartbeat_timeout_ms: int = Field(
+        default=60_000, ge=1_000,
+        description="A worker silent this long is dead; its unfinished messages go back to the queue.",
+    )
+    redis_maintenance_chance: int = Field(
+        default=10_000, ge=1, le=1_000_000,
+        description="Per million broker commands, how many also requeue dead workers' messages.",
+    )
+    secret_key: str = Field(
+        default=DEV_SECRET_KEY,
+        description="Signs download links (exports); production refuses the development default.",
+    )
+    export_link_seconds: int = Field(default=3600, ge=60, description="How long an export download link works.")
 
 
 @lru_cache(maxsize=1)

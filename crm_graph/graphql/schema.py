@@ -16,12 +16,25 @@ from strawberry.tools import merge_types
 
 from crm_graph.graphql.connectors.mutations import ConnectorMutation
 from crm_graph.graphql.connectors.queries import ConnectorQuery
+from crm_graph.graphql.customers.mutations import CustomerMutation
 from crm_graph.graphql.customers.queries import CustomerQuery
+from crm_graph.graphql.dashboard.queries import DashboardQuery
 from crm_graph.graphql.errors import ErrorCodes
+from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMutation
+from crm_graph.graphql.jobs.mutations.sync_start import SyncStartMutation
+from crm_graph.graphql.jobs.queries import JobQuery
+from crm_graph.graphql.period.queries import PeriodQuery
+from crm_graph.graphql.rfm.queries import RfmQuery
+from crm_graph.graphql.segments.mutations import SegmentMutation
+from crm_graph.graphql.segments.queries import SegmentQuery
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, ConnectorQuery)
-MUTATIONS: tuple[type, ...] = (ConnectorMutation,)
+QUERIES: tuple[type, ...] = (
+    StoreQuery, CustomerQuery, SegmentQuery, DashboardQuery, RfmQuery, PeriodQuery, ConnectorQuery, JobQuery,
+)
+MUTATIONS: tuple[type, ...] = (
+    ConnectorMutation, CustomerMutation, SegmentMutation, PrecomputeStartMutation, SyncStartMutation,
+)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
 MAX_DEPTH = 12

@@ -10,18 +10,21 @@ from crm_graph.models.connector import ConnectorConfig, SyncCursor, WebhookDeliv
 from crm_graph.models.job import Job, JobError
 from crm_graph.models.aggregates import (
     DailyConsentCount,
+    DailyConsentGenderCount,
     DailyCustomerCount,
     DailyRfmCell,
     DailySpenderThresholds,
     DailyTagCount,
 )
 from crm_graph.models.auth import ApiKey
+from crm_graph.models.erasure import CustomerErasure, ErasedIdentity
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ActivityEvent", "ApiKey", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerIdentity",
-    "CustomerTag", "DailyConsentCount", "DailyCustomerCount", "DailyRfmCell", "DailySpenderThresholds",
-    "DailyTagCount", "Job", "JobError", "MarketingSpend", "Order", "OrderLine", "Product", "Refund",
-    "Segment", "SegmentSnapshot", "Store", "StoreSettings", "SyncCursor", "Tag", "WebhookDelivery", "metadata",
+    "ActivityEvent", "ApiKey", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerErasure", "CustomerIdentity",
+    "CustomerTag", "DailyConsentCount", "DailyConsentGenderCount", "DailyCustomerCount", "DailyRfmCell",
+    "DailySpenderThresholds", "DailyTagCount", "ErasedIdentity", "Job", "JobError", "MarketingSpend", "Order",
+    "OrderLine", "Product", "Refund", "Segment", "SegmentSnapshot", "Store", "StoreSettings", "SyncCursor", "Tag",
+    "WebhookDelivery", "metadata",
 ]

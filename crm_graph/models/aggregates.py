@@ -25,8 +25,26 @@ class DailyConsentCount(SQLModel, table=True):
     customers: int = Field(nullable=False)
 
 
+class DailyConsentGenderCount(SQLModel, table=True):
+    """Customers of one (current) gender in each consent bucket of a channel at the end of a day."""
+
+    __tablename__ = "daily_consent_gender_count"
+
+    store_id: int = store_field(primary_key=True)
+    day: date = Field(primary_key=True)
+    channel: str = Field(primary_key=True, max_length=8)
+    gender: str = Field(primary_key=True, max_length=16)
+    bucket: str = Field(primary_key=True, max_length=16)
+    customers: int = Field(nullable=False)
+
+
 class DailyCustomerCount(SQLModel, table=True):
-    """Customer totals at the end of a day: all, identified, spenders, and by activity bucket."""
+    """Customer totals at the end of a day: all, identified, spenders, and by activity bucket.
+
+    A row marks its day as precomputed: every daily table of the store was written for that day in
+    the same transaction. `settings_key` records the store settings the activity buckets were
+    computed with (`services.analytics.daily.settings_key`); rows of other settings are not used.
+    """
 
     __tablename__ = "daily_customer_count"
 
@@ -38,6 +56,7 @@ class DailyCustomerCount(SQLModel, table=True):
     active: int = Field(default=0, nullable=False)
     low_risk: int = Field(default=0, nullable=False)
     high_risk: int = Field(default=0, nullable=False)
+    settings_key: str = Field(default="", max_length=64, nullable=False)
     computed_at: datetime = created_field()
 
 
@@ -53,7 +72,11 @@ class DailyTagCount(SQLModel, table=True):
 
 
 class DailySpenderThresholds(SQLModel, table=True):
-    """The spender-segment thresholds of a store as of a day (SPEC §4.G)."""
+    """The spender-segment thresholds of a store as of a day, and the segment sizes (SPEC §4.G).
+
+    `value_low`/`value_high` are the percentiles rounded up to the cent (which keeps every customer,
+    whose amounts are whole cents, in the same segment); `settings_key` as in `DailyCustomerCount`.
+    """
 
     __tablename__ = "daily_spender_thresholds"
 
@@ -63,10 +86,21 @@ class DailySpenderThresholds(SQLModel, table=True):
     value_low: Decimal = Field(default=ZERO, sa_type=Money, nullable=False)
     value_high: Decimal = Field(default=ZERO, sa_type=Money, nullable=False)
     frequent_threshold: int = Field(nullable=False)
+    small: int = Field(default=0, nullable=False)
+    medium: int = Field(default=0, nullable=False)
+    big: int = Field(default=0, nullable=False)
+    one_time: int = Field(default=0, nullable=False)
+    repeat: int = Field(default=0, nullable=False)
+    frequent: int = Field(default=0, nullable=False)
+    settings_key: str = Field(default="", max_length=64, nullable=False)
 
 
 class DailyRfmCell(SQLModel, table=True):
-    """One cell of the RFM grid of a preset range ending on `day`, in one scoring scheme."""
+    """One cell of the RFM grid of a preset range ending on `day`, in one scoring scheme.
+
+    The row r = fm = 0 holds the grid's prospects (customers without a counted order in the range).
+    `computed_at` says how fresh the grid is (a grid of today is recomputed during the day).
+    """
 
     __tablename__ = "daily_rfm_cell"
 
@@ -78,3 +112,4 @@ class DailyRfmCell(SQLModel, table=True):
     fm: int = Field(primary_key=True)
     customers: int = Field(nullable=False)
     revenue: Decimal = Field(default=ZERO, sa_type=Money, nullable=False)
+    computed_at: datetime = created_field()

@@ -48,7 +48,7 @@ def test_customers_page_through_all_customers(api, store, engine):
         builder.order(created[0], "4.50", utc(2026, 1, 9))
         builder.commit()
     key = api.key(store)
-    query = """query($after: String) { customers(first: 2, after: $after) {
+    query = """query($after: String) { customers(first: 2, after: $after, sort: ID, direction: ASC) {
         totalCount hasNextPage endCursor nodes { id email ordersCount totalSpent identities { crmId } } } }"""
     seen, after = [], None
     while True:

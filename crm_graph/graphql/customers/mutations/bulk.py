@@ -1,0 +1,77 @@
+"""What the bulk mutations share: the selection arguments, the result type, sync-or-job running."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import strawberry
+
+from crm_graph.errors import UserError
+from crm_graph.graphql.context import Info
+from crm_graph.graphql.customers.filters import CustomerFilterInput, to_filter
+from crm_graph.graphql.customers.jobs import CustomerJobType, app_settings
+from crm_graph.graphql.mutation_errors import (
+    MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation,
+)
+from crm_graph.models.enums import Role
+from crm_graph.services.customers.background import create_customer_job, start_customer_job
+from crm_graph.services.customers.selection import MAX_IDS, Selection, make_selection
+
+IDS_HELP = f"Customers to act on, at most {MAX_IDS}; every id must be a customer of the store."
+FILTER_HELP = "Act on every customer matching this filter, as a background job."
+ALL_HELP = "Must be true to act on every customer with an empty (or missing) filter."
+
+
+@strawberry.type(name="BulkChange", description="What a bulk change did, or the job doing it when it acts by filter.")
+class BulkChangeType:
+    changed: int | None = strawberry.field(description="How many were changed (by ids); null while a job runs.")
+    job: CustomerJobType | None = strawberry.field(description="The background job doing a change by filter.")
+
+
+BulkChangeResult = Annotated[
+    BulkChangeType | ValidationErrorType | NotFoundErrorType,
+    strawberry.union("BulkChangeResult", description="The bulk change, or why nothing was changed."),
+]
+
+
+def selection_of(ids: list[strawberry.ID] | None, filter: CustomerFilterInput | None, all: bool) -> Selection:
+    """The checked selection of a bulk mutation's arguments."""
+    parsed = None if ids is None else [parse_id(value, "ids") for value in ids]
+    return make_selection(parsed, None if filter is None else to_filter(filter), all)
+
+
+async def run_bulk(
+    info: Info,
+    ids: list[strawberry.ID] | None,
+    filter: CustomerFilterInput | None,
+    all: bool,
+    kind: str,
+    params: dict[str, Any],
+    run_now: Callable[..., int],
+) -> Any:
+    """By ids: run `run_now(session, store, selection)` in this request. By filter: start a job."""
+    try:
+        selection = selection_of(ids, filter, all)
+    except UserError as exc:
+        return error_result(exc)
+    actor = f"api-key:{info.context.api_key_id}" if info.context.api_key_id else "api"
+    if not selection.by_filter:
+        changed = await run_mutation(info, run_now, selection, actor)
+        return changed if isinstance(changed, MutationErrorType) else BulkChangeType(changed=changed, job=None)
+    params = {**params, "selection": selection.to_json(), "actor": actor}
+    job = await run_mutation(info, _create_checked_job, kind, params, selection)
+    if isinstance(job, MutationErrorType):
+        return job
+    start_customer_job(info.context.engine, job.id)
+    return BulkChangeType(changed=None, job=CustomerJobType.from_model(job, info.context.store, app_settings(info)))
+
+
+def _create_checked_job(session, store, kind: str, params: dict[str, Any], selection: Selection):
+    from crm_graph.services.customers.selection import selected_ids
+
+    selected_ids(session, store, selection)  # compiles the filter: unknown segments fail now, not in the job
+    return create_customer_job(session, store, kind, params)
+
+
+__all__ = ["ALL_HELP", "FILTER_HELP", "IDS_HELP", "BulkChangeResult", "BulkChangeType", "Role", "run_bulk"]

@@ -1,0 +1,39 @@
+"""`createCustomer`: add a customer by hand (or from an integration without a connector)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from crm_graph.graphql.context import Info
+from crm_graph.graphql.customers.types import CustomerType
+from crm_graph.graphql.enums import Gender
+from crm_graph.graphql.mutation_errors import MutationErrorType, ConflictErrorType, NotFoundErrorType, ValidationErrorType, run_mutation
+from crm_graph.services.customers import editing
+
+CustomerResult = Annotated[
+    CustomerType | ValidationErrorType | NotFoundErrorType | ConflictErrorType,
+    strawberry.union("CustomerResult", description="The created or changed customer, or why nothing was changed."),
+]
+
+
+@strawberry.input(name="CustomerInput", description="A customer's own data; fields left out are not changed.")
+class CustomerInput:
+    email: str | None = strawberry.field(default=strawberry.UNSET, description="Email; checked and lower-cased; unique in the store.")
+    phone: str | None = strawberry.field(default=strawberry.UNSET, description="Phone; stored in E.164 where it can be parsed (in the customer's country without +).")
+    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="Given name.")
+    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Family name.")
+    gender: Gender | None = strawberry.field(default=strawberry.UNSET, description="Gender; null sets UNKNOWN.")
+    country: str | None = strawberry.field(default=strawberry.UNSET, description="ISO 3166-1 alpha-2 code.")
+    city: str | None = strawberry.field(default=strawberry.UNSET, description="City.")
+
+    def changes(self) -> dict:
+        """The fields the client set (null included, which clears a field)."""
+        return {name: getattr(self, name) for name in editing.EDITABLE if getattr(self, name) is not strawberry.UNSET}
+
+
+@strawberry.mutation(description="Create a customer; returns it, or a ValidationError / ConflictError (duplicate email).")
+async def create_customer(info: Info, input: CustomerInput) -> CustomerResult:
+    result = await run_mutation(info, editing.create_customer, input.changes())
+    return result if isinstance(result, MutationErrorType) else CustomerType.from_model(result)

@@ -1,0 +1,50 @@
+"""`exportCustomers`: write the customers of a filter or saved segment to CSV in the background."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from crm_graph.errors import UserError
+from crm_graph.graphql.context import Info
+from crm_graph.graphql.customers.filters import CustomerFilterInput, filter_input_dict
+from crm_graph.graphql.customers.jobs import CustomerJobType, app_settings
+from crm_graph.graphql.mutation_errors import MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation
+from crm_graph.services.customers.background import EXPORT, create_customer_job, start_customer_job
+from crm_graph.services.filters import customer_conditions, parse_filter
+
+CustomerJobResult = Annotated[
+    CustomerJobType | ValidationErrorType | NotFoundErrorType,
+    strawberry.union("CustomerJobResult", description="The started job, or why none was started."),
+]
+
+
+def _start_export(session, store, filter_json: dict, export_dir: str):
+    customer_conditions(store, parse_filter(filter_json), session=session)  # unknown segment: fail now
+    return create_customer_job(session, store, EXPORT, {"filter": filter_json, "export_dir": export_dir})
+
+
+@strawberry.mutation(
+    description="Export the customers of `filter` (or of saved segment `segmentId`) as CSV in a background job; "
+    "ask `customerJob(id:)` for progress and, when it has SUCCEEDED, its `downloadUrl`. Without both, every customer."
+)
+async def export_customers(
+    info: Info,
+    filter: Annotated[CustomerFilterInput | None, strawberry.argument(description="Which customers.")] = None,
+    segment_id: Annotated[strawberry.ID | None, strawberry.argument(description="Or: the members of this segment.")] = None,
+) -> CustomerJobResult:
+    try:
+        data = filter_input_dict(filter)
+        if segment_id is not None:
+            if data:
+                raise UserError("Give either `filter` or `segmentId`, not both.")
+            data = {"segment_id": parse_id(segment_id, "segmentId")}
+        filter_json = parse_filter(data).to_json()
+    except UserError as exc:
+        return error_result(exc)
+    job = await run_mutation(info, _start_export, filter_json, app_settings(info).export_dir)
+    if isinstance(job, MutationErrorType):
+        return job
+    start_customer_job(info.context.engine, job.id)
+    return CustomerJobType.from_model(job, info.context.store, app_settings(info))

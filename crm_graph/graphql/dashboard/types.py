@@ -1,0 +1,241 @@
+"""GraphQL types of the dashboard widgets; each description states the metric's definition."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+
+from crm_graph.graphql.enums import Channel, ConsentBucket, ConsentState, Gender, OptInLevel
+from crm_graph.models import ConsentEvent, Tag
+from crm_graph.models.enums import CONSENT_BUCKET_OF_STATE
+from crm_graph.models.enums import ConsentState as ConsentStateEnum
+from crm_graph.services.analytics import consent, customers, spenders, tags
+
+
+@strawberry.type(name="Consent", description="A customer's consent on one channel as recorded by a consent event.")
+class ConsentType:
+    channel: Channel = strawberry.field(description="EMAIL or SMS.")
+    state: ConsentState = strawberry.field(description="The state the event recorded.")
+    bucket: ConsentBucket = strawberry.field(description="The dashboard bucket of the state.")
+    opt_in_level: OptInLevel = strawberry.field(description="How the consent was confirmed.")
+    occurred_at: datetime = strawberry.field(description="When the consent changed (the latest one is current).")
+    source: str = strawberry.field(description="Where the event came from: a connector, an import or the API.")
+    reason: str | None = strawberry.field(description="Why the consent changed, when the source said.")
+
+    @classmethod
+    def from_model(cls, event: ConsentEvent) -> ConsentType:
+        """The GraphQL view of a consent event."""
+        state = ConsentStateEnum(event.state)
+        return cls(channel=Channel(event.channel), state=state, bucket=CONSENT_BUCKET_OF_STATE[state],
+                   opt_in_level=OptInLevel(event.opt_in_level), occurred_at=event.occurred_at,
+                   source=event.source, reason=event.reason)
+
+
+@strawberry.type(name="Tag", description="A label the store puts on customers.")
+class TagType:
+    id: strawberry.ID = strawberry.field(description="Internal id of the tag.")
+    name: str = strawberry.field(description="The tag's name, unique in the store.")
+
+    @classmethod
+    def from_model(cls, tag: Tag) -> TagType:
+        """The GraphQL view of a tag row."""
+        return cls(id=strawberry.ID(str(tag.id)), name=tag.name)
+
+
+@strawberry.type(name="RfmCell", description="One cell of an RFM grid: the customers with a recency score and an FM score.")
+class RfmCellType:
+    r: int = strawberry.field(description="Recency score of the cell.")
+    fm: int = strawberry.field(description="Combined frequency-monetary score of the cell: ceil((F + M) / 2).")
+    segment: str = strawberry.field(description="The segment the (R, FM) pair maps to, e.g. Champions.")
+    customers: int = strawberry.field(description="Customers in the cell.")
+    revenue: Decimal = strawberry.field(description="Their net revenue in the range.")
+    share_of_customers: float = strawberry.field(description="customers / all customers of the grid (0 when empty).")
+
+
+@strawberry.type(
+    name="ConsentKpi",
+    description=(
+        "A consent KPI card: customers of a channel in a bucket at the end of the range's last day, compared "
+        "with the end of the day 30 days earlier. A customer's state is its latest consent event before the "
+        "end of the day (same instant: the last recorded); no event is UNKNOWN; erased customers never count."
+    ),
+)
+class ConsentKpiType:
+    channel: Channel = strawberry.field(description="EMAIL or SMS.")
+    bucket: ConsentBucket = strawberry.field(description="SUBSCRIBED, UNSUBSCRIBED or UNKNOWN.")
+    day: date = strawberry.field(description="The day whose end is counted: the range's last day.")
+    compared_day: date = strawberry.field(description="The day compared with: 30 days before `day`.")
+    count: int = strawberry.field(description="Customers in the bucket at the end of `day`.")
+    previous_count: int = strawberry.field(description="Customers in the bucket at the end of `comparedDay`.")
+    change: int = strawberry.field(description="count − previousCount.")
+    relative_change: float | None = strawberry.field(
+        description="(count − previousCount) / previousCount; null when previousCount is 0."
+    )
+
+    @classmethod
+    def from_service(cls, kpi: consent.ConsentKpi) -> ConsentKpiType:
+        """The GraphQL view of a KPI card."""
+        return cls(channel=kpi.channel, bucket=kpi.bucket, day=kpi.day, compared_day=kpi.compared_day,
+                   count=kpi.change.value, previous_count=kpi.change.previous, change=kpi.change.absolute,
+                   relative_change=kpi.change.relative)
+
+
+@strawberry.type(
+    name="SubscriptionPoint",
+    description="Customers per consent bucket of one channel as of the end of one period of the series.",
+)
+class SubscriptionPointType:
+    channel: Channel = strawberry.field(description="EMAIL or SMS.")
+    label: str = strawberry.field(description="The period: 2026-03-29, 2026-W13, 2026-03 or 2026.")
+    from_: date = strawberry.field(name="from", description="First day of the period inside the range.")
+    to: date = strawberry.field(description="Last day of the period inside the range; counts are as of its end.")
+    subscribed: int = strawberry.field(description="Customers whose latest event is SUBSCRIBED.")
+    unsubscribed: int = strawberry.field(description="Customers whose latest event is UNSUBSCRIBED or INVALID.")
+    unknown: int = strawberry.field(
+        description="Customers without an event, or whose latest is NOT_SUBSCRIBED, PENDING or REDACTED."
+    )
+    customers: int = strawberry.field(description="All customers at the end of the period (the three buckets).")
+
+    @classmethod
+    def from_service(cls, p: consent.SubscriptionPoint) -> SubscriptionPointType:
+        """The GraphQL view of a point."""
+        return cls(channel=p.channel, label=p.label, from_=p.first_day, to=p.last_day, subscribed=p.subscribed,
+                   unsubscribed=p.unsubscribed, unknown=p.unknown,
+                   customers=p.subscribed + p.unsubscribed + p.unknown)
+
+
+@strawberry.type(
+    name="GenderConsentRow",
+    description="Customers of one gender per consent bucket of one channel at the end of the range's last day "
+    "(the customer's current gender; its history is not kept).",
+)
+class GenderConsentRowType:
+    channel: Channel = strawberry.field(description="EMAIL or SMS.")
+    gender: Gender = strawberry.field(description="FEMALE, MALE, OTHER, UNKNOWN (never given) or REFUSED.")
+    subscribed: int = strawberry.field(description="Customers of this gender in SUBSCRIBED.")
+    unsubscribed: int = strawberry.field(description="Customers of this gender in UNSUBSCRIBED.")
+    unknown: int = strawberry.field(description="Customers of this gender in UNKNOWN.")
+
+    @classmethod
+    def from_service(cls, row: consent.GenderConsentRow) -> GenderConsentRowType:
+        """The GraphQL view of a row."""
+        return cls(channel=row.channel, gender=row.gender, subscribed=row.subscribed,
+                   unsubscribed=row.unsubscribed, unknown=row.unknown)
+
+
+@strawberry.type(
+    name="IdentifiedPoint",
+    description="Identified and unidentified customers as of the end of one period. Identified = has an email, "
+    "a phone or a store account (current values, counted from the customer's creation).",
+)
+class IdentifiedPointType:
+    label: str = strawberry.field(description="The period: 2026-03-29, 2026-W13, 2026-03 or 2026.")
+    from_: date = strawberry.field(name="from", description="First day of the period inside the range.")
+    to: date = strawberry.field(description="Last day of the period inside the range; counts are as of its end.")
+    identified: int = strawberry.field(description="Identified customers created before the end of the period.")
+    unidentified: int = strawberry.field(description="Anonymous visitors created before the end of the period.")
+    customers: int = strawberry.field(description="identified + unidentified.")
+
+
+@strawberry.type(name="IdentifiedSeries", description="Identified vs unidentified over time, and the totals at the end of the range.")
+class IdentifiedSeriesType:
+    points: list[IdentifiedPointType] = strawberry.field(description="One point per period of the granularity.")
+    customers: int = strawberry.field(description="All customers (not erased) at the end of the range's last day.")
+    identified: int = strawberry.field(description="Identified customers at the end of the range's last day.")
+    unidentified: int = strawberry.field(description="Unidentified customers at the end of the range's last day.")
+
+    @classmethod
+    def from_service(cls, s: customers.IdentifiedSeries) -> IdentifiedSeriesType:
+        """The GraphQL view of the series."""
+        return cls(
+            points=[IdentifiedPointType(label=p.label, from_=p.first_day, to=p.last_day, identified=p.identified,
+                                        unidentified=p.unidentified, customers=p.customers) for p in s.points],
+            customers=s.customers, identified=s.identified, unidentified=s.customers - s.identified,
+        )
+
+
+@strawberry.type(
+    name="SpendersProspects",
+    description="At the end of the range's last day: spenders (at least one counted order, i.e. PAID, COMPLETED "
+    "or REFUNDED, placed by then) and prospects (none); they add up to all customers.",
+)
+class SpendersProspectsType:
+    day: date = strawberry.field(description="The day whose end is counted.")
+    spenders: int = strawberry.field(description="Customers with a counted order placed by the end of the day.")
+    prospects: int = strawberry.field(description="Customers without one.")
+    customers: int = strawberry.field(description="spenders + prospects = all customers.")
+
+    @classmethod
+    def from_service(cls, s: customers.SpendersProspects) -> SpendersProspectsType:
+        """The GraphQL view."""
+        return cls(day=s.day, spenders=s.spenders, prospects=s.prospects, customers=s.customers)
+
+
+@strawberry.type(
+    name="ActivityBuckets",
+    description="Customers by their last activity (event, order or recorded last activity) before the end of the "
+    "range's last day D: ACTIVE 0..activeDays days before D, LOW_RISK up to lowRiskDays, HIGH_RISK older or never.",
+)
+class ActivityBucketsType:
+    day: date = strawberry.field(description="The day D whose end is counted.")
+    active: int = strawberry.field(description="Last activity 0..activeDays local days before D.")
+    low_risk: int = strawberry.field(description="Last activity activeDays+1..lowRiskDays local days before D.")
+    high_risk: int = strawberry.field(description="Last activity more than lowRiskDays days before D, or never.")
+    customers: int = strawberry.field(description="active + lowRisk + highRisk = all customers.")
+    active_days: int = strawberry.field(description="The store's ACTIVE window in days (setting, default 7).")
+    low_risk_days: int = strawberry.field(description="The store's LOW_RISK window in days (setting, default 30).")
+
+    @classmethod
+    def from_service(cls, a: customers.ActivityBuckets) -> ActivityBucketsType:
+        """The GraphQL view."""
+        return cls(day=a.day, active=a.active, low_risk=a.low_risk, high_risk=a.high_risk, customers=a.customers,
+                   active_days=a.active_days, low_risk_days=a.low_risk_days)
+
+
+@strawberry.type(
+    name="SpenderSegments",
+    description="Spenders by value and by frequency over all history up to the end of the range's last day. "
+    "Value = lifetime net revenue (counted orders minus refunds issued by then); frequency = counted orders.",
+)
+class SpenderSegmentsType:
+    day: date = strawberry.field(description="The day whose end is counted.")
+    spenders: int = strawberry.field(description="Customers with at least one counted order.")
+    low_percentile: float = strawberry.field(description="The store's low value percentile (default 50).")
+    high_percentile: float = strawberry.field(description="The store's high value percentile (default 80).")
+    value_low_threshold: Decimal | None = strawberry.field(
+        description="lowPercentile of spenders' net revenue, interpolated linearly like percentile_cont and "
+        "rounded up to the cent; null without spenders."
+    )
+    value_high_threshold: Decimal | None = strawberry.field(
+        description="highPercentile of spenders' net revenue, like valueLowThreshold."
+    )
+    frequent_threshold: int = strawberry.field(
+        description="Mean order count of customers with 2+ orders, rounded up, at least the store's minimum (3)."
+    )
+    small: int = strawberry.field(description="SMALL: net revenue below valueLowThreshold.")
+    medium: int = strawberry.field(description="MEDIUM: from valueLowThreshold to below valueHighThreshold.")
+    big: int = strawberry.field(description="BIG: from valueHighThreshold (a value equal to it included).")
+    one_time: int = strawberry.field(description="ONE_TIME: exactly 1 counted order.")
+    repeat: int = strawberry.field(description="REPEAT: 2 or more counted orders, below frequentThreshold.")
+    frequent: int = strawberry.field(description="FREQUENT: at least frequentThreshold counted orders.")
+
+    @classmethod
+    def from_service(cls, s: spenders.SpenderSegments) -> SpenderSegmentsType:
+        """The GraphQL view."""
+        return cls(day=s.day, spenders=s.spenders, low_percentile=s.low_percentile,
+                   high_percentile=s.high_percentile, value_low_threshold=s.value_low,
+                   value_high_threshold=s.value_high, frequent_threshold=s.frequent_threshold, small=s.small,
+                   medium=s.medium, big=s.big, one_time=s.one_time, repeat=s.repeat, frequent=s.frequent)
+
+
+@strawberry.type(name="TagCount", description="A tag and the customers carrying it at the end of the store's today.")
+class TagCountType:
+    tag: TagType = strawberry.field(description="The tag.")
+    customers: int = strawberry.field(description="Customers (not erased) carrying the tag, each counted once.")
+
+    @classmethod
+    def from_service(cls, t: tags.TagCount) -> TagCountType:
+        """The GraphQL view."""
+        return cls(tag=TagType(id=strawberry.ID(str(t.tag_id)), name=t.name), customers=t.customers)

@@ -1,0 +1,1 @@
+"""Background jobs in GraphQL: `job(id)`, `jobs(...)`, and the `Job` every work-starting mutation returns."""

@@ -1,0 +1,1 @@
+"""Mutations of the jobs domain, one module per mutation."""

@@ -1,0 +1,95 @@
+"""GraphQL types of background jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from crm_graph.graphql.context import Info
+from crm_graph.graphql.enums import JobStatus
+from crm_graph.models import Job, JobError
+from crm_graph.services import jobs as job_service
+
+JobKind = strawberry.enum(job_service.JobKind, description="What a background job does.")
+
+MAX_ERRORS_PAGE = 1000
+
+
+@strawberry.type(name="JobProgress", description="How far a job is: `done` of `total` units (records, days...).")
+class JobProgressType:
+    done: int = strawberry.field(description="Units done so far.")
+    total: int | None = strawberry.field(description="Units in all; null while the job does not know yet.")
+
+    @strawberry.field(description="`done / total` between 0 and 1; null while the total is unknown.")
+    def fraction(self) -> float | None:
+        if not self.total:
+            return None
+        return min(1.0, self.done / self.total)
+
+
+@strawberry.type(name="JobCount", description="One count of what a job did, e.g. created: 120.")
+class JobCountType:
+    name: str = strawberry.field(description="What was counted: created, updated, unchanged, rejected, days...")
+    value: int = strawberry.field(description="How many.")
+
+
+@strawberry.type(name="JobRecordError", description="A record a job could not take, with where it was and why.")
+class JobRecordErrorType:
+    line: int | None = strawberry.field(description="Line of the input file (CSV imports), when there is one.")
+    record: str | None = strawberry.field(description="Which record: an external id or the start of the row.")
+    reason: str = strawberry.field(description="Why it was rejected, in one sentence.")
+
+    @classmethod
+    def from_model(cls, row: JobError) -> JobRecordErrorType:
+        return cls(line=row.line, record=row.record, reason=row.reason)
+
+
+@strawberry.type(name="Job", description="One run of background work: a sync, an import, an export, a precompute.")
+class JobType:
+    id: strawberry.ID = strawberry.field(description="Internal id of the job; pass it to `job(id:)` to follow it.")
+    kind: JobKind = strawberry.field(description="What the job does.")
+    status: JobStatus = strawberry.field(description="QUEUED, RUNNING, then SUCCEEDED or FAILED.")
+    progress: JobProgressType = strawberry.field(description="How far the job is.")
+    counts: list[JobCountType] = strawberry.field(description="What the job did, by name (complete once it succeeded).")
+    error: str | None = strawberry.field(
+        description="Why the job failed; while it is QUEUED again after a failed attempt, that attempt's error."
+    )
+    attempts: int = strawberry.field(description="How many times a worker has started the job (retries included).")
+    result: JSON | None = strawberry.field(description="Kind-specific outcome, e.g. an export's file and rows.")
+    created_at: datetime = strawberry.field(description="When the job was requested.")
+    started_at: datetime | None = strawberry.field(description="When a worker first started it.")
+    finished_at: datetime | None = strawberry.field(description="When it succeeded or failed.")
+    heartbeat_at: datetime | None = strawberry.field(
+        description="Last sign of life of its worker (while RUNNING); a stale one means the worker died."
+    )
+
+    @strawberry.field(description="How many records the job rejected (only the first 1,000 are kept in `errors`).")
+    async def error_count(self, info: Info) -> int:
+        return await info.context.run(job_service.job_error_count, int(self.id))
+
+    @strawberry.field(description="The records the job rejected, in the order they were met.")
+    async def errors(self, info: Info, first: int = 100) -> list[JobRecordErrorType]:
+        first = max(1, min(first, MAX_ERRORS_PAGE))
+        rows = await info.context.run(job_service.job_errors, int(self.id), first=first)
+        return [JobRecordErrorType.from_model(row) for row in rows]
+
+    @classmethod
+    def from_model(cls, job: Job) -> JobType:
+        """The GraphQL view of a job row."""
+        counts = [JobCountType(name=name, value=int(value)) for name, value in sorted((job.counts or {}).items())
+                  if isinstance(value, (int, float)) and not isinstance(value, bool)]
+        return cls(
+            id=strawberry.ID(str(job.id)), kind=job_service.JobKind(job.kind), status=JobStatus(job.status),
+            progress=JobProgressType(done=job.progress_done, total=job.progress_total), counts=counts,
+            error=job.error, attempts=job.attempts, result=job.result, created_at=job.created_at,
+            started_at=job.started_at, finished_at=job.finished_at, heartbeat_at=job.heartbeat_at,
+        )
+
+
+@strawberry.type(name="JobConnection", description="A page of jobs, newest first.")
+class JobConnection:
+    nodes: list[JobType] = strawberry.field(description="The jobs of this page.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
+    has_next_page: bool = strawberry.field(description="Whether another page follows.")

@@ -1,0 +1,80 @@
+"""GraphQL types of saved segments."""
+
+from __future__ import annotations
+
+import datetime
+
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from crm_graph.graphql.context import Info
+from crm_graph.graphql.customers.filters import CustomerSort, SortDirection, filter_as_input_json
+from crm_graph.graphql.customers.types import CustomerConnection, CustomerType
+from crm_graph.models import Segment
+from crm_graph.services.customers.listing import customers_page
+from crm_graph.services.filters import CustomerFilter
+from crm_graph.services.segments import count_members, segment_filter, segment_history
+from crm_graph.settings import get_settings
+
+
+@strawberry.type(name="SegmentCount", description="A segment's member count at the end of one local day.")
+class SegmentCountType:
+    day: datetime.date = strawberry.field(description="The local day.")
+    count: int = strawberry.field(description="Members at the end of that day.")
+
+
+@strawberry.type(name="Segment", description="A saved customer filter with its precomputed member count.")
+class SegmentType:
+    id: strawberry.ID = strawberry.field(description="Internal id of the segment.")
+    name: str = strawberry.field(description="Unique name in the store.")
+    description: str | None = strawberry.field(description="What the segment is for.")
+    filter: JSON = strawberry.field(description="The saved filter, in the shape of the `CustomerFilter` input.")
+    member_count: int | None = strawberry.field(description="Members at `lastComputedAt`; null until first computed.")
+    last_computed_at: datetime.datetime | None = strawberry.field(description="When `memberCount` was computed.")
+    computing: bool = strawberry.field(description="True while the count is being refreshed.")
+    last_error: str | None = strawberry.field(description="Why the last refresh failed, if it did.")
+    created_at: datetime.datetime = strawberry.field(description="When the segment was created.")
+    updated_at: datetime.datetime = strawberry.field(description="When it was last changed.")
+    saved_filter: strawberry.Private[CustomerFilter]
+    row: strawberry.Private[Segment]
+
+    @strawberry.field(description="The member count now, counted live (may be slower than `memberCount`).")
+    async def live_count(self, info: Info) -> int:
+        return await info.context.run(count_members, self.row)
+
+    @strawberry.field(description="The members now (live membership), like the customer list.")
+    async def customers(
+        self, info: Info, sort: CustomerSort = CustomerSort.CREATED, direction: SortDirection = SortDirection.DESC,
+        first: int = 50, after: str | None = None,
+    ) -> CustomerConnection:
+        members = CustomerFilter(segment_id=self.row.id)
+        page = await info.context.run(
+            customers_page, members, sort=sort, direction=direction, first=first, after=after,
+            max_page_size=get_settings().max_page_size,
+        )
+        return CustomerConnection(
+            nodes=[CustomerType.from_model(row) for row in page.customers], end_cursor=page.end_cursor,
+            has_next_page=page.has_next_page, filter=members,
+        )
+
+    @strawberry.field(description="The member count at the end of each day in `from`..`to` that has a snapshot.")
+    async def count_history(
+        self, info: Info,
+        from_: Annotated[datetime.date, strawberry.argument(name="from", description="First local day.")],
+        to: Annotated[datetime.date, strawberry.argument(description="Last local day (inclusive).")],
+    ) -> list[SegmentCountType]:
+        rows = await info.context.run(segment_history, self.row.id, from_, to)
+        return [SegmentCountType(day=row.day, count=row.member_count) for row in rows]
+
+    @classmethod
+    def from_model(cls, segment: Segment) -> SegmentType:
+        """The GraphQL view of a segment."""
+        saved = segment_filter(segment)
+        return cls(
+            id=strawberry.ID(str(segment.id)), name=segment.name, description=segment.description,
+            filter=filter_as_input_json(saved), member_count=segment.member_count,
+            last_computed_at=segment.last_computed_at, computing=segment.computing, last_error=segment.last_error,
+            created_at=segment.created_at, updated_at=segment.updated_at, saved_filter=saved, row=segment,
+        )

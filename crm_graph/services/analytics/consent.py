@@ -1,0 +1,244 @@
+"""Consent widgets (SPEC §4 A–C): KPI cards, subscriptions over time, subscription × gender.
+
+Rules (docs/metrics.md has them for users):
+- A customer's consent on a channel as of an instant T is the event with the latest `occurred_at`
+  strictly before T; events at the same instant are ordered by id, the last recorded one wins.
+- Buckets follow `CONSENT_BUCKET_OF_STATE`; a customer without an event before T is UNKNOWN.
+- The customers counted at T are those created before T and not erased, identified or not
+  (spenders + prospects = all customers, and so do the three consent buckets). An event older
+  than the customer's `created_at` takes effect from `created_at`.
+- "As of the end of day D" means T = the end of local day D (`dates.day_end`).
+
+The live computation is one statement over the whole consent history: each event holds from its
+instant (or the customer's creation) until the customer's next event on that channel; such an
+interval adds one customer to its bucket at every end it covers. The bucket index of each
+interval's start and end (`SqlQuery.bucket_index`) turns that into deltas per point, summed up
+in Python over the (at most a thousand) points.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from crm_graph.models import Store
+from crm_graph.models.enums import Channel, ConsentBucket, Gender
+from crm_graph.services.analytics import daily
+from crm_graph.services.analytics._sql import SqlQuery, cumulate, states_of
+from crm_graph.services.dates import Bucket, Granularity, ResolvedRange, buckets, day_end, kpi_comparison_day
+
+CHANNELS = tuple(Channel)
+BUCKETS = tuple(ConsentBucket)
+GENDERS = tuple(Gender)
+
+#: Key of one count: (channel, gender or None, bucket).
+CountKey = tuple[str, str | None, str]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A value compared with an earlier one; `relative` is None when the earlier value is 0."""
+
+    value: int
+    previous: int
+
+    @property
+    def absolute(self) -> int:
+        """value − previous."""
+        return self.value - self.previous
+
+    @property
+    def relative(self) -> float | None:
+        """(value − previous) / previous, or None when previous is 0."""
+        return None if self.previous == 0 else (self.value - self.previous) / self.previous
+
+
+@dataclass(frozen=True)
+class ConsentKpi:
+    """One KPI card: customers of a channel in a bucket at the end of the range and 30 days before."""
+
+    channel: Channel
+    bucket: ConsentBucket
+    day: date
+    compared_day: date
+    change: Change
+
+
+@dataclass(frozen=True)
+class SubscriptionPoint:
+    """Customers per bucket of one channel as of the end of one period."""
+
+    channel: Channel
+    label: str
+    first_day: date
+    last_day: date
+    subscribed: int
+    unsubscribed: int
+    unknown: int
+
+
+@dataclass(frozen=True)
+class GenderConsentRow:
+    """Customers of one gender per bucket of one channel, at the end of a day."""
+
+    channel: Channel
+    gender: Gender
+    subscribed: int
+    unsubscribed: int
+    unknown: int
+
+
+def consent_counts_at(session: Session, store: Store, ends: list[datetime], *,
+                      by_gender: bool = False) -> list[dict[CountKey, int]]:
+    """Live: customers per (channel, gender, bucket) as of each instant of `ends` (ascending).
+
+    Gender is None unless `by_gender`. Every key of every channel/bucket (and gender) is present,
+    zeros included. One SQL statement.
+    """
+    if not ends:
+        return []
+    q = SqlQuery(session, store.id)
+    horizon = q.instant("horizon", ends[-1])
+    known = ", ".join(f"'{g.value}'" for g in GENDERS)
+    gender = f"CASE WHEN c.gender IN ({known}) THEN c.gender ELSE 'UNKNOWN' END" if by_gender else "''"
+    subscribed, unsubscribed = states_of(ConsentBucket.SUBSCRIBED), states_of(ConsentBucket.UNSUBSCRIBED)
+    gender_group = f", {gender}" if by_gender else ""
+    since_index = q.bucket_index("since", ends)
+    until_index = q.bucket_index("until", ends)
+    created_index = q.bucket_index("c.created_at", ends)
+    sql = f"""
+    WITH ev AS (
+        SELECT customer_id, channel, state, occurred_at,
+               LEAD(occurred_at) OVER (PARTITION BY customer_id, channel ORDER BY occurred_at, id) AS next_at
+        FROM consent_event
+        WHERE store_id = :store_id AND occurred_at < {horizon}
+    ),
+    iv AS (
+        SELECT channel, gender, bucket, since, until FROM (
+            SELECT ev.channel AS channel, {gender} AS gender,
+                   CASE WHEN ev.state IN ({subscribed}) THEN 'SUBSCRIBED' ELSE 'UNSUBSCRIBED' END AS bucket,
+                   CASE WHEN ev.occurred_at > c.created_at THEN ev.occurred_at ELSE c.created_at END AS since,
+                   ev.next_at AS until
+            FROM ev JOIN customer c ON c.id = ev.customer_id
+            WHERE c.store_id = :store_id AND c.erased_at IS NULL AND c.created_at < {horizon}
+              AND ev.state IN ({subscribed}, {unsubscribed})
+        ) raw
+        WHERE until IS NULL OR until > since
+    )
+    SELECT channel, gender, bucket, {since_index} AS g, COUNT(*) AS n FROM iv
+    GROUP BY channel, gender, bucket, g
+    UNION ALL
+    SELECT channel, gender, bucket, {until_index} AS g, -COUNT(*) AS n FROM iv
+    WHERE until IS NOT NULL
+    GROUP BY channel, gender, bucket, g
+    UNION ALL
+    SELECT 'ALL', {gender}, 'ALL', {created_index} AS g, COUNT(*) AS n FROM customer c
+    WHERE c.store_id = :store_id AND c.erased_at IS NULL AND c.created_at < {horizon}
+    GROUP BY {created_index}{gender_group}
+    """
+    deltas: dict[tuple[str, str, str], dict[int, int]] = defaultdict(dict)
+    for channel, gender_value, bucket, g, n in q.execute(sql):
+        per_key = deltas[(channel, gender_value, bucket)]
+        per_key[int(g)] = per_key.get(int(g), 0) + int(n)
+    series = {key: cumulate(per_key, len(ends)) for key, per_key in deltas.items()}
+    genders: tuple[str | None, ...] = tuple(g.value for g in GENDERS) if by_gender else (None,)
+    result: list[dict[CountKey, int]] = []
+    for j in range(len(ends)):
+        point: dict[CountKey, int] = {}
+        for g_value in genders:
+            sql_gender = g_value if by_gender else ""
+            total = series.get(("ALL", sql_gender, "ALL"), [0] * len(ends))[j]
+            for channel in CHANNELS:
+                sub = series.get((channel.value, sql_gender, "SUBSCRIBED"), [0] * len(ends))[j]
+                unsub = series.get((channel.value, sql_gender, "UNSUBSCRIBED"), [0] * len(ends))[j]
+                point[(channel.value, g_value, ConsentBucket.SUBSCRIBED.value)] = sub
+                point[(channel.value, g_value, ConsentBucket.UNSUBSCRIBED.value)] = unsub
+                point[(channel.value, g_value, ConsentBucket.UNKNOWN.value)] = total - sub - unsub
+        result.append(point)
+    return result
+
+
+def consent_counts_for_days(session: Session, store: Store, days: list[date], *,
+                            by_gender: bool = False) -> dict[date, dict[CountKey, int]]:
+    """Counts at the end of each local day: from the daily tables when they cover every day, else live.
+
+    With `by_gender`, the result has both the per-gender keys and the totals (gender None).
+    """
+    unique = sorted(set(days))
+    stored = daily.consent_counts(session, store, unique, by_gender=by_gender)
+    if stored is None:
+        live = consent_counts_at(session, store, [day_end(day, store.tz) for day in unique], by_gender=by_gender)
+        stored = dict(zip(unique, live))
+    if by_gender:
+        for counts in stored.values():
+            for channel in CHANNELS:
+                for bucket in BUCKETS:
+                    counts[(channel.value, None, bucket.value)] = sum(
+                        counts[(channel.value, gender.value, bucket.value)] for gender in GENDERS)
+    return stored
+
+
+def kpis_from_counts(counts: dict[date, dict[CountKey, int]], r: ResolvedRange) -> list[ConsentKpi]:
+    """The KPI cards of range `r` from counts that include its last day and its comparison day."""
+    compared = kpi_comparison_day(r)
+    return [
+        ConsentKpi(channel=channel, bucket=bucket, day=r.last_day, compared_day=compared,
+                   change=Change(counts[r.last_day][(channel.value, None, bucket.value)],
+                                 counts[compared][(channel.value, None, bucket.value)]))
+        for channel in CHANNELS for bucket in BUCKETS
+    ]
+
+
+def series_from_counts(counts: dict[date, dict[CountKey, int]], periods: list[Bucket],
+                       channels: tuple[Channel, ...] = CHANNELS) -> list[SubscriptionPoint]:
+    """The subscription points of `periods` from counts that include each period's last day."""
+    return [
+        SubscriptionPoint(
+            channel=channel, label=p.label, first_day=p.first_day, last_day=p.last_day,
+            subscribed=counts[p.last_day][(channel.value, None, "SUBSCRIBED")],
+            unsubscribed=counts[p.last_day][(channel.value, None, "UNSUBSCRIBED")],
+            unknown=counts[p.last_day][(channel.value, None, "UNKNOWN")],
+        )
+        for channel in channels for p in periods
+    ]
+
+
+def gender_rows_from_counts(counts: dict[CountKey, int],
+                            channels: tuple[Channel, ...] = CHANNELS) -> list[GenderConsentRow]:
+    """The gender × bucket rows of one day from its by-gender counts."""
+    return [
+        GenderConsentRow(
+            channel=channel, gender=gender,
+            subscribed=counts[(channel.value, gender.value, "SUBSCRIBED")],
+            unsubscribed=counts[(channel.value, gender.value, "UNSUBSCRIBED")],
+            unknown=counts[(channel.value, gender.value, "UNKNOWN")],
+        )
+        for channel in channels for gender in GENDERS
+    ]
+
+
+def consent_kpis(session: Session, store: Store, r: ResolvedRange) -> list[ConsentKpi]:
+    """KPI cards (SPEC §4.A): per channel and bucket, the count at the end of the range and 30 days before."""
+    return kpis_from_counts(consent_counts_for_days(session, store, [kpi_comparison_day(r), r.last_day]), r)
+
+
+def subscriptions_over_time(session: Session, store: Store, r: ResolvedRange,
+                            granularity: Granularity = Granularity.DAY,
+                            channels: tuple[Channel, ...] = CHANNELS) -> list[SubscriptionPoint]:
+    """Subscriptions over time (SPEC §4.B): per channel and period, customers per bucket at the period's end."""
+    periods = buckets(r, granularity)
+    counts = consent_counts_for_days(session, store, [p.last_day for p in periods])
+    return series_from_counts(counts, periods, channels)
+
+
+def consent_by_gender(session: Session, store: Store, r: ResolvedRange,
+                      channels: tuple[Channel, ...] = CHANNELS) -> list[GenderConsentRow]:
+    """Subscription × gender (SPEC §4.C): at the end of the range's last day, per channel and gender.
+
+    Gender is the customer's current gender (its history is not kept).
+    """
+    counts = consent_counts_for_days(session, store, [r.last_day], by_gender=True)
+    return gender_rows_from_counts(counts[r.last_day], channels)

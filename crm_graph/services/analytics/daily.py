@@ -1,0 +1,96 @@
+"""Reading the precomputed daily aggregates.
+
+A day is precomputed for a store when its `DailyCustomerCount` row exists: `precompute_day` and
+`precompute_range` write every daily table of a day in one transaction. Precomputed rows describe
+the data as it was when they were computed (workers recompute recent days on a schedule and after
+syncs); readers use them only when *every* day a widget needs is present, and, for the figures that
+depend on store settings (activity buckets, spender segments), only when the rows were computed with
+the store's current settings. Otherwise the widget is computed live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlmodel import Session, select
+
+from crm_graph.models import (
+    DailyConsentCount,
+    DailyConsentGenderCount,
+    DailyCustomerCount,
+    DailySpenderThresholds,
+    DailyTagCount,
+    Store,
+    StoreSettings,
+    Tag,
+)
+from crm_graph.models.enums import Channel, ConsentBucket, Gender
+
+
+def settings_key(settings: StoreSettings) -> str:
+    """A short fingerprint of the settings the precomputed figures depend on."""
+    low, high = settings.value_percentiles
+    return f"a{settings.active_days}-l{settings.low_risk_days}-v{low:g}-{high:g}-f{settings.frequent_min_orders}"
+
+
+def customer_rows(session: Session, store: Store, days: Iterable[date], *,
+                  current_settings: bool = False) -> dict[date, DailyCustomerCount] | None:
+    """The `DailyCustomerCount` rows of `days`, or None unless every day has one.
+
+    With `current_settings`, rows computed under other store settings do not count.
+    """
+    wanted = set(days)
+    if not wanted:
+        return {}
+    query = select(DailyCustomerCount).where(
+        DailyCustomerCount.store_id == store.id, DailyCustomerCount.day.in_(sorted(wanted))
+    )
+    if current_settings:
+        query = query.where(DailyCustomerCount.settings_key == settings_key(store.analytics_settings))
+    rows = {row.day: row for row in session.exec(query)}
+    return rows if len(rows) == len(wanted) else None
+
+
+def consent_counts(session: Session, store: Store, days: list[date], *,
+                   by_gender: bool = False) -> dict[date, dict[tuple[str, str | None, str], int]] | None:
+    """Precomputed consent counts per day keyed like `consent.consent_counts_at`, or None if not covered."""
+    if customer_rows(session, store, days) is None:
+        return None
+    result: dict[date, dict[tuple[str, str | None, str], int]] = {}
+    genders: tuple[str | None, ...] = tuple(g.value for g in Gender) if by_gender else (None,)
+    for day in days:
+        result[day] = {(c.value, g, b.value): 0 for c in Channel for g in genders for b in ConsentBucket}
+    if by_gender:
+        rows = session.exec(select(DailyConsentGenderCount).where(
+            DailyConsentGenderCount.store_id == store.id, DailyConsentGenderCount.day.in_(days)))
+        for row in rows:
+            result[row.day][(row.channel, row.gender, row.bucket)] = row.customers
+    else:
+        rows = session.exec(select(DailyConsentCount).where(
+            DailyConsentCount.store_id == store.id, DailyConsentCount.day.in_(days)))
+        for row in rows:
+            result[row.day][(row.channel, None, row.bucket)] = row.customers
+    return result
+
+
+def spender_row(session: Session, store: Store, day: date) -> DailySpenderThresholds | None:
+    """The precomputed spender thresholds and segment sizes of `day` under the current settings."""
+    return session.exec(select(DailySpenderThresholds).where(
+        DailySpenderThresholds.store_id == store.id, DailySpenderThresholds.day == day,
+        DailySpenderThresholds.settings_key == settings_key(store.analytics_settings),
+    )).first()
+
+
+def top_tag_rows(session: Session, store: Store, day: date, limit: int) -> list[tuple[int, str, int]] | None:
+    """The precomputed top tags (id, name, customers) of `day`, or None when the day is not precomputed."""
+    if customer_rows(session, store, [day]) is None:
+        return None
+    rows = session.exec(
+        select(Tag.id, Tag.name, DailyTagCount.customers)
+        .join(Tag, Tag.id == DailyTagCount.tag_id)
+        .where(DailyTagCount.store_id == store.id, DailyTagCount.day == day, DailyTagCount.customers > 0)
+        .order_by(DailyTagCount.customers.desc(), Tag.name, Tag.id)
+        .limit(limit)
+    )
+    return [(tag_id, name, customers) for tag_id, name, customers in rows]

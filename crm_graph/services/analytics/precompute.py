@@ -1,0 +1,141 @@
+"""Filling the daily aggregate tables that the dashboard reads (SPEC §6: "precompute the daily aggregates").
+
+For each local day D of a store, as of the end of D: consent bucket counts per channel (and per
+channel × gender), customers / identified / spenders / activity buckets, spender thresholds and
+segment sizes, and customers per tag. Precomputing a day replaces its rows (idempotent).
+
+`precompute_range` is set-based where the metric allows it: consent and customer counts of all the
+days come from one statement each (deltas per day summed up); the activity buckets, spender
+thresholds and tag counts take one statement per day (a percentile cannot be summed over days).
+The values are exactly what the live computation returns for the same data (tests assert it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import delete, insert
+from sqlmodel import Session
+
+from crm_graph.models import (
+    DailyConsentCount,
+    DailyConsentGenderCount,
+    DailyCustomerCount,
+    DailySpenderThresholds,
+    DailyTagCount,
+    Store,
+)
+from crm_graph.models.enums import Channel, ConsentBucket, Gender
+from crm_graph.models.types import utcnow
+from crm_graph.services.analytics.consent import consent_counts_at
+from crm_graph.services.analytics.customers import activity_at, customer_counts_at
+from crm_graph.services.analytics.daily import settings_key
+from crm_graph.services.analytics.rfm_grid import precompute_rfm_day
+from crm_graph.services.analytics.spenders import spender_segments_at
+from crm_graph.services.analytics.tags import tag_counts_at
+from crm_graph.services.dates import day_end
+
+#: Days per set-based statement (bounds the size of the bucket list sent to the database).
+CHUNK_DAYS = 366
+
+#: Longest span one call may precompute.
+MAX_DAYS = 3700
+
+_TABLES = (DailyConsentCount, DailyConsentGenderCount, DailyCustomerCount, DailySpenderThresholds, DailyTagCount)
+
+
+@dataclass
+class PrecomputeSummary:
+    """What a precompute did: `counts` of days and rows written; `errors` stays empty (no per-record input)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list = field(default_factory=list)
+
+
+def precompute_day(session: Session, store: Store, day: date) -> PrecomputeSummary:
+    """Compute and store every daily aggregate of local `day` (replacing what was there).
+
+    Besides the daily tables of `precompute_range`, this stores the RFM grids of the preset ranges
+    ending on `day` (`rfm_grid.precompute_rfm_day`), which only a day's own run needs.
+    """
+    summary = precompute_range(session, store, day, day)
+    summary.counts["rfm_rows"] = precompute_rfm_day(session, store, day)
+    return summary
+
+
+def precompute_range(session: Session, store: Store, first_day: date, last_day: date,
+                     progress: Callable[[int, int | None], None] | None = None) -> PrecomputeSummary:
+    """Compute and store the daily aggregates of every local day from `first_day` to `last_day`.
+
+    Works inside the caller's transaction (the caller commits). `progress(done, total)` is called
+    after each day.
+    """
+    if first_day > last_day:
+        raise ValueError("first_day must be on or before last_day")
+    total = (last_day - first_day).days + 1
+    if total > MAX_DAYS:
+        raise ValueError(f"precompute at most {MAX_DAYS} days at a time")
+    summary = PrecomputeSummary(counts={"days": 0, "rows": 0})
+
+    def tick() -> None:
+        summary.counts["days"] += 1
+        if progress is not None:
+            progress(summary.counts["days"], total)
+
+    day = first_day
+    while day <= last_day:
+        chunk_last = min(last_day, day + timedelta(days=CHUNK_DAYS - 1))
+        days = [day + timedelta(days=i) for i in range((chunk_last - day).days + 1)]
+        summary.counts["rows"] += _precompute_days(session, store, days, tick)
+        day = chunk_last + timedelta(days=1)
+    return summary
+
+
+def _precompute_days(session: Session, store: Store, days: list[date], tick: Callable[[], None]) -> int:
+    ends = [day_end(day, store.tz) for day in days]
+    consent = consent_counts_at(session, store, ends, by_gender=True)
+    customers = customer_counts_at(session, store, ends)
+    key = settings_key(store.analytics_settings)
+    now = utcnow()
+    rows: dict[type, list[dict]] = {table: [] for table in _TABLES}
+    for day, counts, people in zip(days, consent, customers):
+        for channel in Channel:
+            for bucket in ConsentBucket:
+                per_gender = {g.value: counts[(channel.value, g.value, bucket.value)] for g in Gender}
+                rows[DailyConsentCount].append(dict(store_id=store.id, day=day, channel=channel.value,
+                                                    bucket=bucket.value, customers=sum(per_gender.values())))
+                rows[DailyConsentGenderCount].extend(
+                    dict(store_id=store.id, day=day, channel=channel.value, gender=gender, bucket=bucket.value,
+                         customers=n)
+                    for gender, n in per_gender.items()
+                )
+        activity = activity_at(session, store, day)
+        rows[DailyCustomerCount].append(dict(
+            store_id=store.id, day=day, customers=people.customers, identified=people.identified,
+            spenders=people.spenders, active=activity.active, low_risk=activity.low_risk,
+            high_risk=activity.high_risk, settings_key=key, computed_at=now,
+        ))
+        segments = spender_segments_at(session, store, day)
+        rows[DailySpenderThresholds].append(dict(
+            store_id=store.id, day=day, spenders=segments.spenders,
+            value_low=segments.value_low or 0, value_high=segments.value_high or 0,
+            frequent_threshold=segments.frequent_threshold, small=segments.small, medium=segments.medium,
+            big=segments.big, one_time=segments.one_time, repeat=segments.repeat, frequent=segments.frequent,
+            settings_key=key,
+        ))
+        rows[DailyTagCount].extend(
+            dict(store_id=store.id, day=day, tag_id=tag.tag_id, customers=tag.customers)
+            for tag in tag_counts_at(session, store, day)
+        )
+        tick()
+    for table in _TABLES:
+        session.execute(delete(table).where(table.store_id == store.id, table.day.in_(days)))
+    written = 0
+    for table, values in rows.items():
+        for start in range(0, len(values), 5000):
+            session.execute(insert(table), values[start:start + 5000])
+        written += len(values)
+    session.flush()
+    return written

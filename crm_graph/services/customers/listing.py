@@ -1,0 +1,191 @@
+"""The customer list: filtered, sorted, paged by keyset cursors, with its total count.
+
+Sorting is stable: every sort ends with the customer id. Empty values (no name, no order yet) come
+last in both directions. A cursor holds the sort it was made for and the sort-key values of the
+last row, so the next page starts right after it however many rows are inserted meanwhile; a cursor
+of another sort is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlmodel import Session
+
+from crm_graph.errors import UserError
+from crm_graph.models import Customer, Store
+from crm_graph.services.filters import CustomerFilter, customer_conditions
+
+
+class CustomerSort(StrEnum):
+    """What the customer list is ordered by."""
+
+    NAME = "NAME"
+    CREATED = "CREATED"
+    LAST_ORDER = "LAST_ORDER"
+    TOTAL_SPENT = "TOTAL_SPENT"
+    ID = "ID"
+
+
+class SortDirection(StrEnum):
+    """Ascending or descending; empty values come last either way."""
+
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True)
+class _Key:
+    expression: Any
+    kind: str  # "str" | "datetime" | "decimal" | "int"
+    nullable: bool
+
+
+def _keys(sort: CustomerSort) -> list[_Key]:
+    last = _Key(Customer.id, "int", False)
+    if sort is CustomerSort.NAME:
+        return [
+            _Key(func.lower(Customer.last_name), "str", True),
+            _Key(func.lower(Customer.first_name), "str", True),
+            last,
+        ]
+    if sort is CustomerSort.CREATED:
+        return [_Key(Customer.created_at, "datetime", False), last]
+    if sort is CustomerSort.LAST_ORDER:
+        return [_Key(Customer.last_order_at, "datetime", True), last]
+    if sort is CustomerSort.TOTAL_SPENT:
+        return [_Key(Customer.total_spent, "decimal", False), last]
+    return [last]
+
+
+@dataclass
+class CustomerPage:
+    """One page of the list: the rows, whether more follow, and the cursor of the last row."""
+
+    customers: list[Customer]
+    has_next_page: bool
+    end_cursor: str | None
+
+
+def customers_page(
+    session: Session,
+    store: Store,
+    filter: CustomerFilter,
+    *,
+    sort: CustomerSort = CustomerSort.CREATED,
+    direction: SortDirection = SortDirection.DESC,
+    first: int = 50,
+    after: str | None = None,
+    max_page_size: int = 200,
+) -> CustomerPage:
+    """A page of `first` customers matching `filter` in `sort` order, after the cursor `after`."""
+    if not 1 <= first <= max_page_size:
+        raise UserError(f"`first` must be between 1 and {max_page_size}.")
+    keys = _keys(sort)
+    conditions = customer_conditions(store, filter, session=session)
+    if after is not None:
+        conditions.append(_after(keys, direction, decode_cursor(after, sort, direction, keys)))
+    ordering = [
+        (key.expression.desc() if direction is SortDirection.DESC else key.expression.asc()).nulls_last()
+        for key in keys
+    ]
+    labels = [key.expression.label(f"k{index}") for index, key in enumerate(keys)]
+    rows = session.exec(select(Customer, *labels).where(*conditions).order_by(*ordering).limit(first + 1)).all()
+    page = rows[:first]
+    end_cursor = encode_cursor(sort, direction, list(page[-1][1:])) if page else None
+    return CustomerPage([row[0] for row in page], len(rows) > first, end_cursor)
+
+
+def count_customers(session: Session, store: Store, filter: CustomerFilter) -> int:
+    """How many customers match `filter` (over all pages)."""
+    query = select(func.count()).select_from(Customer).where(*customer_conditions(store, filter, session=session))
+    return session.exec(query).scalar_one()
+
+
+def _after(keys: list[_Key], direction: SortDirection, values: list[Any]) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the lexicographic order of `keys` (nulls last)."""
+    branches = []
+    for index, (key, value) in enumerate(zip(keys, values)):
+        equal_before = [
+            (k.expression.is_(None) if v is None else k.expression == v) for k, v in zip(keys[:index], values[:index])
+        ]
+        if value is None:
+            continue  # nothing sorts after a null of the same key except through later keys
+        beyond = key.expression < value if direction is SortDirection.DESC else key.expression > value
+        if key.nullable:
+            beyond = or_(beyond, key.expression.is_(None))
+        branches.append(and_(*equal_before, beyond))
+    condition = or_(*branches) if branches else false()
+    first, value = keys[0], values[0]
+    if not first.nullable:  # a plain bound lets the index start at the cursor
+        bound = first.expression <= value if direction is SortDirection.DESC else first.expression >= value
+        condition = and_(bound, condition)
+    elif value is None:
+        condition = and_(first.expression.is_(None), condition)
+    return condition
+
+
+def encode_cursor(sort: CustomerSort, direction: SortDirection, values: list[Any]) -> str:
+    """An opaque cursor for the row whose sort-key values are `values`."""
+    plain = [_plain(value) for value in values]
+    raw = json.dumps([sort.value, direction.value, plain], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: CustomerSort, direction: SortDirection, keys: list[_Key]) -> list[Any]:
+    """The sort-key values in `cursor`, or a `UserError` when it is not a cursor of this sort."""
+    bad = UserError("`after` is not a cursor this list returned for the same sort and direction.")
+    if len(cursor) > 2000:
+        raise bad
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, cursor_direction, values = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise bad from None
+    if cursor_sort != sort.value or cursor_direction != direction.value or not isinstance(values, list):
+        raise bad
+    if len(values) != len(keys):
+        raise bad
+    try:
+        return [_typed(value, key) for value, key in zip(values, keys)]
+    except (ValueError, TypeError, InvalidOperation):
+        raise bad from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if value is not None and not isinstance(value, (int, str)):
+        return str(value)  # SQLite may hand back floats for numerics
+    return value
+
+
+def _typed(value: Any, key: _Key) -> Any:
+    if value is None:
+        if not key.nullable:
+            raise ValueError("null")
+        return None
+    if key.kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError("int")
+        return value
+    if not isinstance(value, str):
+        raise TypeError("str")
+    if key.kind == "datetime":
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("naive")
+        return parsed
+    if key.kind == "decimal":
+        return Decimal(value)
+    return value

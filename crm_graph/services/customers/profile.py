@@ -1,0 +1,251 @@
+"""Customer 360 (SPEC §4.L), read in batches: each function answers for many customers in one query.
+
+They back the per-request DataLoaders of the GraphQL layer: a page of 50 customers with their
+orders, consents and tags costs one query per kind of thing, not one per customer. Each takes the
+keys in the order the loader gives them and returns one result per key, in the same order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from crm_graph.models import (
+    ActivityEvent, ConsentEvent, Customer, CustomerIdentity, CustomerTag, Order, OrderLine, Product, Refund, Store, Tag,
+)
+from crm_graph.models.enums import COUNTED_ORDER_STATUSES
+from crm_graph.models.types import ZERO
+
+
+def get_customer(session: Session, store: Store, customer_id: int) -> Customer | None:
+    """The store's customer `customer_id`, or None (also for ids of other stores and erased ones)."""
+    return session.exec(
+        select(Customer).where(Customer.store_id == store.id, Customer.id == customer_id, Customer.erased_at.is_(None))
+    ).scalars().first()
+
+
+def customers_by_id(session: Session, store: Store, customer_ids: Sequence[int]) -> list[Customer | None]:
+    """For each id, the store's (not erased) customer or None."""
+    rows = session.exec(
+        select(Customer).where(Customer.store_id == store.id, Customer.id.in_(customer_ids), Customer.erased_at.is_(None))
+    ).scalars()
+    found = {row.id: row for row in rows}
+    return [found.get(customer_id) for customer_id in customer_ids]
+
+
+def identities_by_customer(session: Session, store: Store, customer_ids: Sequence[int]) -> list[list[CustomerIdentity]]:
+    """For each id in `customer_ids`, that customer's identities (CRM IDs), oldest first."""
+    query = (
+        select(CustomerIdentity)
+        .where(CustomerIdentity.store_id == store.id, CustomerIdentity.customer_id.in_(customer_ids))
+        .order_by(CustomerIdentity.id)
+    )
+    return _grouped(session.exec(query).scalars(), customer_ids, lambda row: row.customer_id)
+
+
+def consents_by_customer(session: Session, store: Store, customer_ids: Sequence[int]) -> list[list[ConsentEvent]]:
+    """For each customer, its consent history on every channel, newest first (the first per channel is current)."""
+    query = (
+        select(ConsentEvent)
+        .where(ConsentEvent.store_id == store.id, ConsentEvent.customer_id.in_(customer_ids))
+        .order_by(ConsentEvent.customer_id, ConsentEvent.occurred_at.desc(), ConsentEvent.id.desc())
+    )
+    return _grouped(session.exec(query).scalars(), customer_ids, lambda row: row.customer_id)
+
+
+@dataclass(frozen=True)
+class AppliedTag:
+    """A tag currently on a customer."""
+
+    tag_id: int
+    name: str
+    applied_at: datetime
+    source: str
+
+
+def tags_by_customer(session: Session, store: Store, customer_ids: Sequence[int]) -> list[list[AppliedTag]]:
+    """For each customer, the tags on it now, by name."""
+    query = (
+        select(CustomerTag.customer_id, Tag.id, Tag.name, CustomerTag.applied_at, CustomerTag.source)
+        .join(Tag, Tag.id == CustomerTag.tag_id)
+        .where(CustomerTag.store_id == store.id, CustomerTag.customer_id.in_(customer_ids),
+               CustomerTag.removed_at.is_(None))
+        .order_by(Tag.name)
+    )
+    found: dict[int, list[AppliedTag]] = defaultdict(list)
+    for customer_id, tag_id, name, applied_at, source in session.exec(query):
+        if all(tag.tag_id != tag_id for tag in found[customer_id]):
+            found[customer_id].append(AppliedTag(tag_id, name, applied_at, source))
+    return [found[customer_id] for customer_id in customer_ids]
+
+
+def orders_by_customer(session: Session, store: Store, keys: Sequence[tuple[int, int]]) -> list[list[Order]]:
+    """For each (customer id, limit), the customer's latest `limit` orders (any status), newest first."""
+    limit = max((key[1] for key in keys), default=0)
+    customer_ids = sorted({key[0] for key in keys})
+    number = func.row_number().over(partition_by=Order.customer_id, order_by=(Order.placed_at.desc(), Order.id.desc()))
+    ranked = (
+        select(Order.id.label("order_id"), number.label("n"))
+        .where(Order.store_id == store.id, Order.customer_id.in_(customer_ids))
+        .subquery()
+    )
+    query = (
+        select(Order)
+        .join(ranked, ranked.c.order_id == Order.id)
+        .where(ranked.c.n <= limit)
+        .order_by(Order.customer_id, Order.placed_at.desc(), Order.id.desc())
+    )
+    grouped = dict(zip(customer_ids, _grouped(session.exec(query).scalars(), customer_ids, lambda row: row.customer_id)))
+    return [grouped[customer_id][:key_limit] for customer_id, key_limit in keys]
+
+
+def lines_by_order(session: Session, store: Store, order_ids: Sequence[int]) -> list[list[OrderLine]]:
+    """For each order, its lines."""
+    query = select(OrderLine).where(OrderLine.store_id == store.id, OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)
+    return _grouped(session.exec(query).scalars(), order_ids, lambda row: row.order_id)
+
+
+def refunds_by_order(session: Session, store: Store, order_ids: Sequence[int]) -> list[list[Refund]]:
+    """For each order, its refunds, oldest first."""
+    query = (
+        select(Refund).where(Refund.store_id == store.id, Refund.order_id.in_(order_ids))
+        .order_by(Refund.refunded_at, Refund.id)
+    )
+    return _grouped(session.exec(query).scalars(), order_ids, lambda row: row.order_id)
+
+
+@dataclass(frozen=True)
+class BoughtProduct:
+    """A product a customer bought in counted orders."""
+
+    product_id: int
+    name: str
+    sku: str | None
+    orders: int
+    quantity: int
+    revenue: Decimal
+    last_bought_at: datetime
+
+
+def products_by_customer(session: Session, store: Store, customer_ids: Sequence[int]) -> list[list[BoughtProduct]]:
+    """For each customer, the products of its counted orders, most-bought first."""
+    query = (
+        select(
+            Order.customer_id, Product.id, Product.name, Product.sku,
+            func.count(func.distinct(Order.id)), func.sum(OrderLine.quantity), func.sum(OrderLine.line_total),
+            func.max(Order.placed_at),
+        )
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(Order.store_id == store.id, Order.customer_id.in_(customer_ids),
+               Order.status.in_(COUNTED_ORDER_STATUSES), OrderLine.store_id == store.id)
+        .group_by(Order.customer_id, Product.id, Product.name, Product.sku)
+        .order_by(Order.customer_id, func.sum(OrderLine.quantity).desc(), Product.name)
+    )
+    found: dict[int, list[BoughtProduct]] = defaultdict(list)
+    for customer_id, product_id, name, sku, orders, quantity, revenue, last in session.exec(query):
+        found[customer_id].append(
+            BoughtProduct(product_id, name, sku, orders, int(quantity or 0), _money(revenue), _aware(last))
+        )
+    return [found[customer_id] for customer_id in customer_ids]
+
+
+@dataclass(frozen=True)
+class RevenueStats:
+    """A customer's lifetime figures over counted orders (SPEC §4.L)."""
+
+    total_sales: Decimal
+    refunds: Decimal
+    net_revenue: Decimal
+    orders: int
+    average_order_value: Decimal | None
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+
+
+def revenue_stats_by_customer(session: Session, store: Store, customer_ids: Sequence[int]) -> list[RevenueStats]:
+    """For each customer: total sales, refunds, net revenue, counted orders, AOV, first and last order.
+
+    AOV is net revenue divided by counted orders, rounded to cents; null without orders.
+    """
+    refunded = (
+        select(Refund.order_id, func.sum(Refund.amount).label("amount"))
+        .where(Refund.store_id == store.id)
+        .group_by(Refund.order_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Order.customer_id, func.count(Order.id), func.sum(Order.total),
+            func.sum(func.coalesce(refunded.c.amount, 0)), func.min(Order.placed_at), func.max(Order.placed_at),
+        )
+        .outerjoin(refunded, refunded.c.order_id == Order.id)
+        .where(Order.store_id == store.id, Order.customer_id.in_(customer_ids), Order.status.in_(COUNTED_ORDER_STATUSES))
+        .group_by(Order.customer_id)
+    )
+    found = {row[0]: row[1:] for row in session.exec(query)}
+    results = []
+    for customer_id in customer_ids:
+        orders, sales, refunds, first, last = found.get(customer_id, (0, ZERO, ZERO, None, None))
+        sales, refunds = _money(sales), _money(refunds)
+        net = sales - refunds
+        aov = (net / orders).quantize(Decimal("0.01")) if orders else None
+        results.append(RevenueStats(sales, refunds, net, orders, aov, _aware(first), _aware(last)))
+    return results
+
+
+def events_by_customer(session: Session, store: Store, keys: Sequence[tuple[int, int]]) -> list[list[ActivityEvent]]:
+    """For each (customer id, limit), its latest `limit` activity events, newest first."""
+    limit = max((key[1] for key in keys), default=0)
+    customer_ids = sorted({key[0] for key in keys})
+    number = func.row_number().over(
+        partition_by=ActivityEvent.customer_id, order_by=(ActivityEvent.occurred_at.desc(), ActivityEvent.id.desc())
+    )
+    ranked = (
+        select(ActivityEvent.id.label("event_id"), number.label("n"))
+        .where(ActivityEvent.store_id == store.id, ActivityEvent.customer_id.in_(customer_ids))
+        .subquery()
+    )
+    query = (
+        select(ActivityEvent).join(ranked, ranked.c.event_id == ActivityEvent.id).where(ranked.c.n <= limit)
+        .order_by(ActivityEvent.customer_id, ActivityEvent.occurred_at.desc(), ActivityEvent.id.desc())
+    )
+    grouped = dict(zip(customer_ids, _grouped(session.exec(query).scalars(), customer_ids, lambda row: row.customer_id)))
+    return [grouped[customer_id][:key_limit] for customer_id, key_limit in keys]
+
+
+def _grouped(rows, keys: Sequence[int], key_of) -> list[list]:
+    found: dict[int, list] = defaultdict(list)
+    for row in rows:
+        found[key_of(row)].append(row)
+    return [found[key] for key in keys]
+
+
+def _money(value) -> Decimal:
+    if value is None:
+        return ZERO
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Aggregates bypass the column type on SQLite, which then returns naive (UTC) datetimes or text."""
+    from datetime import timezone
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+__all__ = [
+    "AppliedTag", "BoughtProduct", "RevenueStats", "consents_by_customer", "customers_by_id",
+    "events_by_customer", "get_customer", "identities_by_customer", "lines_by_order", "orders_by_customer",
+    "products_by_customer", "refunds_by_order", "revenue_stats_by_customer", "tags_by_customer",
+]

@@ -1,0 +1,64 @@
+"""Maintenance that keeps jobs honest: the reaper and the clean-up of expired exports."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from crm_graph.models import Job
+from crm_graph.models.enums import JobStatus
+from crm_graph.models.types import utcnow
+from crm_graph.services.job_runs import reap_stale_jobs
+from crm_graph.services.jobs import JobKind
+from workers.broker import worker_engine, worker_settings
+from workers.dispatch import send_job
+
+log = logging.getLogger("crm_graph.workers")
+
+#: A QUEUED job whose message was sent this long ago and never ran is sent again.
+RESEND_AFTER_SECONDS = 1800
+
+
+def reap_and_resend() -> list[int]:
+    """Queue again the jobs whose worker died and resend lost messages; return the ids sent."""
+    settings = worker_settings()
+    to_send = reap_stale_jobs(worker_engine(), lease_seconds=settings.job_lease_seconds,
+                              max_attempts=settings.job_max_retries + 1, resend_after_seconds=RESEND_AFTER_SECONDS)
+    for job_id, kind in to_send:
+        log.warning("job %s (%s) sent again: its worker died or its message was lost", job_id, kind)
+        send_job(job_id, kind)
+    return [job_id for job_id, _ in to_send]
+
+
+def cleanup_exports(now=None) -> int:
+    """Delete the files of exports finished more than `export_ttl_hours` ago; return how many.
+
+    The job keeps its counts; its result gets ``expired: true`` and loses the path, so that the API
+    no longer offers a file that is gone. Running it twice, or on two machines, is harmless.
+    """
+    settings = worker_settings()
+    engine = worker_engine()
+    cutoff = (now or utcnow()) - timedelta(hours=settings.export_ttl_hours)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Job.id, Job.result).where(Job.kind == JobKind.CUSTOMERS_EXPORT.value, Job.status == JobStatus.SUCCEEDED.value,
+                                             Job.finished_at < cutoff)
+        ).all()
+    removed = 0
+    for job_id, result in rows:
+        if not result or result.get("expired") or not result.get("path"):
+            continue
+        path = Path(result["path"])
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            log.warning("could not delete expired export %s", path, exc_info=True)
+            continue
+        with engine.begin() as connection:
+            connection.execute(update(Job).where(Job.id == job_id).values(
+                result={**{k: v for k, v in result.items() if k != "path"}, "expired": True}))
+        removed += 1
+    return removed

@@ -1,0 +1,97 @@
+"""The glue between a job row and the services that take a session and a store.
+
+Actors stay one line; what they need beyond the service call (a session, the store row, the file
+an export goes to) is here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from crm_graph.db import session_scope
+from crm_graph.errors import NotFound
+from crm_graph.models import Job, Segment, Store
+from crm_graph.services.job_runs import JobProgress, split_summary
+from workers.broker import worker_settings
+
+
+def _store(session: Session, store_id: int) -> Store:
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound(f"Store {store_id} no longer exists.")
+    return store
+
+
+#: Days precomputed per transaction: a worker that dies loses at most this many days of work.
+PRECOMPUTE_CHUNK_DAYS = 31
+
+
+def precompute_for_job(engine: Engine, store_id: int, first_day: date, last_day: date,
+                       progress: JobProgress) -> dict[str, Any]:
+    """Precompute the store's daily aggregates for every day of the range, then snapshot segments.
+
+    The days are committed a chunk at a time, so a worker that dies in a long catch-up loses one
+    chunk at most; the next attempt recomputes from the start, and since precomputing a day
+    replaces its rows, no day is ever counted twice.
+    """
+    from crm_graph.services.analytics.precompute import precompute_range
+
+    total = (last_day - first_day).days + 1
+    counts: dict[str, int] = {}
+    chunk_first = first_day
+    while chunk_first <= last_day:
+        chunk_last = min(last_day, chunk_first + timedelta(days=PRECOMPUTE_CHUNK_DAYS - 1))
+        offset = (chunk_first - first_day).days
+
+        def chunk_progress(done: int, _total: int | None, offset: int = offset) -> None:
+            progress(offset + done, total)
+
+        with session_scope(engine) as session:
+            summary = precompute_range(session, _store(session, store_id), chunk_first, chunk_last,
+                                       progress=chunk_progress)
+        for name, value in split_summary(summary)[0].items():
+            if isinstance(value, int):
+                counts[name] = counts.get(name, 0) + value
+        chunk_first = chunk_last + timedelta(days=1)
+    snapshots = _snapshot_segments(engine, store_id, last_day)
+    if snapshots is not None:
+        counts["segment_snapshots"] = snapshots
+    return {"counts": counts, "first_day": first_day, "last_day": last_day}
+
+
+def _snapshot_segments(engine: Engine, store_id: int, day: date) -> int | None:
+    """Snapshot segment sizes as of `day` when `day` is the store's yesterday (None otherwise).
+
+    A snapshot is today's membership: it stands for the end of yesterday only, so a catch-up of
+    older days does not write one for them.
+    """
+    from crm_graph.models.types import utcnow
+    from crm_graph.services.segments import snapshot_segments
+
+    with session_scope(engine) as session:
+        store = _store(session, store_id)
+        if day != utcnow().astimezone(store.tz).date() - timedelta(days=1):
+            return None
+        return snapshot_segments(session, store, day)
+
+
+def refresh_segments_for_job(engine: Engine, job: Job, progress: JobProgress) -> dict[str, Any]:
+    """Recount one segment (params `segment_id`) or all of the store's segments, one commit each."""
+    from crm_graph.services.segments import refresh_segment_count
+
+    with session_scope(engine) as session:
+        if job.params.get("segment_id") is not None:
+            ids = [int(job.params["segment_id"])]
+        else:
+            ids = list(session.exec(select(Segment.id).where(Segment.store_id == job.store_id).order_by(Segment.id)))
+    progress(0, len(ids))
+    for done, segment_id in enumerate(ids, start=1):
+        with session_scope(engine) as session:
+            refresh_segment_count(session, _store(session, job.store_id), segment_id)
+        progress(done, len(ids))
+    return {"counts": {"segments": len(ids)}}
