@@ -14,17 +14,17 @@ from collections.abc import Callable
 
 import httpx
 
-from crm_graph.errors import UserError
-
 log = logging.getLogger("crm_graph.connectors.http")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
 
 
-class PlatformError(UserError):
-    """The platform refused a request or kept failing; the message is safe to show (no secrets)."""
+class PlatformError(Exception):
+    """The platform refused a request or kept failing; the message is safe to show (no secrets).
 
-    code = "PLATFORM_ERROR"
+    `status` is the last HTTP status (None for timeouts and dropped connections), which background
+    jobs use to tell a platform that is down (retry later) from one that refuses (fail now).
+    """
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)

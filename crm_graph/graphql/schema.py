@@ -28,6 +28,7 @@ from crm_graph.graphql.period.queries import PeriodQuery
 from crm_graph.graphql.rfm.queries import RfmQuery
 from crm_graph.graphql.segments.mutations import SegmentMutation
 from crm_graph.graphql.segments.queries import SegmentQuery
+from crm_graph.graphql.jobs.mutations.clv_fit_start import ClvFitStartMutation
 from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMutation
 from crm_graph.graphql.jobs.mutations.sync_start import SyncStartMutation
 from crm_graph.graphql.jobs.queries import JobQuery
@@ -41,6 +42,7 @@ QUERIES: tuple[type, ...] = (
 )
 MUTATIONS: tuple[type, ...] = (
     ApiKeyMutation, CustomerMutation, SegmentMutation, ConnectorMutation, PrecomputeStartMutation, SyncStartMutation,
+    ClvFitStartMutation,
 )
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.

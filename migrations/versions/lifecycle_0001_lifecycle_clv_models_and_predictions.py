@@ -1,7 +1,7 @@
 """lifecycle: CLV models and predictions
 
 Revision ID: lifecycle_0001
-Revises: customers_0001
+Revises: merge_0001
 Create Date: 2026-11-22 16:38:20.590923
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import crm_graph.models.types  # noqa: F401
 
 revision: str = 'lifecycle_0001'
-down_revision: str | Sequence[str] | None = 'customers_0001'
+down_revision: str | Sequence[str] | None = 'merge_0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

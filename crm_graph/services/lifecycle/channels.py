@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from crm_graph.models import Store
 from crm_graph.services.dates import ResolvedRange
-from crm_graph.services.lifecycle.sql import COUNTED, money, refunds_by_order_sql, sql_text
+from crm_graph.services.lifecycle.sql import COUNTED, money, refunds_by_order_sql, sql_text, tune_for_analytics
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ def _ratio(numerator: Decimal, denominator: Decimal) -> float | None:
 
 def acquisition_channels(session: Session, store: Store, resolved: ResolvedRange) -> list[AcquisitionChannel]:
     """Every channel with new customers or spend in the range, most new customers first."""
+    tune_for_analytics(session)
     params = {"store_id": store.id, "start": resolved.start, "until": resolved.end,
               "first_day": resolved.first_day, "last_day": resolved.last_day}
     new_sql = """

@@ -25,7 +25,7 @@ from crm_graph.errors import UserError
 from crm_graph.models import Store
 from crm_graph.models.types import ZERO
 from crm_graph.services.dates import ResolvedRange
-from crm_graph.services.lifecycle.sql import COUNTED, sql_text
+from crm_graph.services.lifecycle.sql import COUNTED, sql_text, tune_for_analytics
 
 #: Most rows one request may ask for.
 MAX_LIMIT = 100
@@ -95,6 +95,7 @@ def product_popularity(session: Session, store: Store, resolved: ResolvedRange,
                        sort: ProductSort = ProductSort.REVENUE, limit: int = 20) -> list[ProductPopularity]:
     """The `limit` most popular products of the range by `sort` (ties by product id)."""
     _check_limit(limit)
+    tune_for_analytics(session)
     order_by = {ProductSort.BUYERS: "buyers", ProductSort.ORDERS: "orders", ProductSort.UNITS: "units",
                 ProductSort.REVENUE: "revenue"}[ProductSort(sort)]
     sql = f"""
@@ -128,6 +129,7 @@ def product_pairs(session: Session, store: Store, resolved: ResolvedRange, *, mi
     _check_limit(limit)
     if min_orders < 1:
         raise UserError(f"`minOrders` must be at least 1; got {min_orders}.")
+    tune_for_analytics(session)
     sql = f"""
         WITH range_orders AS ({_RANGE_ORDERS}),
         baskets AS (

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from sqlmodel import Session, select
 
 from crm_graph.models import ConsentEvent
@@ -14,6 +16,14 @@ from tests.ingest_helpers import count, rows
 
 SECRET = "app-secret"
 
+
+
+@pytest.fixture(autouse=True)
+def apply_at_once(api):
+    """Apply deliveries in the request (the app enqueues them for a worker; that path is the workers' tests)."""
+    from crm_graph.web.webhooks import dispatch
+
+    api.client.app.state.webhook_dispatch = dispatch
 
 def setup(engine, store):
     with Session(engine) as session:
