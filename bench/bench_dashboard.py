@@ -7,8 +7,10 @@
 2. Times the whole dashboard in one GraphQL request through the real ASGI app (in-process HTTP client,
    the store as the development store): LAST_30_DAYS (precomputed), then an arbitrary 90-day range
    that has no precomputed day (computed live). Median, p90 and min over `--runs` warm runs.
-3. Captures the SQL statements one such request sends and replays them sequentially on a plain
-   DBAPI cursor: the database's own time for the same aggregates, the floor GraphQL is compared with.
+3. Captures the SQL statements one such request sends (with the `SET LOCAL work_mem` the analytics
+   issue) and replays them sequentially on a plain DBAPI cursor in one transaction: the database's
+   own time for the same aggregates, the floor GraphQL is compared with. GraphQL runs the widgets
+   concurrently (one connection each), so on a live range it can beat the sequential replay.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlmodel import Session  # noqa: E402
 
 from crm_graph.app import create_app  # noqa: E402
 from crm_graph.db import get_engine  # noqa: E402
-from crm_graph.models import DailyCustomerCount  # noqa: E402
+from crm_graph.models import Customer, DailyCustomerCount  # noqa: E402
 from crm_graph.services.analytics.precompute import precompute_range  # noqa: E402
 from crm_graph.services.dates import store_today  # noqa: E402
 from crm_graph.services.stores import get_store  # noqa: E402
@@ -68,7 +70,7 @@ class StatementLog:
         event.listen(engine, "before_cursor_execute", self._record)
 
     def _record(self, _conn, _cursor, statement, parameters, _context, _many) -> None:
-        if self.enabled and statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        if self.enabled and statement.lstrip().upper().startswith(("SELECT", "WITH", "SET")):
             self.statements.append((statement, parameters))
 
 
@@ -80,7 +82,8 @@ def replay(engine, statements) -> float:
         started = time.perf_counter()
         for statement, parameters in statements:
             cursor.execute(statement, parameters)
-            cursor.fetchall()
+            if cursor.description is not None:
+                cursor.fetchall()
         elapsed = time.perf_counter() - started
         raw.rollback()
         return elapsed
@@ -101,12 +104,11 @@ async def run(args) -> None:
             print(f"precompute of 31 days: {time.perf_counter() - started:.1f} s")
         live_last = date.fromisoformat(args.live_to) if args.live_to else today - timedelta(days=200)
         live_first = live_last - timedelta(days=89)
-        covered = session.exec(select(func.count()).select_from(DailyCustomerCount).where(
+        covered = session.execute(select(func.count()).select_from(DailyCustomerCount).where(
             DailyCustomerCount.store_id == store.id, DailyCustomerCount.day >= live_first - timedelta(days=30),
-            DailyCustomerCount.day <= live_last)).one()
-        customers = session.exec(select(func.count()).select_from(
-            __import__("crm_graph.models", fromlist=["Customer"]).Customer).where(
-            __import__("crm_graph.models", fromlist=["Customer"]).Customer.store_id == store.id)).one()
+            DailyCustomerCount.day <= live_last)).scalar_one()
+        customers = session.execute(select(func.count()).select_from(Customer).where(
+            Customer.store_id == store.id)).scalar_one()
     print(f"store {args.store!r}: {customers:,} customers, timezone {store.timezone}, today {today}")
     if covered:
         print(f"warning: {covered} precomputed days fall in the 'live' range; pick another with --live-to")
@@ -115,6 +117,8 @@ async def run(args) -> None:
         (f"90 days {live_first}..{live_last} (live)",
          {"range": {"from": live_first.isoformat(), "to": live_last.isoformat()}}),
     ]
+    if args.only:
+        cases = [case for case in cases if args.only in case[0]]
     log = StatementLog(engine)
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
@@ -147,8 +151,11 @@ async def run(args) -> None:
             print(f"  raw SQL ({len(statements)} statements, sequential): {_stats(raw)}")
             print(f"  ratio GraphQL / raw SQL: {graphql_median / raw_median:.2f}")
             if args.per_statement:
+                tuning = [(st, p) for st, p in statements if st.lstrip().upper().startswith("SET")][:1]
                 for statement, parameters in statements:
-                    t = replay(engine, [(statement, parameters)])
+                    if statement.lstrip().upper().startswith("SET"):
+                        continue
+                    t = replay(engine, tuning + [(statement, parameters)])
                     print(f"    {t * 1000:8.1f} ms  {' '.join(statement.split())[:110]}")
 
 
@@ -162,6 +169,7 @@ def main() -> None:
     parser.add_argument("--precompute", action="store_true", help="precompute the 31 days LAST_30_DAYS needs")
     parser.add_argument("--live-to", help="last day of the live 90-day range (default: today - 200 days)")
     parser.add_argument("--per-statement", action="store_true", help="time each statement of a request")
+    parser.add_argument("--only", choices=["precomputed", "live"], help="run one case only")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -4,12 +4,13 @@ Runs the PRECOMPUTE job exactly as a worker does (claim, heartbeat, a transactio
 in this process, on a COPY of the benchmark database (the job writes the daily tables; never point
 it at the shared benchmark database itself):
 
-    createdb crm_bench_copy && pg_dump crm_bench | psql -q crm_bench_copy
+    createdb crm_bench_copy && pg_dump crm_bench | psql -q crm_bench_copy && psql -c ANALYZE crm_bench_copy
     python bench/bench_precompute.py --database-url postgresql+psycopg://postgres@127.0.0.1/crm_bench_copy \\
         --store bench --day 2026-11-21 --catch-up-days 730
 
 With `--catch-up-days` below 730 the catch-up is measured on the days before `--day` and the time
-of 730 days is extrapolated from it (printed as such).
+of 730 days is extrapolated from it (printed as such). A restored copy has no planner statistics:
+ANALYZE it first, or the planner picks nested loops that take minutes per day.
 """
 
 from __future__ import annotations

@@ -127,12 +127,14 @@ def keys_revoke(store: str = typer.Argument(..., help="Store slug."), key_id: in
 @app.command()
 def generate(
     store: str = typer.Argument(..., help="Slug of an existing store to fill."),
-    customers: int = typer.Option(10_000, help="How many customers to generate (1,000 to 1,000,000)."),
+    customers: int = typer.Option(10_000, help="How many customers to generate (1 to 1,000,000)."),
     seed: int = typer.Option(42, help="Random seed; the same seed gives the same store."),
 ) -> None:
     """Fill a store with a realistic, deterministic generated data set."""
+    from crm_graph.generator import check_size
     from crm_graph.services.stores import get_store
 
+    check_size(customers)  # before touching the database
     engine = _migrated_engine()
     with session_scope(engine) as session:
         target = get_store(session, store)
@@ -192,9 +194,12 @@ def demo(
     from crm_graph.services.api_keys import create_api_key
     from crm_graph.services.stores import create_store, customer_count, get_store
 
+    from crm_graph.generator import check_size
+
     settings = get_settings()
     if settings.production:
         raise UserError("`crm-graph demo` is for development; unset CRM_GRAPH_PRODUCTION.")
+    check_size(customers)
     engine = _migrated_engine()
     with session_scope(engine) as session:
         try:
@@ -246,6 +251,8 @@ def main() -> None:
         level = get_settings().log_level.upper()
         logging.basicConfig(level=getattr(logging, level, logging.INFO),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # Migration steps are reported by `crm-graph migrate` itself, not line by line.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         app()
     except UserError as exc:
         _fail(str(exc))

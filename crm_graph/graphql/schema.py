@@ -23,13 +23,18 @@ from crm_graph.graphql.errors import ErrorCodes
 from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMutation
 from crm_graph.graphql.jobs.mutations.sync_start import SyncStartMutation
 from crm_graph.graphql.jobs.queries import JobQuery
+from crm_graph.graphql.period.queries import PeriodQuery
+from crm_graph.graphql.rfm.queries import RfmQuery
 from crm_graph.graphql.segments.mutations import SegmentMutation
 from crm_graph.graphql.segments.queries import SegmentQuery
 from crm_graph.graphql.store.queries import StoreQuery
 
-QUERIES: tuple[type, ...] = (StoreQuery, CustomerQuery, DashboardQuery, ConnectorQuery, SegmentQuery, JobQuery)
-MUTATIONS: tuple[type, ...] = (ConnectorMutation, CustomerMutation, SegmentMutation, PrecomputeStartMutation,
-                               SyncStartMutation)
+QUERIES: tuple[type, ...] = (
+    StoreQuery, CustomerQuery, SegmentQuery, DashboardQuery, RfmQuery, PeriodQuery, ConnectorQuery, JobQuery,
+)
+MUTATIONS: tuple[type, ...] = (
+    ConnectorMutation, CustomerMutation, SegmentMutation, PrecomputeStartMutation, SyncStartMutation,
+)
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
 MAX_DEPTH = 12

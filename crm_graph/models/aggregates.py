@@ -96,7 +96,11 @@ class DailySpenderThresholds(SQLModel, table=True):
 
 
 class DailyRfmCell(SQLModel, table=True):
-    """One cell of the RFM grid of a preset range ending on `day`, in one scoring scheme."""
+    """One cell of the RFM grid of a preset range ending on `day`, in one scoring scheme.
+
+    The row r = fm = 0 holds the grid's prospects (customers without a counted order in the range).
+    `computed_at` says how fresh the grid is (a grid of today is recomputed during the day).
+    """
 
     __tablename__ = "daily_rfm_cell"
 
@@ -108,3 +112,4 @@ class DailyRfmCell(SQLModel, table=True):
     fm: int = Field(primary_key=True)
     customers: int = Field(nullable=False)
     revenue: Decimal = Field(default=ZERO, sa_type=Money, nullable=False)
+    computed_at: datetime = created_field()

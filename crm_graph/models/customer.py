@@ -38,6 +38,11 @@ class Customer(SQLModel, table=True):
               postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
         Index("ix_customer_store_sms_consent", "store_id", "sms_consent_state",
               postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
+        # New customers of a period (first counted order in it) and spenders as of a day.
+        Index("ix_customer_store_first_order", "store_id", "first_order_at"),
+        # The few erased customers, which analytics exclude from orders without joining every customer.
+        Index("ix_customer_store_erased", "store_id", "id",
+              postgresql_where=text("erased_at IS NOT NULL"), sqlite_where=text("erased_at IS NOT NULL")),
     )
 
     id: int | None = id_field()

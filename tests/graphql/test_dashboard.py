@@ -158,6 +158,8 @@ def test_consent_widgets_share_one_computation_and_agree_with_the_services(api, 
         ...Weekly
         daily: subscriptions(granularity: $g, channel: SMS) { label subscribed unsubscribed unknown }
         consentKpis { channel bucket count previousCount }
+        identified(granularity: WEEK) { customers points { label identified unidentified } }
+        spendersProspects { spenders prospects }
     } }"""
     data = api.data(query, {"g": "DAY"}, key=api.key(store, "read"))["dashboard"]
     r = resolve_range(store, DateRange(date(2026, 2, 20), date(2026, 3, 31)))
@@ -171,6 +173,12 @@ def test_consent_widgets_share_one_computation_and_agree_with_the_services(api, 
     # Hand check of two points: on 4 March c3's SMS consent (5 March) is not there yet, on the 5th it is.
     assert (data["daily"][12]["label"], data["daily"][12]["subscribed"]) == ("2026-03-04", 0)
     assert (data["daily"][13]["label"], data["daily"][13]["subscribed"]) == ("2026-03-05", 1)
+    # The identified series and spenders/prospects share one computation too.
+    # c1 and c3 from 1 January, c2 (anonymous) from 15 March; c1 and c3 have counted orders.
+    assert [(p["label"], p["identified"], p["unidentified"]) for p in data["identified"]["points"]] == [
+        ("2026-W08", 2, 0), ("2026-W09", 2, 0), ("2026-W10", 2, 0), ("2026-W11", 2, 1), ("2026-W12", 2, 1),
+        ("2026-W13", 2, 1), ("2026-W14", 2, 1)]
+    assert data["spendersProspects"] == {"spenders": 2, "prospects": 1}
     kpis = {(k["channel"], k["bucket"]): (k["count"], k["previousCount"]) for k in data["consentKpis"]}
     assert kpis == {(k.channel.value, k.bucket.value): (k.change.value, k.change.previous)
                     for k in consent_kpis(session, store, r)}

@@ -46,19 +46,18 @@ def _channels(channel: ChannelEnum | None) -> tuple[ChannelEnum, ...]:
     return consent.CHANNELS if channel is None else (ChannelEnum(channel),)
 
 
-def _consent_days(info: Info, r: ResolvedRange) -> frozenset[date]:
-    """Every day whose consent counts the consent widgets (A, B, C) of this request need.
+def _planned_days(info: Info, r: ResolvedRange, series_field: str, days: set[date]) -> frozenset[date]:
+    """`days` plus the last day of every period of every `series_field` series the request asks for.
 
-    Read from the request's selection (with its variables), so that the three widgets share one
-    computation: the last day, the KPI comparison day and the last day of every period of every
-    `subscriptions` series asked for.
+    Read from the request's selection (with its variables), so that the widgets that need counts of
+    the same kind (consent: A, B, C; customers: D, E) share one computation.
     """
-    days = {r.last_day, kpi_comparison_day(r)}
+    days = set(days)
 
     def walk(selections: list[Any]) -> None:
         for selection in selections:
             if isinstance(selection, SelectedField):
-                if selection.name == "subscriptions":
+                if selection.name == series_field:
                     try:
                         days.update(p.last_day for p in buckets(r, selection.arguments.get("granularity", "DAY")))
                     except UserError:
@@ -78,16 +77,25 @@ def _consent_days(info: Info, r: ResolvedRange) -> frozenset[date]:
 class DashboardType:
     resolved: strawberry.Private[ResolvedRange]
     consent_days: strawberry.Private[frozenset[date]]
+    customer_days: strawberry.Private[frozenset[date]]
     shared: strawberry.Private[dict[str, asyncio.Future]]
+
+    async def _once(self, info: Info, key: str, planned: frozenset[date], days: list[date], fn, **kwargs) -> dict:
+        """`fn(session, store, sorted(planned))` run once per request and shared by the widgets that need it."""
+        if not set(days) <= planned:  # not planned (cannot happen with a parsed selection)
+            return await info.context.run(fn, days, **kwargs)
+        if key not in self.shared:
+            self.shared[key] = asyncio.ensure_future(info.context.run(fn, sorted(planned), **kwargs))
+        return await self.shared[key]
 
     async def _consent_counts(self, info: Info, days: list[date]) -> dict:
         """Consent counts by gender for `days`, computed once per request for all consent widgets."""
-        if not set(days) <= self.consent_days:  # not planned (cannot happen with a parsed selection)
-            return await info.context.run(consent.consent_counts_for_days, days, by_gender=True)
-        if "consent" not in self.shared:
-            self.shared["consent"] = asyncio.ensure_future(
-                info.context.run(consent.consent_counts_for_days, sorted(self.consent_days), by_gender=True))
-        return await self.shared["consent"]
+        return await self._once(info, "consent", self.consent_days, days, consent.consent_counts_for_days,
+                                by_gender=True)
+
+    async def _customer_counts(self, info: Info, days: list[date]) -> dict:
+        """Customer counts for `days`, computed once per request for the identified and spender widgets."""
+        return await self._once(info, "customers", self.customer_days, days, customers.customer_counts_for_days)
 
     @strawberry.field(name="from", description="First local day of the range.")
     def from_(self) -> date:
@@ -137,12 +145,15 @@ class DashboardType:
         self, info: Info,
         granularity: Annotated[Granularity, strawberry.argument(description=GRANULARITY_DESCRIPTION)] = Granularity.DAY,
     ) -> IdentifiedSeriesType:
-        series = await info.context.run(customers.identified_over_time, self.resolved, granularity)
-        return IdentifiedSeriesType.from_service(series)
+        periods = buckets(self.resolved, granularity)
+        counts = await self._customer_counts(info, [p.last_day for p in periods])
+        return IdentifiedSeriesType.from_service(customers.identified_from_counts(counts, self.resolved, periods))
 
     @strawberry.field(description="E. Spenders vs prospects at the end of the range.")
     async def spenders_prospects(self, info: Info) -> SpendersProspectsType:
-        return SpendersProspectsType.from_service(await info.context.run(customers.spenders_prospects, self.resolved))
+        day = self.resolved.last_day
+        counts = await self._customer_counts(info, [day])
+        return SpendersProspectsType.from_service(customers.spenders_from_counts(counts, day))
 
     @strawberry.field(description="F. Activity buckets at the end of the range, with the store's windows.")
     async def activity(self, info: Info) -> ActivityBucketsType:
@@ -168,4 +179,9 @@ class DashboardQuery:
     ) -> DashboardType:
         store = info.context.require()
         resolved = resolve_range_arguments(store, date_range, preset)
-        return DashboardType(resolved=resolved, consent_days=_consent_days(info, resolved), shared={})
+        return DashboardType(
+            resolved=resolved,
+            consent_days=_planned_days(info, resolved, "subscriptions", {resolved.last_day, kpi_comparison_day(resolved)}),
+            customer_days=_planned_days(info, resolved, "identified", {resolved.last_day}),
+            shared={},
+        )

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from crm_graph.models import Store
 from crm_graph.services.analytics import daily
 from crm_graph.services.analytics._sql import IDENTIFIED_SQL, SqlQuery, cumulate
-from crm_graph.services.dates import Granularity, ResolvedRange, buckets, day_end, day_start
+from crm_graph.services.dates import Bucket, Granularity, ResolvedRange, buckets, day_end, day_start
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,9 @@ def activity_at(session: Session, store: Store, day: date) -> ActivityBuckets:
                            low_risk_days=settings.low_risk_days)
 
 
-def _counts_for_days(session: Session, store: Store, days: list[date]) -> dict[date, CustomerCounts]:
+def customer_counts_for_days(session: Session, store: Store, days: list[date]) -> dict[date, CustomerCounts]:
+    """Customers, identified and spenders at the end of each local day: daily tables when they cover
+    every day, else live (one statement)."""
     unique = sorted(set(days))
     rows = daily.customer_rows(session, store, unique)
     if rows is not None:
@@ -167,11 +169,9 @@ def _counts_for_days(session: Session, store: Store, days: list[date]) -> dict[d
     return dict(zip(unique, live))
 
 
-def identified_over_time(session: Session, store: Store, r: ResolvedRange,
-                         granularity: Granularity = Granularity.DAY) -> IdentifiedSeries:
-    """Identified vs unidentified (SPEC §4.D) as of the end of each period, and all customers at the end."""
-    periods = buckets(r, granularity)
-    counts = _counts_for_days(session, store, [p.last_day for p in periods])
+def identified_from_counts(counts: dict[date, CustomerCounts], r: ResolvedRange,
+                           periods: list[Bucket]) -> IdentifiedSeries:
+    """The identified series of `periods` from counts that include each period's last day."""
     points = [
         IdentifiedPoint(label=p.label, first_day=p.first_day, last_day=p.last_day,
                         identified=counts[p.last_day].identified,
@@ -182,10 +182,22 @@ def identified_over_time(session: Session, store: Store, r: ResolvedRange,
     return IdentifiedSeries(points=points, customers=last.customers, identified=last.identified)
 
 
+def spenders_from_counts(counts: dict[date, CustomerCounts], day: date) -> SpendersProspects:
+    """Spenders and prospects of `day` from counts that include it."""
+    return SpendersProspects(day=day, spenders=counts[day].spenders,
+                             prospects=counts[day].customers - counts[day].spenders)
+
+
+def identified_over_time(session: Session, store: Store, r: ResolvedRange,
+                         granularity: Granularity = Granularity.DAY) -> IdentifiedSeries:
+    """Identified vs unidentified (SPEC §4.D) as of the end of each period, and all customers at the end."""
+    periods = buckets(r, granularity)
+    return identified_from_counts(customer_counts_for_days(session, store, [p.last_day for p in periods]), r, periods)
+
+
 def spenders_prospects(session: Session, store: Store, r: ResolvedRange) -> SpendersProspects:
     """Spenders vs prospects (SPEC §4.E) at the end of the range."""
-    counts = _counts_for_days(session, store, [r.last_day])[r.last_day]
-    return SpendersProspects(day=r.last_day, spenders=counts.spenders, prospects=counts.customers - counts.spenders)
+    return spenders_from_counts(customer_counts_for_days(session, store, [r.last_day]), r.last_day)
 
 
 def activity_buckets(session: Session, store: Store, r: ResolvedRange) -> ActivityBuckets:

@@ -32,6 +32,7 @@ from crm_graph.models.types import utcnow
 from crm_graph.services.analytics.consent import consent_counts_at
 from crm_graph.services.analytics.customers import activity_at, customer_counts_at
 from crm_graph.services.analytics.daily import settings_key
+from crm_graph.services.analytics.rfm_grid import precompute_rfm_day
 from crm_graph.services.analytics.spenders import spender_segments_at
 from crm_graph.services.analytics.tags import tag_counts_at
 from crm_graph.services.dates import day_end
@@ -54,8 +55,14 @@ class PrecomputeSummary:
 
 
 def precompute_day(session: Session, store: Store, day: date) -> PrecomputeSummary:
-    """Compute and store every daily aggregate of local `day` (replacing what was there)."""
-    return precompute_range(session, store, day, day)
+    """Compute and store every daily aggregate of local `day` (replacing what was there).
+
+    Besides the daily tables of `precompute_range`, this stores the RFM grids of the preset ranges
+    ending on `day` (`rfm_grid.precompute_rfm_day`), which only a day's own run needs.
+    """
+    summary = precompute_range(session, store, day, day)
+    summary.counts["rfm_rows"] = precompute_rfm_day(session, store, day)
+    return summary
 
 
 def precompute_range(session: Session, store: Store, first_day: date, last_day: date,

@@ -3,7 +3,8 @@
 Over the spenders as of the end of local day D (customers created before that instant, not erased,
 with a counted order placed before it):
 - lifetime net revenue = their counted orders' totals − the refunds on those orders issued before
-  the same instant; order count = their counted orders;
+  the same instant; order count = their counted orders (both derived from the customer's lifetime
+  figures, see `_spend`);
 - value thresholds = the store's percentiles (default 50th and 80th) of net revenue, interpolated
   linearly like PostgreSQL's `percentile_cont`, computed exactly in SQL from the two neighbouring
   ranks; SMALL below the low threshold, MEDIUM from it to below the high one, BIG from the high one
@@ -22,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import CTE, Integer, Select, and_, case, cast, func, literal, select, true
+from sqlalchemy import CTE, Select, case, cast, func, literal, select, true, union_all
 from sqlmodel import Session
 
 from crm_graph.models import Customer, Order, Refund, Store
@@ -61,23 +62,47 @@ def _fraction(percentile: float) -> tuple[int, int]:
 
 
 def _spend(store: Store, as_of_day: date) -> CTE:
-    """Per spender as of the end of `as_of_day`: counted orders and lifetime net revenue."""
+    """Per spender as of the end of `as_of_day`: counted orders and lifetime net revenue.
+
+    Read from the lifetime figures on the customer row (`orders_count`, `total_spent`, kept by
+    `customer_stats`) minus what happened from the end of the day on: counted orders placed later
+    (with all their refunds) and later refunds on earlier orders. For a recent day that is a scan of
+    the customers and of a few recent orders instead of an aggregate of the whole order history.
+    """
     end = literal(day_end(as_of_day, store.tz), UTCDateTime)
+    counted = Order.status.in_(COUNTED_ORDER_STATUSES)
     refunds = (
         select(Refund.order_id, func.sum(Refund.amount).label("refunded"))
-        .where(Refund.store_id == store.id, Refund.refunded_at < end)
+        .where(Refund.store_id == store.id)
         .group_by(Refund.order_id)
         .subquery("refunds")
     )
-    net = func.round(func.sum(Order.total) - func.coalesce(func.sum(refunds.c.refunded), 0), 2)
-    return (
-        select(Order.customer_id.label("customer_id"), func.count().label("orders"),
-               net.label("net"))
-        .join(Customer, Customer.id == Order.customer_id)
+    later_orders = (
+        select(Order.customer_id.label("customer_id"), func.count().label("n"),
+               (func.sum(Order.total) - func.coalesce(func.sum(refunds.c.refunded), 0)).label("net"))
         .outerjoin(refunds, refunds.c.order_id == Order.id)
-        .where(Order.store_id == store.id, Order.status.in_(COUNTED_ORDER_STATUSES), Order.placed_at < end,
-               Customer.store_id == store.id, Customer.erased_at.is_(None), Customer.created_at < end)
+        .where(Order.store_id == store.id, counted, Order.placed_at >= end, Order.customer_id.is_not(None))
         .group_by(Order.customer_id)
+    )
+    later_refunds = (
+        select(Order.customer_id.label("customer_id"), literal(0).label("n"), (-func.sum(Refund.amount)).label("net"))
+        .join(Order, Order.id == Refund.order_id)
+        .where(Refund.store_id == store.id, Refund.refunded_at >= end, Order.store_id == store.id, counted,
+               Order.placed_at < end, Order.customer_id.is_not(None))
+        .group_by(Order.customer_id)
+    )
+    later = union_all(later_orders, later_refunds).subquery("later")
+    correction = (
+        select(later.c.customer_id, func.sum(later.c.n).label("n"), func.sum(later.c.net).label("net"))
+        .group_by(later.c.customer_id)
+        .subquery("correction")
+    )
+    orders = Customer.orders_count - func.coalesce(correction.c.n, 0)
+    net = func.round(Customer.total_spent - func.coalesce(correction.c.net, 0), 2)
+    return (
+        select(Customer.id.label("customer_id"), orders.label("orders"), net.label("net"))
+        .outerjoin(correction, correction.c.customer_id == Customer.id)
+        .where(Customer.store_id == store.id, Customer.erased_at.is_(None), Customer.created_at < end, orders > 0)
         .cte("spend")
     )
 

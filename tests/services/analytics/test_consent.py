@@ -192,3 +192,17 @@ def test_a_day_not_precomputed_falls_back_to_live(session, warsaw):
     r = resolve_range(warsaw, MARCH, today=TODAY)
     # Live, so the late customer is in: 5 subscribed at the end, still 1 on 1 March.
     assert kpi_table(consent_kpis(session, warsaw, r))[("EMAIL", "SUBSCRIBED")] == (5, 1, 4, 4.0)
+
+
+def test_a_thousand_daily_points(session, warsaw):
+    from datetime import timedelta
+
+    from crm_graph.services.analytics.customers import identified_over_time
+
+    first = date(2026, 3, 31) - timedelta(days=999)
+    r = resolve_range(warsaw, DateRange(first, date(2026, 3, 31)), today=TODAY)
+    email = [p for p in subscriptions_over_time(session, warsaw, r, "DAY") if p.channel.value == "EMAIL"]
+    assert len(email) == 1000
+    assert (email[-1].subscribed, email[-1].unsubscribed, email[-1].unknown) == (4, 4, 2)
+    assert (email[0].subscribed, email[0].unsubscribed, email[0].unknown) == (0, 0, 0)  # before anyone existed
+    assert identified_over_time(session, warsaw, r, "DAY").points[-1].customers == 10

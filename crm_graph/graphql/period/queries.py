@@ -1,0 +1,49 @@
+"""Root query field of the period KPIs."""
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types.nodes import SelectedField
+
+from crm_graph.graphql.context import Info
+from crm_graph.graphql.dates import (
+    GRANULARITY_DESCRIPTION,
+    PRESET_DESCRIPTION,
+    RANGE_DESCRIPTION,
+    DatePreset,
+    DateRangeInput,
+    Granularity,
+    resolve_range_arguments,
+)
+from crm_graph.graphql.period.types import PeriodKpisType
+from crm_graph.services.analytics.period import period_kpis
+
+
+def _asks_for_series(info: Info) -> bool:
+    """Whether the request selects `series` (fragments count as selecting it: the series is then computed)."""
+    for field in info.selected_fields:
+        for selection in field.selections:
+            if not isinstance(selection, SelectedField) or selection.name == "series":
+                return True
+    return False
+
+
+@strawberry.type
+class PeriodQuery:
+    @strawberry.field(
+        description=(
+            "Putler's customer KPIs of a range (customers, new, returning, lost, net revenue, orders, "
+            "averages, LTV, acquisition pace, top 20% share, one-time vs repeat buyers), each with the "
+            "previous period of the same length, and their time series."
+        )
+    )
+    async def period_kpis(
+        self,
+        info: Info,
+        date_range: Annotated[DateRangeInput | None, strawberry.argument(name="range", description=RANGE_DESCRIPTION)] = None,
+        preset: Annotated[DatePreset | None, strawberry.argument(description=PRESET_DESCRIPTION)] = None,
+        granularity: Annotated[Granularity, strawberry.argument(description=GRANULARITY_DESCRIPTION)] = Granularity.DAY,
+    ) -> PeriodKpisType:
+        resolved = resolve_range_arguments(info.context.require(), date_range, preset)
+        kpis = await info.context.run(period_kpis, resolved, granularity, with_series=_asks_for_series(info))
+        return PeriodKpisType.from_kpis(kpis)

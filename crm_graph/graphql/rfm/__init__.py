@@ -1,0 +1,1 @@
+"""GraphQL fields of the RFM grid (SPEC §4.I)."""

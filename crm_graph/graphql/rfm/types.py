@@ -1,0 +1,110 @@
+"""GraphQL types of the RFM grid: its cells, the segment map and the grid itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from crm_graph.graphql.enums import RfmScheme
+from crm_graph.graphql.period.types import PeriodRangeType
+from crm_graph.services.analytics import rfm
+from crm_graph.services.analytics.rfm_grid import RfmCell, RfmGrid
+
+RfmSegment = strawberry.enum(
+    rfm.RfmSegment,
+    description=(
+        "A named group of RFM cells. QUINTILE map by (R, FM) digits: CHAMPIONS 55 54 45; LOYAL 53 44 35 34; "
+        "POTENTIAL_LOYALIST 52 43 42 33; RECENT 51; PROMISING 41 31; NEEDS_ATTENTION 32 23 22; "
+        "ABOUT_TO_SLEEP 21; AT_RISK 25 24 13; CANT_LOSE_THEM 15 14; HIBERNATING 12; LOST 11. EDRONE: "
+        "each 4-point digit is read as a 5-point one (4→5, 3→4, 2→2, 1→1) and the same map applies."
+    ),
+)
+
+
+@strawberry.type(name="RfmCellPosition", description="The scores that place a cell in the grid.")
+class RfmCellPositionType:
+    r: int = strawberry.field(description="Recency score.")
+    fm: int = strawberry.field(description="Frequency-monetary score: ceil((F + M) / 2).")
+
+
+@strawberry.type(name="RfmCell", description="One cell of the RFM grid: the customers of the range with these R and FM scores.")
+class RfmCellType:
+    r: int = strawberry.field(description="Recency score: 5 (or 4) = ordered most recently.")
+    fm: int = strawberry.field(description="Frequency-monetary score, ceil((F + M) / 2): 5 (or 4) = most orders and revenue.")
+    segment: RfmSegment = strawberry.field(description="The segment the cell belongs to.")
+    segment_label: str = strawberry.field(description="The segment's name for people, e.g. `Can't lose them`.")
+    customers: int = strawberry.field(description="Customers in the cell (0 for an empty cell).")
+    revenue: Decimal = strawberry.field(
+        description="Their net revenue in the range: counted order totals minus refunds issued by the end of the range."
+    )
+    share_of_customers: float = strawberry.field(description="customers / customers of the grid, 4 places; 0 for an empty grid.")
+
+    @classmethod
+    def from_cell(cls, cell: RfmCell) -> RfmCellType:
+        return cls(r=cell.r, fm=cell.fm, segment=cell.segment, segment_label=rfm.SEGMENT_LABELS[cell.segment],
+                   customers=cell.customers, revenue=cell.revenue,
+                   share_of_customers=float(cell.share_of_customers))
+
+
+@strawberry.type(name="RfmSegmentSummary", description="One segment of the grid: its cells and their totals.")
+class RfmSegmentSummaryType:
+    segment: RfmSegment = strawberry.field(description="The segment.")
+    label: str = strawberry.field(description="The segment's name for people.")
+    cells: list[RfmCellPositionType] = strawberry.field(description="The (R, FM) cells of the segment in this scheme.")
+    customers: int = strawberry.field(description="Customers in the segment's cells.")
+    revenue: Decimal = strawberry.field(description="Their net revenue in the range.")
+    share_of_customers: float = strawberry.field(description="customers / customers of the grid, 4 places.")
+
+
+@strawberry.type(
+    name="RfmGrid",
+    description=(
+        "The RFM grid of a range over the customers with counted orders placed in it (erased customers and "
+        "orders without a customer excluded). R from the local days between the last order in the range "
+        "and the range's last day, F = counted orders in the range, M = net revenue in the range. QUINTILE: "
+        "scores 1–5 by rank with ties kept together (score = 1 + floor(5 × customers with a strictly "
+        "worse value / n)); EDRONE: R by 0–7/8–14/15–30/31+ days, F 1 for one order else by rank among "
+        "repeat customers, M by rank in 4. FM = ceil((F + M) / 2)."
+    ),
+)
+class RfmGridType:
+    scheme: RfmScheme = strawberry.field(description="The scoring scheme of the grid.")
+    range: PeriodRangeType = strawberry.field(description="The range the grid is about.")
+    cells: list[RfmCellType] = strawberry.field(
+        description="All 25 (QUINTILE) or 16 (EDRONE) cells, empty ones with 0, from R and FM highest down."
+    )
+    segments: list[RfmSegmentSummaryType] = strawberry.field(description="The segment map of the scheme with each segment's totals.")
+    customers: int = strawberry.field(description="n: customers in the grid (with a counted order placed in the range).")
+    revenue: Decimal = strawberry.field(description="Their net revenue in the range.")
+    prospects: int = strawberry.field(
+        description=(
+            "PROSPECT customers, outside the grid: not erased, first seen before the end of the range, and "
+            "without a counted order placed in it."
+        )
+    )
+    filtered: bool = strawberry.field(
+        description="True when a filter restricted the customers counted (their scores are still store-wide)."
+    )
+    computed_at: datetime | None = strawberry.field(
+        description="When the grid was precomputed by the daily job; null when it was computed for this request."
+    )
+
+    @classmethod
+    def from_grid(cls, grid: RfmGrid) -> RfmGridType:
+        """The GraphQL view of a grid."""
+        cells = [RfmCellType.from_cell(cell) for cell in grid.cells]
+        summaries = []
+        for segment in rfm.RfmSegment:
+            mine = [cell for cell in grid.cells if cell.segment is segment]
+            customers = sum(cell.customers for cell in mine)
+            summaries.append(RfmSegmentSummaryType(
+                segment=segment, label=rfm.SEGMENT_LABELS[segment],
+                cells=[RfmCellPositionType(r=cell.r, fm=cell.fm) for cell in mine],
+                customers=customers, revenue=sum((cell.revenue for cell in mine), Decimal("0.00")),
+                share_of_customers=round(customers / grid.customers, 4) if grid.customers else 0.0,
+            ))
+        return cls(scheme=grid.scheme, range=PeriodRangeType.from_range(grid.range), cells=cells,
+                   segments=summaries, customers=grid.customers, revenue=grid.revenue, prospects=grid.prospects,
+                   filtered=grid.filtered, computed_at=grid.computed_at)
