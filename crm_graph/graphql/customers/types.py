@@ -13,9 +13,10 @@ from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers import dataloaders as loaders
 from crm_graph.graphql.customers.profile_types import (
     ActivityEventType, BoughtProductType, ConsentEventType, CurrentConsentType, CustomerRevenueType,
-    CustomerSpenderSegmentType, CustomerTagType, OrderType,
+    CustomerRfmType, CustomerSpenderSegmentType, CustomerTagType, OrderType,
 )
-from crm_graph.graphql.enums import Channel, ConsentState, Gender, OptInLevel
+from crm_graph.graphql.dates import PRESET_DESCRIPTION, RANGE_DESCRIPTION, DatePreset, DateRangeInput, resolve_range_arguments
+from crm_graph.graphql.enums import Channel, ConsentState, Gender, OptInLevel, RfmScheme
 from crm_graph.errors import UserError
 from crm_graph.models import Customer, CustomerIdentity
 from crm_graph.models.enums import ConsentBucket
@@ -120,6 +121,20 @@ class CustomerType:
     async def spender_segment(self, info: Info) -> CustomerSpenderSegmentType | None:
         segment = await loaders.spender_segment_by_customer_loader(info.context).load(int(self.id))
         return CustomerSpenderSegmentType.from_segment(segment) if segment else None
+
+    @strawberry.field(description="RFM cell and segment over a range (default LAST_30_DAYS); null off the grid.")
+    async def rfm(
+        self, info: Info,
+        date_range: Annotated[DateRangeInput | None, strawberry.argument(name="range", description=RANGE_DESCRIPTION)] = None,
+        preset: Annotated[DatePreset | None, strawberry.argument(description=PRESET_DESCRIPTION)] = None,
+        scheme: Annotated[RfmScheme | None, strawberry.argument(description="Scoring scheme; default: the store's.")] = None,
+    ) -> CustomerRfmType | None:
+        store = info.context.require()
+        resolved = resolve_range_arguments(store, date_range, preset)
+        chosen = (scheme or store.analytics_settings.rfm_scheme).value
+        key = (int(self.id), resolved.first_day, resolved.last_day, chosen)
+        found = await loaders.rfm_by_customer_loader(info.context).load(key)
+        return CustomerRfmType.from_rfm(found) if found else None
 
     @classmethod
     def from_model(cls, customer: Customer) -> CustomerType:
