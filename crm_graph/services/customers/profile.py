@@ -174,9 +174,10 @@ def revenue_stats_by_customer(session: Session, store: Store, customer_ids: Sequ
 
     AOV is net revenue divided by counted orders, rounded to cents; null without orders.
     """
+    their_orders = select(Order.id).where(Order.store_id == store.id, Order.customer_id.in_(customer_ids))
     refunded = (
         select(Refund.order_id, func.sum(Refund.amount).label("amount"))
-        .where(Refund.store_id == store.id)
+        .where(Refund.store_id == store.id, Refund.order_id.in_(their_orders))
         .group_by(Refund.order_id)
         .subquery()
     )
