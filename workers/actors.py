@@ -119,6 +119,18 @@ def precompute_job(job_id: int) -> None:
     run_job(job_id, JobKind.PRECOMPUTE, work)
 
 
+@job_actor(JobKind.CLV_FIT, queue_name=QUEUE_PRECOMPUTE)
+def fit_clv_job(job_id: int) -> None:
+    """Refit the store's CLV models and rewrite its per-customer predictions."""
+
+    def work(engine, job, progress):
+        from workers.tasks import fit_clv_for_job
+
+        return fit_clv_for_job(engine, job.store_id, progress)
+
+    run_job(job_id, JobKind.CLV_FIT, work)
+
+
 @dramatiq.actor(actor_name="crm_graph.reap_jobs", queue_name=QUEUE_MAINTENANCE, max_retries=0)
 def reap_jobs() -> None:
     """Queue again the jobs whose worker died, and send again those whose message was lost."""

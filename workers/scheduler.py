@@ -78,6 +78,26 @@ def plan_precomputes(engine: Engine, settings: Settings, now: datetime | None = 
     return created
 
 
+def plan_clv_fits(engine: Engine, settings: Settings, now: datetime | None = None) -> list[int]:
+    """Create (and send) each store's daily CLV refit once its day is due; return the ids of new jobs.
+
+    The fit reads orders up to the store's today; one a day keeps predictions fresh without
+    competing with the precompute (both run on the precompute queue)."""
+    now = now or utcnow()
+    created: list[int] = []
+    with session_scope(engine) as session:
+        stores = list(session.exec(select(Store).order_by(Store.id)))
+    for store in stores:
+        with session_scope(engine) as session:
+            day = due_day(store, now, settings.precompute_delay_minutes)
+            if active_job(session, store, JobKind.CLV_FIT) is not None:
+                continue
+            job = start_keyed_job(session, store, JobKind.CLV_FIT, {"scheduled": True}, key=f"clv:{day.isoformat()}")
+            if job is not None:
+                created.append(job.id)
+    return created
+
+
 def sync_slot(now: datetime, interval_minutes: int) -> datetime:
     """The start of the sync slot `now` falls in; 30 s of tolerance absorbs clock skew between hosts."""
     seconds = interval_minutes * 60
@@ -121,9 +141,10 @@ def build_scheduler(settings: Settings, *, background: bool = False):
 
     def plan() -> None:
         precomputes = plan_precomputes(engine, settings)
+        fits = plan_clv_fits(engine, settings)
         syncs = plan_syncs(engine, settings)
-        if precomputes or syncs:
-            log.info("scheduled %d precompute and %d sync jobs", len(precomputes), len(syncs))
+        if precomputes or fits or syncs:
+            log.info("scheduled %d precompute, %d CLV fit and %d sync jobs", len(precomputes), len(fits), len(syncs))
 
     options = dict(max_instances=1, coalesce=True, misfire_grace_time=120)
     scheduler.add_job(plan, "cron", second=5, id="plan", **options)

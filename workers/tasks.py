@@ -95,3 +95,15 @@ def refresh_segments_for_job(engine: Engine, job: Job, progress: JobProgress) ->
             refresh_segment_count(session, _store(session, job.store_id), segment_id)
         progress(done, len(ids))
     return {"counts": {"segments": len(ids)}}
+
+
+def fit_clv_for_job(engine: Engine, store_id: int, progress: JobProgress) -> dict[str, Any]:
+    """Fit the store's CLV models up to its today; a store with too little history ends as
+    NOT_ENOUGH_HISTORY in the model row, which is a finished job, not a failure."""
+    from crm_graph.services.lifecycle.clv import fit_clv_models
+
+    with session_scope(engine) as session:
+        store = session.get(Store, store_id)
+    summary = fit_clv_models(engine, store, progress=progress)
+    return {"counts": dict(summary.counts), "errors": list(summary.errors),
+            "status": summary.status.value, "reason": summary.reason, "model_id": summary.model_id}

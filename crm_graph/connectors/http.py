@@ -20,7 +20,11 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
 
 
 class PlatformError(Exception):
-    """The platform refused a request or kept failing; the message is safe to show (no secrets)."""
+    """The platform refused a request or kept failing; the message is safe to show (no secrets).
+
+    `status` is the last HTTP status (None for timeouts and dropped connections), which background
+    jobs use to tell a platform that is down (retry later) from one that refuses (fail now).
+    """
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)

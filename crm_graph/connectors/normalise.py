@@ -7,6 +7,7 @@ Each raises `ValueError` with a readable reason on bad input, so that a connecto
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -47,15 +48,24 @@ def phone(value: str | None, country: str | None = None) -> str | None:
     if raw.startswith("00") and len(digits) > 4:
         return "+" + digits[2:]
     if country:
-        try:
-            import phonenumbers
-
-            parsed = phonenumbers.parse(raw, country.upper())
-            if phonenumbers.is_possible_number(parsed):
-                return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        except Exception:  # noqa: BLE001  (an unparseable national number keeps its digits)
-            pass
+        national = _national(raw, country.upper())
+        if national:
+            return national
     return digits[:32]
+
+
+@lru_cache(maxsize=65536)
+def _national(raw: str, country: str) -> str | None:
+    """A national number in E.164 via `phonenumbers` (cached: shops repeat numbers and parsing is slow)."""
+    try:
+        import phonenumbers
+
+        parsed = phonenumbers.parse(raw, country)
+        if phonenumbers.is_possible_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    except Exception:  # noqa: BLE001  (an unparseable national number keeps its digits)
+        pass
+    return None
 
 
 def instant(value: str | datetime | None, *, assume: ZoneInfo | timezone = timezone.utc) -> datetime | None:

@@ -20,9 +20,11 @@ from crm_graph.graphql.customers.mutations import CustomerMutation
 from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.dashboard.queries import DashboardQuery
 from crm_graph.graphql.errors import ErrorCodes
+from crm_graph.graphql.jobs.mutations.clv_fit_start import ClvFitStartMutation
 from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMutation
 from crm_graph.graphql.jobs.mutations.sync_start import SyncStartMutation
 from crm_graph.graphql.jobs.queries import JobQuery
+from crm_graph.graphql.lifecycle.queries import LifecycleQuery
 from crm_graph.graphql.period.queries import PeriodQuery
 from crm_graph.graphql.rfm.queries import RfmQuery
 from crm_graph.graphql.segments.mutations import SegmentMutation
@@ -31,9 +33,11 @@ from crm_graph.graphql.store.queries import StoreQuery
 
 QUERIES: tuple[type, ...] = (
     StoreQuery, CustomerQuery, SegmentQuery, DashboardQuery, RfmQuery, PeriodQuery, ConnectorQuery, JobQuery,
+    LifecycleQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     ConnectorMutation, CustomerMutation, SegmentMutation, PrecomputeStartMutation, SyncStartMutation,
+    ClvFitStartMutation,
 )
 
 #: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.

@@ -18,11 +18,13 @@ from crm_graph.models.aggregates import (
 )
 from crm_graph.models.auth import ApiKey
 from crm_graph.models.erasure import CustomerErasure, ErasedIdentity
+from crm_graph.models.lifecycle import ClvModel, CustomerClv
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ActivityEvent", "ApiKey", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerErasure", "CustomerIdentity",
+    "ActivityEvent", "ApiKey", "ClvModel", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerClv",
+    "CustomerErasure", "CustomerIdentity",
     "CustomerTag", "DailyConsentCount", "DailyConsentGenderCount", "DailyCustomerCount", "DailyRfmCell",
     "DailySpenderThresholds", "DailyTagCount", "ErasedIdentity", "Job", "JobError", "MarketingSpend", "Order",
     "OrderLine", "Product", "Refund", "Segment", "SegmentSnapshot", "Store", "StoreSettings", "SyncCursor", "Tag",

@@ -22,6 +22,36 @@ class StoreSettings(BaseModel):
     )
     rfm_scheme: RfmScheme = RfmScheme.QUINTILE
     frequent_min_orders: int = PydanticField(default=3, ge=2, description="The frequent threshold is at least this.")
+    # Predicted CLV (SPEC §4.O): below these a fit reports NOT_ENOUGH_HISTORY instead of numbers.
+    clv_min_customers: int = PydanticField(default=100, ge=2, description="Buyers a CLV fit needs at least.")
+    clv_min_repeat_customers: int = PydanticField(
+        default=20, ge=2, description="Repeat buyers (2+ order days) a CLV fit needs at least."
+    )
+    clv_min_history_days: int = PydanticField(
+        default=90, ge=1, description="Days from the first order to the cut-off a CLV fit needs at least."
+    )
+    # Lifecycle stages (SPEC §4.O; rules in docs/metrics.md).
+    lifecycle_new_days: int = PydanticField(
+        default=30, ge=1, description="NEW = first order within this many days; also the REACTIVATED window."
+    )
+    lifecycle_at_risk_gap_multiple: float = PydanticField(
+        default=1.5, gt=0, description="AT_RISK when the days since the last order exceed this × the usual gap."
+    )
+    lifecycle_churn_gap_multiple: float = PydanticField(
+        default=3.0, gt=0, description="CHURNED when the days since the last order exceed this × the usual gap."
+    )
+    lifecycle_one_time_gap_days: int = PydanticField(
+        default=90, ge=1, description="The usual gap assumed for a customer with a single order day."
+    )
+    lifecycle_min_gap_days: int = PydanticField(
+        default=14, ge=1, description="A repeat buyer's usual gap is at least this many days."
+    )
+    lifecycle_at_risk_p_alive: float = PydanticField(
+        default=0.5, gt=0, lt=1, description="AT_RISK when P(alive) from the CLV model is below this."
+    )
+    lifecycle_churn_p_alive: float = PydanticField(
+        default=0.2, gt=0, lt=1, description="CHURNED when P(alive) from the CLV model is below this."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "StoreSettings":
@@ -30,6 +60,10 @@ class StoreSettings(BaseModel):
             raise ValueError("value_percentiles must be two numbers with 0 < first < second < 100")
         if self.low_risk_days <= self.active_days:
             raise ValueError("low_risk_days must be larger than active_days")
+        if self.lifecycle_churn_gap_multiple <= self.lifecycle_at_risk_gap_multiple:
+            raise ValueError("lifecycle_churn_gap_multiple must be larger than lifecycle_at_risk_gap_multiple")
+        if self.lifecycle_churn_p_alive >= self.lifecycle_at_risk_p_alive:
+            raise ValueError("lifecycle_churn_p_alive must be smaller than lifecycle_at_risk_p_alive")
         return self
 
 

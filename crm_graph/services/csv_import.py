@@ -22,7 +22,7 @@ from crm_graph.connectors.csv import CsvContext
 from crm_graph.connectors.records import RecordError
 from crm_graph.errors import NotFound, UserError
 from crm_graph.models import Store
-from crm_graph.services.ingest import COUNT_KEYS, ingest_records
+from crm_graph.services.ingest import COUNT_KEYS, AnalyzePolicy, ingest_records
 
 MAX_KEPT_ERRORS = 1000
 BATCH_SIZE = 5000
@@ -51,6 +51,11 @@ class _Counting:
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
+        self.position += len(data)
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        data = self.raw.read1(size) if hasattr(self.raw, "read1") else self.raw.read(size)
         self.position += len(data)
         return data
 
@@ -88,6 +93,7 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
     """Stream `path` of CSV `kind` into the store; returns counts and the rejected rows."""
     from crm_graph.plugins import csv_kinds, get_plugin_manager
 
+    hook = get_plugin_manager().hook
     kinds = csv_kinds()
     if kind not in kinds:
         raise UserError(f"kind: {kind!r} is not a CSV kind (known: {', '.join(sorted(kinds)) or 'none'}).")
@@ -117,13 +123,16 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
         if len(summary.errors) < MAX_KEPT_ERRORS:
             summary.errors.append(error)
 
+    policy = AnalyzePolicy()
+
     def flush(batch: list, counting: _Counting) -> None:
         with Session(engine, expire_on_commit=False) as session:
-            result = ingest_records(session, store, batch, source=context.source)
+            result = ingest_records(session, store, batch, source=context.source, analyze=policy.due(len(batch)))
             session.commit()
         counts.update(result.counts)
         for error in result.errors:
             reject(error)
+        hook.records_ingested(store_id=store_id, source=context.source, counts=dict(result.counts))
         if progress:
             progress(counting.position, total)
 

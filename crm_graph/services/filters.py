@@ -155,6 +155,10 @@ class CustomerFilter(BaseModel):
     last_activity_to: date | None = None
     never_active: bool | None = Field(default=None, description="True: no activity ever; False: some activity.")
     revenue_bands: list[RevenueBand] | None = None
+    p_alive_min: float | None = Field(default=None, ge=0, le=1, description="P(alive) from the CLV model at least this.")
+    p_alive_max: float | None = Field(default=None, ge=0, le=1, description="P(alive) at most this ('likely to churn').")
+    predicted_value_min: Decimal | None = Field(default=None, description="Predicted 12-month value at least this.")
+    predicted_value_max: Decimal | None = Field(default=None, description="Predicted 12-month value at most this.")
     segment_id: int | None = Field(default=None, description="Also a member of this saved segment.")
     value_segments: list[ValueSegment] | None = Field(default=None, description="Spender value segment.")
     frequency_segments: list[FrequencySegment] | None = Field(default=None, description="Spender frequency segment.")
@@ -199,6 +203,7 @@ class CustomerFilter(BaseModel):
         for low, high in (
             ("spent_min", "spent_max"), ("orders_min", "orders_max"),
             ("customer_since_from", "customer_since_to"), ("last_activity_from", "last_activity_to"),
+            ("p_alive_min", "p_alive_max"), ("predicted_value_min", "predicted_value_max"),
         ):
             if getattr(self, low) is not None and getattr(self, high) is not None and getattr(self, low) > getattr(self, high):
                 raise ValueError(f"{_camel(low)} must not be greater than {_camel(high)}")
@@ -290,9 +295,28 @@ def customer_conditions(
         conditions.append(_spender_condition(store, f))
     if f.rfm is not None:
         conditions.append(_rfm_condition(store, f.rfm))
+    conditions += _clv_conditions(store, f)
     if f.segment_id is not None:
         conditions += _segment_conditions(store, f.segment_id, session, _depth)
     return conditions
+
+
+def _clv_conditions(store: Store, f: CustomerFilter) -> list[ColumnElement[bool]]:
+    """Conditions on the customer's prediction from the latest CLV fit (customers without one never match)."""
+    from crm_graph.models import CustomerClv
+
+    bounds = []
+    if f.p_alive_min is not None:
+        bounds.append(CustomerClv.p_alive >= f.p_alive_min)
+    if f.p_alive_max is not None:
+        bounds.append(CustomerClv.p_alive <= f.p_alive_max)
+    if f.predicted_value_min is not None:
+        bounds.append(CustomerClv.predicted_value >= f.predicted_value_min)
+    if f.predicted_value_max is not None:
+        bounds.append(CustomerClv.predicted_value <= f.predicted_value_max)
+    if not bounds:
+        return []
+    return [Customer.id.in_(select(CustomerClv.customer_id).where(CustomerClv.store_id == store.id, *bounds))]
 
 
 def consent_bucket_condition(channel: Channel, buckets: Sequence[ConsentBucket]) -> ColumnElement[bool]:

@@ -41,6 +41,7 @@ class JobKind(StrEnum):
     SEGMENT_REFRESH = "SEGMENT_REFRESH"
     PRECOMPUTE = "PRECOMPUTE"
     WEBHOOK = "WEBHOOK"
+    CLV_FIT = "CLV_FIT"
     # Bulk changes and exports of customers (crm_graph.services.customers.background).
     CUSTOMERS_EXPORT = "customers.export"
     CUSTOMERS_ERASE = "customers.erase"
@@ -239,6 +240,14 @@ def start_precompute(session: Session, store: Store, first_day: date, last_day: 
         raise UserError(f"At most {MAX_PRECOMPUTE_DAYS} days can be precomputed at once; shorten the range.")
     params = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}
     return start_job(session, store, JobKind.PRECOMPUTE, params)
+
+
+def start_clv_fit(session: Session, store: Store) -> Job:
+    """Start a job that refits the store's CLV models (BG/NBD and Gamma-Gamma) on its orders to date.
+
+    One fit at a time: while one is queued or running, the request gets that job back.
+    """
+    return active_job(session, store, JobKind.CLV_FIT) or start_job(session, store, JobKind.CLV_FIT, {})
 
 
 def start_sync(session: Session, store: Store, connector: str) -> Job:

@@ -17,17 +17,21 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from crm_graph.connectors.base import Connector, format_cursor, parse_cursor
+from crm_graph.connectors.base import Connector, Page, format_cursor, parse_cursor
 from crm_graph.connectors.records import RecordError
 from crm_graph.errors import NotFound, UserError
 from crm_graph.models import ConnectorConfig, Store, SyncCursor
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest import COUNT_KEYS, ingest_records
+from crm_graph.services.ingest import COUNT_KEYS, AnalyzePolicy, ingest_records
 
 log = logging.getLogger("crm_graph.sync")
 
 #: How many record errors a summary keeps (all are counted in `counts["rejected"]`).
 MAX_KEPT_ERRORS = 1000
+
+#: Pages are gathered into batches of about this many records, each written in one transaction
+#: together with the cursor of its last page.
+BATCH_RECORDS = 1000
 
 Progress = Callable[[int, int | None], None]
 
@@ -86,29 +90,23 @@ def sync_connector(engine: Engine, store_id: int, connector_config_id: int, *,
         cursors = {row.stream: row.value for row in session.exec(
             select(SyncCursor).where(SyncCursor.store_id == store_id, SyncCursor.connector_id == config.id))}
     summary = SyncSummary(connector=config.connector, started_at=run_started_at)
-    counts: Counter = Counter()
     done = 0
     hook = get_plugin_manager().hook
+    policy = AnalyzePolicy()
     try:
         for stream in connector.streams():
             cursor = cursors.get(stream.name) if stream.incremental else None
+            pending: list[Page] = []
             for page in connector.read(stream, cursor, run_started_at=run_started_at):
-                with Session(engine, expire_on_commit=False) as session:
-                    result = ingest_records(session, store, page.records, source=config.connector)
-                    if stream.incremental and page.cursor is not None:
-                        cursor = clamp_cursor(page.cursor, run_started_at)
-                        _save_cursor(session, store_id, config.id, stream.name, cursor)
-                    session.commit()
-                batch_counts = Counter(result.counts)
-                batch_counts["rejected"] += len(page.errors)
-                counts.update(batch_counts)
-                for error in [*page.errors, *result.errors]:
-                    if len(summary.errors) < MAX_KEPT_ERRORS:
-                        summary.errors.append(error)
-                done += len(page.records) + len(page.errors)
-                hook.records_ingested(store_id=store_id, source=config.connector, counts=dict(batch_counts))
-                if progress:
-                    progress(done, None)
+                pending.append(page)
+                if sum(len(p.records) for p in pending) >= BATCH_RECORDS:
+                    cursor, batch = _commit(engine, store, config, stream, pending, cursor, run_started_at, policy,
+                                            summary)
+                    done = _report(batch, pending, done, progress, hook, store_id, config.connector)
+                    pending = []
+            if pending:
+                cursor, batch = _commit(engine, store, config, stream, pending, cursor, run_started_at, policy, summary)
+                done = _report(batch, pending, done, progress, hook, store_id, config.connector)
             summary.cursors[stream.name] = cursor
     finally:
         connector.close()
@@ -116,11 +114,40 @@ def sync_connector(engine: Engine, store_id: int, connector_config_id: int, *,
         row = session.get(ConnectorConfig, config.id)
         row.last_sync_at = utcnow()
         session.commit()
-    summary.counts.update(counts)
     summary.finished_at = utcnow()
     log.info("sync of %s for store %s: %s", config.connector, store_id, dict(summary.counts))
     hook.sync_finished(store_id=store_id, connector=config.connector, summary=summary)
     return summary
+
+
+def _commit(engine: Engine, store: Store, config: ConnectorConfig, stream, pages: list[Page], cursor: str | None,
+            run_started_at: datetime, policy: AnalyzePolicy, summary: SyncSummary) -> tuple[str | None, dict]:
+    """Write the pages' records and the last page's cursor in one transaction; the cursor and the counts."""
+    records = [record for page in pages for record in page.records]
+    with Session(engine, expire_on_commit=False) as session:
+        result = ingest_records(session, store, records, source=config.connector, analyze=policy.due(len(records)))
+        new_cursor = next((page.cursor for page in reversed(pages) if page.cursor is not None), None)
+        if stream.incremental and new_cursor is not None:
+            cursor = clamp_cursor(new_cursor, run_started_at)
+            _save_cursor(session, store.id, config.id, stream.name, cursor)
+        session.commit()
+    errors = [error for page in pages for error in page.errors]
+    batch = Counter(result.counts)
+    batch["rejected"] += len(errors)
+    for key, value in batch.items():
+        summary.counts[key] = summary.counts.get(key, 0) + value
+    for error in [*errors, *result.errors]:
+        if len(summary.errors) < MAX_KEPT_ERRORS:
+            summary.errors.append(error)
+    return cursor, dict(batch)
+
+
+def _report(counts: dict, pages: list[Page], done: int, progress, hook, store_id: int, source: str) -> int:
+    done += sum(len(page.records) + len(page.errors) for page in pages)
+    hook.records_ingested(store_id=store_id, source=source, counts=counts)
+    if progress:
+        progress(done, None)
+    return done
 
 
 def _save_cursor(session: Session, store_id: int, connector_id: int, stream: str, value: str | None) -> None:

@@ -21,7 +21,10 @@ from crm_graph.services.filters import parse_filter
 
 CustomerSort = strawberry.enum(
     CustomerSortEnum,
-    description="Order of the customer list: NAME (last, first), CREATED (first seen), LAST_ORDER, TOTAL_SPENT, ID.",
+    description=(
+        "Order of the customer list: NAME (last, first), CREATED (first seen), LAST_ORDER, TOTAL_SPENT, "
+        "PREDICTED_VALUE and P_ALIVE (from the latest CLV fit; customers without one come last), ID."
+    ),
 )
 SortDirection = strawberry.enum(SortDirectionEnum, description="ASC or DESC; empty values come last either way.")
 RevenueBand = strawberry.enum(
@@ -117,6 +120,14 @@ class CustomerFilterInput:
         default=None, description="True: no activity ever recorded; false: some activity."
     )
     revenue_bands: list[RevenueBand] | None = strawberry.field(default=None, description="Any of these revenue bands.")
+    p_alive_min: float | None = strawberry.field(
+        default=None, description="P(alive) from the latest CLV fit at least this (0–1); customers without a prediction never match."
+    )
+    p_alive_max: float | None = strawberry.field(
+        default=None, description="P(alive) at most this (0–1), e.g. 0.3 for 'likely to churn'."
+    )
+    predicted_value_min: Decimal | None = strawberry.field(default=None, description="Predicted 12-month value at least this.")
+    predicted_value_max: Decimal | None = strawberry.field(default=None, description="Predicted 12-month value at most this.")
     segment_id: strawberry.ID | None = strawberry.field(default=None, description="Also a member of this saved segment.")
     value_segments: list[ValueSegment] | None = strawberry.field(
         default=None, description="Spenders in any of these value segments (SPEC §4.G)."

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -26,6 +25,9 @@ from crm_graph.services.filters import CustomerFilter, consent_bucket_of
 
 #: The most orders or events one customer shows in one request.
 MAX_NESTED = 100
+
+if TYPE_CHECKING:
+    from crm_graph.graphql.lifecycle.types import CustomerClvType, LifecycleStage
 
 
 @strawberry.type(name="CustomerIdentity", description="A customer's id in one source, shown to users as the CRM ID.")
@@ -135,6 +137,20 @@ class CustomerType:
         key = (int(self.id), resolved.first_day, resolved.last_day, chosen)
         found = await loaders.rfm_by_customer_loader(info.context).load(key)
         return CustomerRfmType.from_rfm(found) if found else None
+
+    @strawberry.field(description="Predicted lifetime value from the store's latest CLV fit; null for prospects or before a fit.")
+    async def clv(self, info: Info) -> Annotated[CustomerClvType, strawberry.lazy("crm_graph.graphql.lifecycle.types")] | None:
+        from crm_graph.graphql.lifecycle.dataloaders import clv_by_customer_loader
+        from crm_graph.graphql.lifecycle.types import CustomerClvType
+
+        row = await clv_by_customer_loader(info.context).load(int(self.id))
+        return CustomerClvType.from_model(row) if row else None
+
+    @strawberry.field(description="Lifecycle stage as of the store's today; null for prospects (no counted order).")
+    async def lifecycle_stage(self, info: Info) -> Annotated[LifecycleStage, strawberry.lazy("crm_graph.graphql.lifecycle.types")] | None:
+        from crm_graph.graphql.lifecycle.dataloaders import stage_by_customer_loader
+
+        return await stage_by_customer_loader(info.context).load(int(self.id))
 
     @classmethod
     def from_model(cls, customer: Customer) -> CustomerType:

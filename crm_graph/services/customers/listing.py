@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlmodel import Session
 
 from crm_graph.errors import UserError
-from crm_graph.models import Customer, Store
+from crm_graph.models import Customer, CustomerClv, Store
 from crm_graph.services.filters import CustomerFilter, customer_conditions
 
 
@@ -32,6 +32,8 @@ class CustomerSort(StrEnum):
     CREATED = "CREATED"
     LAST_ORDER = "LAST_ORDER"
     TOTAL_SPENT = "TOTAL_SPENT"
+    PREDICTED_VALUE = "PREDICTED_VALUE"
+    P_ALIVE = "P_ALIVE"
     ID = "ID"
 
 
@@ -63,7 +65,16 @@ def _keys(sort: CustomerSort) -> list[_Key]:
         return [_Key(Customer.last_order_at, "datetime", True), last]
     if sort is CustomerSort.TOTAL_SPENT:
         return [_Key(Customer.total_spent, "decimal", False), last]
+    if sort is CustomerSort.PREDICTED_VALUE:
+        return [_Key(_clv_column(CustomerClv.predicted_value), "decimal", True), last]
+    if sort is CustomerSort.P_ALIVE:
+        return [_Key(_clv_column(CustomerClv.p_alive), "float", True), last]
     return [last]
+
+
+def _clv_column(column):
+    """The customer's value of a `CustomerClv` column (null without a prediction), for sorting."""
+    return select(column).where(CustomerClv.customer_id == Customer.id).correlate(Customer).scalar_subquery()
 
 
 @dataclass
@@ -191,4 +202,6 @@ def _typed(value: Any, key: _Key) -> Any:
         return parsed
     if key.kind == "decimal":
         return Decimal(value)
+    if key.kind == "float":
+        return float(value)
     return value

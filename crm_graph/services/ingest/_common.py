@@ -7,8 +7,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, BigInteger, Integer, Table, Text, any_, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import Boolean
 from sqlmodel import Session
 
 from crm_graph.connectors.records import RecordError
@@ -17,6 +20,38 @@ T = TypeVar("T")
 
 #: Keys of an IN (...) list per statement; well under SQLite's limit on bound parameters.
 IN_CHUNK = 2000
+
+
+class InValues(ColumnElement):
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one parameter however many values.
+
+    Thousands of separate parameters cost more to send and to parse than the query itself; an array
+    is one parameter.
+    """
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column, values) -> None:
+        self.column = column
+        self.values = list(values)
+
+
+@compiles(InValues)
+def _in_values_default(element, compiler, **kw):
+    return compiler.process(element.column.in_(element.values), **kw)
+
+
+@compiles(InValues, "postgresql")
+def _in_values_postgresql(element, compiler, **kw):
+    item = BigInteger() if isinstance(element.column.type, Integer) else Text()
+    array = bindparam(None, value=element.values, type_=postgresql.ARRAY(item))
+    return compiler.process(element.column == any_(array), **kw)
+
+
+def in_values(column, values) -> InValues:
+    """`column` is one of `values` (see `InValues`)."""
+    return InValues(column, values)
 
 
 @dataclass
@@ -68,16 +103,56 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+#: From this many rows on, PostgreSQL gets COPY instead of a multi-row INSERT.
+COPY_FROM = 50
+
+
+def _copy(session: Session, table: Table, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    from psycopg.types.json import Jsonb
+
+    driver = session.connection().connection.driver_connection
+    names = ", ".join(columns)
+    json_columns = [column for column in columns if isinstance(table.c[column].type, JSON)]
+    with driver.cursor() as cursor:
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                if json_columns:
+                    row = {**row, **{c: Jsonb(row[c]) for c in json_columns if row[c] is not None}}
+                copy.write_row([row[column] for column in columns])
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], columns: Sequence[str] | None = None
+                ) -> None:
     """Insert many rows that need no ids back: COPY on PostgreSQL (fastest), executemany elsewhere."""
     if not rows:
         return
-    if is_postgres(session) and len(rows) >= 50:
-        driver = session.connection().connection.driver_connection
-        names = ", ".join(columns)
-        with driver.cursor() as cursor:
-            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[column] for column in columns])
+    if is_postgres(session) and len(rows) >= COPY_FROM:
+        _copy(session, table, rows, columns or list(rows[0]))
         return
     session.execute(table.insert(), rows)
+
+
+_sequences: dict[str, str] = {}
+
+
+def insert_returning_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their new ids in the rows' order.
+
+    On PostgreSQL the ids are drawn from the table's sequence first and the rows COPYed with them;
+    elsewhere an INSERT ... RETURNING keeps the parameters' order.
+    """
+    if not rows:
+        return []
+    if is_postgres(session) and len(rows) >= COPY_FROM:
+        sequence = _sequences.get(table.name)
+        if sequence is None:
+            sequence = _sequences[table.name] = session.execute(
+                text(f"SELECT pg_get_serial_sequence('{table.name}', 'id')")).scalar_one()
+        ids = session.execute(text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :n)"),
+                              {"sequence": sequence, "n": len(rows)}).scalars().all()
+        for row, new_id in zip(rows, ids):
+            row["id"] = new_id
+        _copy(session, table, rows, list(rows[0]))
+        return list(ids)
+    return list(session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+                .scalars().all())

@@ -19,7 +19,7 @@ from crm_graph.connectors.records import CustomerRecord, CustomerRef
 from crm_graph.models import Customer, CustomerIdentity, Store
 from crm_graph.models.enums import Gender
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest._common import StepResult, fetch_in
+from crm_graph.services.ingest._common import StepResult, bulk_insert, fetch_in, in_values, insert_returning_ids
 from crm_graph.services.ingest.tags import sync_customer_tags
 
 C = Customer.__table__
@@ -64,13 +64,13 @@ class CustomerResolver:
     def identities(self, keys: Sequence[str]) -> dict[str, int]:
         """Customer ids of external ids of this source."""
         rows = fetch_in(self.session, lambda chunk: select(I.c.external_id, I.c.customer_id).where(
-            I.c.store_id == self.store.id, I.c.source == self.source, I.c.external_id.in_(chunk)), keys)
+            I.c.store_id == self.store.id, I.c.source == self.source, in_values(I.c.external_id, chunk)), keys)
         return {external_id: customer_id for external_id, customer_id in rows}
 
     def by_contact(self, column, values: Sequence[str]) -> dict[str, int]:
         """The oldest live customer per email (or phone)."""
         rows = fetch_in(self.session, lambda chunk: select(column, C.c.id).where(
-            C.c.store_id == self.store.id, column.in_(chunk), C.c.erased_at.is_(None)).order_by(C.c.id.desc()),
+            C.c.store_id == self.store.id, in_values(column, chunk), C.c.erased_at.is_(None)).order_by(C.c.id.desc()),
             values)
         return {value: customer_id for value, customer_id in rows}  # the last (lowest id) wins
 
@@ -117,14 +117,14 @@ class CustomerResolver:
             "country": contact.country, "city": contact.city, "has_account": contact.has_account,
             "created_at": contact.created_at or now, "updated_at": now, "orders_count": 0, "total_spent": 0,
         } for ref, contact in to_create.values()]
-        ids = self.session.execute(C.insert().returning(C.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        ids = insert_returning_ids(self.session, C, rows)
         created = dict(zip(to_create, ids))
         self._add_identities(created)
         return created
 
     def _add_identities(self, mapping: dict[str, int]) -> None:
         now = utcnow()
-        self.session.execute(I.insert(), [
+        bulk_insert(self.session, I, [
             {"store_id": self.store.id, "customer_id": customer_id, "source": self.source,
              "external_id": external_id, "created_at": now}
             for external_id, customer_id in mapping.items()])
@@ -133,6 +133,8 @@ class CustomerResolver:
 def _wanted(record: CustomerRecord) -> dict:
     values = {name: getattr(record, name) for name in _FIELDS}
     values["gender"] = None if record.gender == Gender.UNKNOWN else str(record.gender)
+    if not record.has_account:
+        values["has_account"] = None  # another source's account stays an account
     return {name: value for name, value in values.items() if value is not None}
 
 
@@ -149,7 +151,7 @@ def upsert_customers(session: Session, store: Store, source: str, records: Seque
 
     existing_ids = [cid for cid in ids if cid not in new_ids]
     current = {row.id: row for row in fetch_in(session, lambda chunk: select(
-        C.c.id, C.c.created_at, *[C.c[name] for name in _FIELDS]).where(C.c.id.in_(chunk)), existing_ids)}
+        C.c.id, C.c.created_at, *[C.c[name] for name in _FIELDS]).where(in_values(C.c.id, chunk)), existing_ids)}
     changes = []
     now = utcnow()
     for record, customer_id in zip(records, ids):

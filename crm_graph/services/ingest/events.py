@@ -10,7 +10,7 @@ from sqlmodel import Session
 from crm_graph.connectors.records import ActivityRecord, ConsentRecord, SpendRecord
 from crm_graph.models import ActivityEvent, ConsentEvent, MarketingSpend, Store
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest._common import StepResult, fetch_in, insert_for
+from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_for
 
 CE = ConsentEvent.__table__
 AE = ActivityEvent.__table__
@@ -29,7 +29,7 @@ def ingest_consents(session: Session, store: Store, source: str, records: Sequen
     history: dict[tuple[int, str], list[tuple]] = {}
     for row in fetch_in(session, lambda chunk: select(
             CE.c.customer_id, CE.c.channel, CE.c.occurred_at, CE.c.state, CE.c.opt_in_level).where(
-            CE.c.store_id == store.id, CE.c.customer_id.in_(chunk)), [cid for cid in customer_ids if cid]):
+            CE.c.store_id == store.id, in_values(CE.c.customer_id, chunk)), [cid for cid in customer_ids if cid]):
         history.setdefault((row.customer_id, row.channel), []).append((row.occurred_at, row.state, row.opt_in_level))
     inserts = []
     now = utcnow()
@@ -63,7 +63,7 @@ def ingest_activity(session: Session, store: Store, source: str, records: Sequen
     records = list({record.external_id: record for record in records}.values())
     customer_ids, _ = resolver.resolve([record.customer for record in records])
     known = {row[0] for row in fetch_in(session, lambda chunk: select(AE.c.external_id).where(
-        AE.c.store_id == store.id, AE.c.source == source, AE.c.external_id.in_(chunk)),
+        AE.c.store_id == store.id, AE.c.source == source, in_values(AE.c.external_id, chunk)),
         [record.external_id for record in records])}
     inserts = []
     for record, customer_id in zip(records, customer_ids):
@@ -86,7 +86,7 @@ def ingest_spend(session: Session, store: Store, records: Sequence[SpendRecord])
     result = StepResult()
     latest = {(record.channel, record.day): record for record in records}
     rows = fetch_in(session, lambda chunk: select(MS.c.id, MS.c.channel, MS.c.day, MS.c.amount).where(
-        MS.c.store_id == store.id, MS.c.channel.in_(chunk)), [channel for channel, _ in latest])
+        MS.c.store_id == store.id, in_values(MS.c.channel, chunk)), [channel for channel, _ in latest])
     current = {(row.channel, row.day): row for row in rows}
     inserts, updates = [], []
     for key, record in latest.items():

@@ -15,7 +15,9 @@ from sqlmodel import Session
 from crm_graph.connectors.records import OrderRecord, ProductRecord
 from crm_graph.models import Order, OrderLine, Product, Refund, Store
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest._common import StepResult, bulk_insert, fetch_in, insert_for
+from crm_graph.services.ingest._common import (
+    StepResult, bulk_insert, fetch_in, in_values, insert_for, insert_returning_ids,
+)
 from crm_graph.services.ingest.customers import Contact, CustomerResolver
 
 O = Order.__table__  # noqa: E741
@@ -34,7 +36,7 @@ def upsert_products(session: Session, store: Store, source: str, records: Sequen
     result = StepResult()
     latest = {record.external_id: record for record in records}
     rows = fetch_in(session, lambda chunk: select(P.c.id, P.c.external_id, P.c.name, P.c.sku, P.c.category).where(
-        P.c.store_id == store.id, P.c.source == source, P.c.external_id.in_(chunk)), latest)
+        P.c.store_id == store.id, P.c.source == source, in_values(P.c.external_id, chunk)), latest)
     current = {row.external_id: row for row in rows}
     now = utcnow()
     inserts, updates = [], []
@@ -69,7 +71,7 @@ def _product_ids(session: Session, store: Store, source: str, records: Sequence[
     if not names:
         return {}
     build = lambda chunk: select(P.c.external_id, P.c.id).where(  # noqa: E731
-        P.c.store_id == store.id, P.c.source == source, P.c.external_id.in_(chunk))
+        P.c.store_id == store.id, P.c.source == source, in_values(P.c.external_id, chunk))
     found = dict(fetch_in(session, build, names))
     missing = [key for key in names if key not in found]
     if missing:
@@ -91,7 +93,7 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
     customer_ids, _ = resolver.resolve([record.customer for record in records], contacts, create=True)
     products = _product_ids(session, store, source, records)
     rows = fetch_in(session, lambda chunk: select(O.c.id, O.c.external_id, *[O.c[f] for f in _ORDER_FIELDS]).where(
-        O.c.store_id == store.id, O.c.source == source, O.c.external_id.in_(chunk)), [r.external_id for r in records])
+        O.c.store_id == store.id, O.c.source == source, in_values(O.c.external_id, chunk)), [r.external_id for r in records])
     current = {row.external_id: row for row in rows}
 
     now = utcnow()
@@ -108,46 +110,43 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
                   line.quantity, line.unit_price, line.line_total) for line in record.lines]
         refunds = None if record.refunds is None else [
             (refund.external_id, refund.amount, refund.refunded_at, refund.reason) for refund in record.refunds]
-        if customer_id is not None:
-            result.touched_customers.add(customer_id)
-            result.activity_customers.add(customer_id)
         row = current.get(record.external_id)
         if row is None:
+            if customer_id is not None:
+                result.touched_customers.add(customer_id)
             new_orders.append({"store_id": store.id, "source": source, "external_id": record.external_id,
                                **values, "created_at": now})
             new_children.append((lines, refunds))
             result.counts["created"] += 1
             continue
-        if row.customer_id is not None:
-            result.touched_customers.add(row.customer_id)
         differs = {key: value for key, value in values.items() if getattr(row, key) != value}
         if differs:
             changed.append({"oid": row.id, **{f"v_{k}": v for k, v in differs.items()}, "_keys": tuple(differs)})
-        compare.append((row.id, bool(differs), lines, refunds))
+        compare.append((row.id, bool(differs), lines, refunds, {row.customer_id, customer_id} - {None}))
 
     line_rows: list[dict] = []
     refund_rows: list[dict] = []
     if new_orders:
-        ids = session.execute(O.insert().returning(O.c.id, sort_by_parameter_order=True), new_orders).scalars().all()
+        ids = insert_returning_ids(session, O, new_orders)
         for order_id, (lines, refunds) in zip(ids, new_children):
             line_rows.extend(_line_row(store, order_id, line) for line in lines)
             refund_rows.extend(_refund_row(store, order_id, refund) for refund in refunds or ())
     _apply_order_updates(session, changed)
     if compare:
         stale_lines, stale_refunds = _compare_children(session, store, compare, line_rows, refund_rows)
-        for order_id, was_changed, _, _ in compare:
+        for order_id, was_changed, _, _, buyers in compare:
             touched = order_id in stale_lines or order_id in stale_refunds
             if was_changed or touched:
                 result.counts["updated"] += 1
+                result.touched_customers |= buyers  # the old buyer too, when the order changed hands
             else:
-                result.counts["unchanged"] += 1
+                result.counts["unchanged"] += 1  # nothing to recompute for an unchanged order
         if stale_lines:
-            session.execute(delete(L).where(L.c.store_id == store.id, L.c.order_id.in_(stale_lines)))
+            session.execute(delete(L).where(L.c.store_id == store.id, in_values(L.c.order_id, stale_lines)))
         if stale_refunds:
-            session.execute(delete(R).where(R.c.store_id == store.id, R.c.order_id.in_(stale_refunds)))
+            session.execute(delete(R).where(R.c.store_id == store.id, in_values(R.c.order_id, stale_refunds)))
     bulk_insert(session, L, line_rows, ("store_id", "order_id", *_LINE_FIELDS))
-    if refund_rows:
-        session.execute(R.insert(), refund_rows)
+    bulk_insert(session, R, refund_rows)
     return result
 
 
@@ -164,14 +163,14 @@ def _compare_children(session: Session, store: Store, compare: list, line_rows: 
     order_ids = [order_id for order_id, *_ in compare]
     stored_lines: dict[int, list[tuple]] = {}
     for row in fetch_in(session, lambda chunk: select(L.c.order_id, *[L.c[f] for f in _LINE_FIELDS]).where(
-            L.c.store_id == store.id, L.c.order_id.in_(chunk)).order_by(L.c.order_id, L.c.id), order_ids):
+            L.c.store_id == store.id, in_values(L.c.order_id, chunk)).order_by(L.c.order_id, L.c.id), order_ids):
         stored_lines.setdefault(row[0], []).append(tuple(row[1:]))
     stored_refunds: dict[int, list[tuple]] = {}
     for row in fetch_in(session, lambda chunk: select(R.c.order_id, *[R.c[f] for f in _REFUND_FIELDS]).where(
-            R.c.store_id == store.id, R.c.order_id.in_(chunk)).order_by(R.c.order_id, R.c.id), order_ids):
+            R.c.store_id == store.id, in_values(R.c.order_id, chunk)).order_by(R.c.order_id, R.c.id), order_ids):
         stored_refunds.setdefault(row[0], []).append(tuple(row[1:]))
     stale_lines, stale_refunds = set(), set()
-    for order_id, _, lines, refunds in compare:
+    for order_id, _, lines, refunds, _ in compare:
         if stored_lines.get(order_id, []) != lines:
             stale_lines.add(order_id)
             line_rows.extend(_line_row(store, order_id, line) for line in lines)

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from crm_graph.connectors.records import CustomerRecord, TagRecord
 from crm_graph.models import CustomerTag, Store, Tag
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest._common import StepResult, fetch_in, insert_for
+from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_for
 
 T = Tag.__table__
 CT = CustomerTag.__table__
@@ -21,7 +21,7 @@ def tag_ids(session: Session, store: Store, names: Sequence[str]) -> dict[str, i
     """The id of each tag name, creating the tags the store does not have yet."""
     names = list(dict.fromkeys(names))
     rows = fetch_in(session, lambda chunk: select(T.c.name, T.c.id).where(
-        T.c.store_id == store.id, T.c.name.in_(chunk)), names)
+        T.c.store_id == store.id, in_values(T.c.name, chunk)), names)
     found = dict(rows)
     missing = [name for name in names if name not in found]
     if missing:
@@ -29,13 +29,13 @@ def tag_ids(session: Session, store: Store, names: Sequence[str]) -> dict[str, i
         session.execute(insert_for(session, T).on_conflict_do_nothing(),
                         [{"store_id": store.id, "name": name, "created_at": now} for name in missing])
         found.update(fetch_in(session, lambda chunk: select(T.c.name, T.c.id).where(
-            T.c.store_id == store.id, T.c.name.in_(chunk)), missing))
+            T.c.store_id == store.id, in_values(T.c.name, chunk)), missing))
     return found
 
 
 def _open_tags(session: Session, store: Store, customer_ids, source: str) -> dict[tuple[int, int], int]:
     rows = fetch_in(session, lambda chunk: select(CT.c.customer_id, CT.c.tag_id, CT.c.id).where(
-        CT.c.store_id == store.id, CT.c.customer_id.in_(chunk), CT.c.removed_at.is_(None),
+        CT.c.store_id == store.id, in_values(CT.c.customer_id, chunk), CT.c.removed_at.is_(None),
         CT.c.source == source), customer_ids)
     return {(customer_id, tag_id): row_id for customer_id, tag_id, row_id in rows}
 
@@ -92,7 +92,7 @@ def ingest_tags(session: Session, store: Store, source: str, records: Sequence[T
     tag_source = f"{source}/tags"[:64]
     rows = fetch_in(session, lambda chunk: select(
         CT.c.id, CT.c.customer_id, CT.c.tag_id, CT.c.applied_at, CT.c.removed_at).where(
-        CT.c.store_id == store.id, CT.c.customer_id.in_(chunk), CT.c.source == tag_source),
+        CT.c.store_id == store.id, in_values(CT.c.customer_id, chunk), CT.c.source == tag_source),
         [cid for cid in customer_ids if cid])
     periods: dict[tuple[int, int], list[dict]] = {}
     for row in rows:

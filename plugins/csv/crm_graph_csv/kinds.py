@@ -159,6 +159,9 @@ def read_orders(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContex
     """Orders, one row per line item; consecutive rows with the same order_id are one order."""
     tz = ZoneInfo(context.timezone)
     getter = _indexed(ORDER_COLUMNS)
+    index = {column.name: i for i, column in enumerate(ORDER_COLUMNS)}
+    i_product, i_name, i_sku, i_price, i_total, i_quantity, i_line = (
+        index[name] for name in ("product_id", "product_name", "sku", "unit_price", "line_total", "quantity", "line_id"))
     group: list[tuple[int, tuple]] = []
 
     def build(rows_: list[tuple[int, tuple]]):
@@ -185,19 +188,20 @@ def read_orders(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContex
             return None, [RecordError(first_line, f"order {first[0]}", str(exc))]
         errors = []
         for position, (line, values) in enumerate(rows_, start=1):
-            get = getter(values)
-            if not (get("product_id") or get("product_name") or get("sku") or get("unit_price") or get("line_total")):
+            product, name, sku, price, total = (values[i_product], values[i_name], values[i_sku], values[i_price],
+                                                values[i_total])
+            if not (product or name or sku or price or total):
                 continue  # an order row without a line (an order with no items listed)
             try:
-                quantity = f.integer(get("quantity"), "quantity", 1)
-                unit_price = f.amount(get("unit_price"), "unit_price")
-                line_total = f.amount(get("line_total"), "line_total") if get("line_total") else unit_price * quantity
+                quantity = f.integer(values[i_quantity], "quantity", 1)
+                unit_price = f.amount(price, "unit_price")
+                line_total = f.amount(total, "line_total") if total else unit_price * quantity
                 order.lines.append(OrderLineRecord(
-                    external_id=get("line_id") or str(position), name=text(get("product_name"), 500),
-                    product_external_id=get("product_id") or None, sku=text(get("sku"), 200),
+                    external_id=values[i_line] or str(position), name=name[:500] or None,
+                    product_external_id=product or None, sku=sku[:200] or None,
                     quantity=quantity, unit_price=unit_price, line_total=line_total))
             except ValueError as exc:
-                errors.append(RecordError(line, f"order {get('order_id')}", str(exc)))
+                errors.append(RecordError(line, f"order {values[0]}", str(exc)))
         if errors:
             bad = {error.line for error in errors}
             errors += [RecordError(line, f"order {first[0]}", f"order {first[0]} is rejected: its row at line "

@@ -72,11 +72,12 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         joined = "".join(row)
-        try:
-            joined.encode("utf-8")
-        except UnicodeEncodeError:
-            yield start, BadRow("the row is not valid UTF-8 text")
-            continue
+        if not joined.isascii():
+            try:
+                joined.encode("utf-8")  # bytes that were not UTF-8 are lone surrogates here
+            except UnicodeEncodeError:
+                yield start, BadRow("the row is not valid UTF-8 text")
+                continue
         if len(row) > width and any(cell.strip() for cell in row[width:]):
             yield start, BadRow(f"the row has {len(row)} fields but the header has {width}")
             continue

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from crm_graph.connectors.http import PlatformError, RetryingClient
 from crm_graph_shopify.settings import ShopifySettings
 
 
-def _search_time(moment: datetime) -> str:
+def _search_time(moment: datetime, *, ceil: bool = False) -> str:
+    if ceil and moment.microsecond:
+        moment = moment + timedelta(seconds=1)  # whole seconds only: keep `moment` inside the bound
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -67,7 +69,7 @@ class ShopifyClient:
     def updated_pages(self, connection: str, query: str, start: datetime | None, end: datetime,
                       extra: str = "") -> Iterator[list[dict]]:
         """Nodes of `connection` updated in [start, end), oldest first, a page at a time."""
-        search = [f"updated_at:<'{_search_time(end)}'"]
+        search = [f"updated_at:<'{_search_time(end, ceil=True)}'"]
         if start is not None:
             search.insert(0, f"updated_at:>='{_search_time(start)}'")
         if extra:

@@ -27,6 +27,11 @@ def _gmt(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _gmt_ceil(moment: datetime) -> str:
+    """An upper bound in whole seconds that still includes `moment` (the API has no fractions)."""
+    return _gmt(moment + timedelta(seconds=1) if moment.microsecond else moment)
+
+
 class WooCommerceClient:
     """Reads customers, orders, refunds and products of one shop."""
 
@@ -68,7 +73,7 @@ class WooCommerceClient:
         after, page = start, 1
         while True:
             query = {**(params or {}), "per_page": PER_PAGE, "page": page, "orderby": "modified", "order": "asc",
-                     "dates_are_gmt": "true", "modified_before": _gmt(end)}
+                     "dates_are_gmt": "true", "modified_before": _gmt_ceil(end)}
             if after is not None:
                 query["modified_after"] = _gmt(after)
             response = self.get(path, query)

@@ -1,0 +1,91 @@
+"""Root query fields of lifecycle and marketing analytics (SPEC §4.O)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from crm_graph.graphql.context import Info
+from crm_graph.graphql.dates import (
+    GRANULARITY_DESCRIPTION,
+    PRESET_DESCRIPTION,
+    RANGE_DESCRIPTION,
+    DatePreset,
+    DateRangeInput,
+    Granularity,
+    resolve_range_arguments,
+)
+from crm_graph.graphql.lifecycle.types import (
+    AcquisitionChannelType,
+    ClvModelType,
+    CohortType,
+    LifecycleStagePointType,
+    ProductPairType,
+    ProductPopularityType,
+    ProductSort,
+    PurchaseRhythmType,
+)
+from crm_graph.services import dates
+from crm_graph.services.lifecycle import channels, clv, cohorts, products, rhythm, stages
+
+RangeArg = Annotated[DateRangeInput | None, strawberry.argument(name="range", description=RANGE_DESCRIPTION)]
+PresetArg = Annotated[DatePreset | None, strawberry.argument(description=PRESET_DESCRIPTION)]
+GranularityArg = Annotated[Granularity, strawberry.argument(description=GRANULARITY_DESCRIPTION)]
+LimitArg = Annotated[int, strawberry.argument(description=f"Most rows to return, 1–{products.MAX_LIMIT}.")]
+
+
+def _range(info: Info, date_range: DateRangeInput | None, preset) -> dates.ResolvedRange:
+    return resolve_range_arguments(info.context.require(), date_range, preset)
+
+
+@strawberry.type
+class LifecycleQuery:
+    @strawberry.field(description="The store's latest predicted-CLV fit (any status); null when never fitted.")
+    async def clv_model(self, info: Info) -> ClvModelType | None:
+        model = await info.context.run(clv.latest_model)
+        return ClvModelType.from_model(model) if model else None
+
+    @strawberry.field(description="Buyers per lifecycle stage as of the end of each period of the range.")
+    async def lifecycle_stages(self, info: Info, date_range: RangeArg = None, preset: PresetArg = None,
+                               granularity: GranularityArg = dates.Granularity.DAY) -> list[LifecycleStagePointType]:
+        points = await info.context.run(stages.stage_counts, _range(info, date_range, preset), granularity)
+        return [LifecycleStagePointType.from_point(point) for point in points]
+
+    @strawberry.field(
+        description="Retention matrix of the monthly cohorts (month of first counted order) the range touches."
+    )
+    async def cohorts(self, info: Info, date_range: RangeArg = None, preset: PresetArg = None) -> list[CohortType]:
+        rows = await info.context.run(cohorts.cohort_matrix, _range(info, date_range, preset))
+        return [CohortType.from_cohort(row) for row in rows]
+
+    @strawberry.field(description="Days between orders in the range and the average lifetime of repeat buyers.")
+    async def purchase_rhythm(self, info: Info, date_range: RangeArg = None,
+                              preset: PresetArg = None) -> PurchaseRhythmType:
+        figures = await info.context.run(rhythm.purchase_rhythm, _range(info, date_range, preset))
+        return PurchaseRhythmType.from_rhythm(figures)
+
+    @strawberry.field(description="The most popular products of the range by buyers, orders, units or revenue.")
+    async def product_popularity(
+        self, info: Info, date_range: RangeArg = None, preset: PresetArg = None,
+        sort_by: Annotated[ProductSort, strawberry.argument(description="What to rank by.")] = products.ProductSort.REVENUE,
+        limit: LimitArg = 20,
+    ) -> list[ProductPopularityType]:
+        rows = await info.context.run(products.product_popularity, _range(info, date_range, preset), sort_by, limit)
+        return [ProductPopularityType.from_row(row) for row in rows]
+
+    @strawberry.field(description="Products bought together in the orders of the range, most frequent pairs first.")
+    async def product_pairs(
+        self, info: Info, date_range: RangeArg = None, preset: PresetArg = None,
+        min_orders: Annotated[int, strawberry.argument(description="Only pairs found together in at least this many orders.")] = 1,
+        limit: LimitArg = 20,
+    ) -> list[ProductPairType]:
+        rows = await info.context.run(products.product_pairs, _range(info, date_range, preset),
+                                      min_orders=min_orders, limit=limit)
+        return [ProductPairType.from_row(row) for row in rows]
+
+    @strawberry.field(description="Per acquisition channel: new customers, their revenue, repeat rate, LTV, spend, CAC and ROI.")
+    async def acquisition_channels(self, info: Info, date_range: RangeArg = None,
+                                   preset: PresetArg = None) -> list[AcquisitionChannelType]:
+        rows = await info.context.run(channels.acquisition_channels, _range(info, date_range, preset))
+        return [AcquisitionChannelType.from_row(row) for row in rows]

@@ -1,0 +1,1 @@
+"""A tiny third-party plugin for crm-graph's tests."""
