@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--source", default="crm_bench")
     parser.add_argument("--target", default="crm_bench_customers")
     parser.add_argument("--resume-from", choices=TABLES, help="Keep the target and copy from this table on.")
+    parser.add_argument("--line-sample", type=int, default=1,
+                        help="Copy order lines only of customers whose id is a multiple of this (1: all).")
     args = parser.parse_args()
     if args.resume_from is None:
         admin = create_engine(f"postgresql+psycopg://postgres@{args.host}/postgres", isolation_level="AUTOCOMMIT")
@@ -54,7 +56,10 @@ def main() -> None:
         started = time.perf_counter()
         columns = [c.name for c in metadata.tables[table].columns if c.name not in DERIVED.get(table, set())]
         listed = ", ".join(columns)
-        with source.cursor().copy(f"COPY (SELECT {listed} FROM {table}) TO STDOUT (FORMAT BINARY)") as out, \
+        where = ""
+        if table == "order_line" and args.line_sample > 1:
+            where = (f" WHERE order_id IN (SELECT id FROM orders WHERE customer_id % {args.line_sample} = 0)")
+        with source.cursor().copy(f"COPY (SELECT {listed} FROM {table}{where}) TO STDOUT (FORMAT BINARY)") as out, \
                 target.cursor().copy(f"COPY {table} ({listed}) FROM STDIN (FORMAT BINARY)") as into:
             for block in out:
                 into.write(block)

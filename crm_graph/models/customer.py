@@ -31,11 +31,6 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_store_activity", "store_id", "last_activity_at"),
         Index("ix_customer_store_last_order", "store_id", "last_order_at"),
         Index("ix_customer_store_spent", "store_id", "total_spent"),
-        # New customers of a period (first counted order in it) and spenders as of a day.
-        Index("ix_customer_store_first_order", "store_id", "first_order_at"),
-        # The few erased customers, which analytics exclude from orders without joining every customer.
-        Index("ix_customer_store_erased", "store_id", "id",
-              postgresql_where=text("erased_at IS NOT NULL"), sqlite_where=text("erased_at IS NOT NULL")),
         # Partial (live customers only), so that counts over them are index-only scans.
         Index("ix_customer_store_country_spent", "store_id", "country", "total_spent",
               postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
@@ -43,6 +38,11 @@ class Customer(SQLModel, table=True):
               postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
         Index("ix_customer_store_sms_consent", "store_id", "sms_consent_state",
               postgresql_where=text("erased_at IS NULL"), sqlite_where=text("erased_at IS NULL")),
+        # New customers of a period (first counted order in it) and spenders as of a day.
+        Index("ix_customer_store_first_order", "store_id", "first_order_at"),
+        # The few erased customers, which analytics exclude from orders without joining every customer.
+        Index("ix_customer_store_erased", "store_id", "id",
+              postgresql_where=text("erased_at IS NOT NULL"), sqlite_where=text("erased_at IS NOT NULL")),
     )
 
     id: int | None = id_field()

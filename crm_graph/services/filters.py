@@ -84,6 +84,53 @@ class FrequencySegment(StrEnum):
 REVENUE_BAND_SHARES = {RevenueBand.TOP: Decimal("0.80"), RevenueBand.MIDDLE: Decimal("0.95")}
 
 
+class RfmCell(BaseModel):
+    """One cell of the RFM grid: a recency score and an FM score."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    r: int = Field(ge=1, le=5)
+    fm: int = Field(ge=1, le=5)
+
+
+class RfmFilter(BaseModel):
+    """Customers in RFM segments or cells of the grid computed over a range (SPEC §4.I).
+
+    The range is `preset` (kept relative, so a saved segment moves with the days) or `first_day`..
+    `last_day`; neither: LAST_30_DAYS. `scheme` defaults to the store's. Segments and cells are ORed
+    within themselves; giving both means both must hold. Neither: every customer of the grid.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: str | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+    scheme: str | None = None
+    segments: list[str] | None = None
+    cells: list[RfmCell] | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> RfmFilter:
+        from crm_graph.models.enums import RfmScheme
+        from crm_graph.services.analytics.rfm import RfmSegment
+        from crm_graph.services.dates import DatePreset
+
+        if (self.first_day is None) != (self.last_day is None):
+            raise ValueError("give both firstDay and lastDay, or neither")
+        if self.preset is not None and self.first_day is not None:
+            raise ValueError("give either a range or a preset, not both")
+        for value, kind, name in ((self.preset, DatePreset, "preset"), (self.scheme, RfmScheme, "scheme")):
+            if value is not None and value not in kind.__members__:
+                raise ValueError(f"{name} {value!r} is not one of {', '.join(kind.__members__)}")
+        for segment in self.segments or []:
+            if segment not in RfmSegment.__members__:
+                raise ValueError(f"segment {segment!r} is not one of {', '.join(RfmSegment.__members__)}")
+        if self.cells is not None and len(self.cells) > 25:
+            raise ValueError("at most 25 cells")
+        return self
+
+
 class CustomerFilter(BaseModel):
     """Which customers of a store: the filter input of the customer list, segments and bulk actions."""
 
@@ -118,6 +165,7 @@ class CustomerFilter(BaseModel):
     spender_segments_as_of: date | None = Field(
         default=None, description="Local day the spender segments are computed at (default: the store's today)."
     )
+    rfm: RfmFilter | None = Field(default=None, description="RFM segments or cells over a range.")
 
     @field_validator(
         "countries", "cities", "product_ids", "tags", "email_consent", "sms_consent", "genders", "revenue_bands",
@@ -245,6 +293,8 @@ def customer_conditions(
         conditions.append(revenue_band_expression(store).in_([band.value for band in f.revenue_bands]))
     if f.value_segments is not None or f.frequency_segments is not None:
         conditions.append(_spender_condition(store, f))
+    if f.rfm is not None:
+        conditions.append(_rfm_condition(store, f.rfm))
     conditions += _clv_conditions(store, f)
     if f.segment_id is not None:
         conditions += _segment_conditions(store, f.segment_id, session, _depth)
@@ -327,6 +377,26 @@ def _spender_condition(store: Store, f: CustomerFilter) -> ColumnElement[bool]:
     if f.frequency_segments is not None:
         wanted.append(segments.c.frequency_segment.in_([segment.value for segment in f.frequency_segments]))
     return Customer.id.in_(select(segments.c.customer_id).where(*wanted))
+
+
+def _rfm_condition(store: Store, rfm: RfmFilter) -> ColumnElement[bool]:
+    """Customers of the RFM grid over the filter's range, in its segments or cells (analytics' `rfm_scores`)."""
+    from sqlalchemy import and_
+
+    from crm_graph.models.enums import RfmScheme
+    from crm_graph.services.analytics.rfm import RfmSegment, in_segment, rfm_scores
+    from crm_graph.services.dates import DateRange, resolve_range
+
+    date_range = DateRange(rfm.first_day, rfm.last_day) if rfm.first_day is not None else None
+    resolved = resolve_range(store, date_range, rfm.preset)
+    scheme = RfmScheme(rfm.scheme) if rfm.scheme else store.analytics_settings.rfm_scheme
+    scores = rfm_scores(store, resolved, scheme).subquery("rfm_scores")
+    wanted = []
+    if rfm.segments is not None:
+        wanted.append(or_(*[in_segment(scores, scheme, RfmSegment(name)) for name in rfm.segments]))
+    if rfm.cells is not None:
+        wanted.append(or_(*[and_(scores.c.r_score == cell.r, scores.c.fm_score == cell.fm) for cell in rfm.cells]))
+    return Customer.id.in_(select(scores.c.customer_id).where(*wanted))
 
 
 def escape_like(text: str) -> str:

@@ -76,3 +76,8 @@ def customer_by_id_loader(context: Context) -> DataLoader:
 def spender_segment_by_customer_loader(context: Context) -> DataLoader:
     """SpenderSegmentByCustomerLoader: customer id -> its value and frequency segment today."""
     return _loader(context, "SpenderSegmentByCustomer", profile.spender_segment_by_customer)
+
+
+def rfm_by_customer_loader(context: Context) -> DataLoader:
+    """RfmByCustomerLoader: (customer id, first day, last day, scheme) -> its RFM cell or None."""
+    return _loader(context, "RfmByCustomer", profile.rfm_by_customer)

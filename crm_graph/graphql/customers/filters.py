@@ -8,7 +8,9 @@ from typing import Any
 
 import strawberry
 
-from crm_graph.graphql.enums import ConsentBucket, Gender
+from crm_graph.graphql.dates import DateRangeInput, DatePreset
+from crm_graph.graphql.enums import ConsentBucket, Gender, RfmScheme
+from crm_graph.graphql.rfm.types import RfmSegment
 from crm_graph.graphql.mutation_errors import parse_id
 from crm_graph.services.customers.listing import CustomerSort as CustomerSortEnum
 from crm_graph.services.customers.listing import SortDirection as SortDirectionEnum
@@ -40,6 +42,44 @@ FrequencySegment = strawberry.enum(
     FrequencySegmentEnum,
     description="Spender frequency segment: ONE_TIME (1 order), REPEAT (2 to below the threshold), FREQUENT.",
 )
+
+
+@strawberry.input(name="RfmCellInput", description="One cell of the RFM grid.")
+class RfmCellInput:
+    r: int = strawberry.field(description="Recency score, 1 to 5 (1 to 4 in the EDRONE scheme).")
+    fm: int = strawberry.field(description="FM score, 1 to 5 (1 to 4 in the EDRONE scheme).")
+
+
+@strawberry.input(
+    name="RfmFilter",
+    description="Customers of the RFM grid over a range (SPEC §4.I): in any of `segments` and/or any of `cells`. "
+    "Clicking a grid cell is this filter, so a cell can be listed, exported and saved as a segment.",
+)
+class RfmFilterInput:
+    date_range: DateRangeInput | None = strawberry.field(
+        default=None, name="range", description="Range the grid is computed over; exclusive with `preset`."
+    )
+    preset: DatePreset | None = strawberry.field(
+        default=None, description="Preset range (kept relative in saved segments); neither: LAST_30_DAYS."
+    )
+    scheme: RfmScheme | None = strawberry.field(default=None, description="Scoring scheme; default: the store's.")
+    segments: list[RfmSegment] | None = strawberry.field(default=None, description="Any of these segments.")
+    cells: list[RfmCellInput] | None = strawberry.field(default=None, description="Any of these (r, fm) cells.")
+
+    def to_json(self) -> dict[str, Any]:
+        """The service-side RFM filter as JSON."""
+        data: dict[str, Any] = {}
+        if self.date_range is not None:
+            data["first_day"], data["last_day"] = self.date_range.from_, self.date_range.to
+        if self.preset is not None:
+            data["preset"] = self.preset.value
+        if self.scheme is not None:
+            data["scheme"] = self.scheme.value
+        if self.segments is not None:
+            data["segments"] = [segment.value for segment in self.segments]
+        if self.cells is not None:
+            data["cells"] = [{"r": cell.r, "fm": cell.fm} for cell in self.cells]
+        return data
 
 
 @strawberry.input(
@@ -98,6 +138,7 @@ class CustomerFilterInput:
     spender_segments_as_of: datetime.date | None = strawberry.field(
         default=None, description="Day the spender segments are computed at (default: the store's today)."
     )
+    rfm: RfmFilterInput | None = strawberry.field(default=None, description="RFM segments or cells over a range.")
 
     def to_filter(self) -> CustomerFilter:
         """The service-side filter; a `UserError` names the input field that is wrong."""
@@ -117,6 +158,8 @@ def filter_input_dict(value: CustomerFilterInput | None) -> dict[str, Any]:
             item = [parse_id(product_id, "filter.productIds") for product_id in item]
         elif name == "segment_id":
             item = parse_id(item, "filter.segmentId")
+        elif name == "rfm":
+            item = item.to_json()
         data[name] = item
     return data
 
@@ -130,6 +173,12 @@ def filter_as_input_json(filter: CustomerFilter) -> dict[str, Any]:
     """A saved filter in the shape of `CustomerFilter` input (camelCase keys), for clients to reuse."""
     out = {}
     for key, value in filter.to_json().items():
+        if key == "rfm":
+            rfm = dict(value)
+            if "first_day" in rfm:
+                rfm["range"] = {"from": rfm.pop("first_day"), "to": rfm.pop("last_day")}
+            out["rfm"] = rfm
+            continue
         head, *rest = key.split("_")
         out[head + "".join(part.title() for part in rest)] = [str(v) for v in value] if key == "product_ids" else (
             str(value) if key == "segment_id" else value

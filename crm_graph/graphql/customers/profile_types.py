@@ -12,7 +12,10 @@ from crm_graph.graphql.customers.dataloaders import lines_by_order_loader, refun
 from crm_graph.graphql.enums import ActivityKind, Channel, ConsentBucket, ConsentState, OptInLevel, OrderStatus
 from crm_graph.models import ActivityEvent, ConsentEvent, Order, OrderLine, Refund
 from crm_graph.graphql.customers.filters import FrequencySegment, ValueSegment
-from crm_graph.services.customers.profile import AppliedTag, BoughtProduct, CustomerSpenderSegment, RevenueStats
+from crm_graph.graphql.rfm.types import RfmSegment
+from crm_graph.services.customers.profile import (
+    AppliedTag, BoughtProduct, CustomerRfm, CustomerSpenderSegment, RevenueStats,
+)
 from crm_graph.services.filters import consent_bucket_of
 
 
@@ -191,3 +194,21 @@ class CustomerSpenderSegmentType:
             value=ValueSegment(segment.value), frequency=FrequencySegment(segment.frequency),
             value_low=segment.value_low, value_high=segment.value_high, frequent_threshold=segment.frequent_threshold,
         )
+
+
+@strawberry.type(name="CustomerRfm", description="A customer's place in the RFM grid of a range (SPEC §4.I).")
+class CustomerRfmType:
+    recency_days: int = strawberry.field(description="Days between the last counted order in the range and its end.")
+    frequency: int = strawberry.field(description="Counted orders in the range.")
+    monetary: Decimal = strawberry.field(description="Net revenue in the range.")
+    r: int = strawberry.field(description="Recency score.")
+    f: int = strawberry.field(description="Frequency score.")
+    m: int = strawberry.field(description="Monetary score.")
+    fm: int = strawberry.field(description="FM score = ceil((F + M) / 2).")
+    segment: RfmSegment = strawberry.field(description="The segment of the (R, FM) cell.")
+
+    @classmethod
+    def from_rfm(cls, rfm: CustomerRfm) -> CustomerRfmType:
+        """The GraphQL view of a customer's RFM cell."""
+        return cls(recency_days=rfm.recency_days, frequency=rfm.frequency, monetary=rfm.monetary, r=rfm.r, f=rfm.f,
+                   m=rfm.m, fm=rfm.fm, segment=RfmSegment(rfm.segment))

@@ -12,9 +12,10 @@ from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers import dataloaders as loaders
 from crm_graph.graphql.customers.profile_types import (
     ActivityEventType, BoughtProductType, ConsentEventType, CurrentConsentType, CustomerRevenueType,
-    CustomerSpenderSegmentType, CustomerTagType, OrderType,
+    CustomerRfmType, CustomerSpenderSegmentType, CustomerTagType, OrderType,
 )
-from crm_graph.graphql.enums import Channel, ConsentState, Gender, OptInLevel
+from crm_graph.graphql.dates import PRESET_DESCRIPTION, RANGE_DESCRIPTION, DatePreset, DateRangeInput, resolve_range_arguments
+from crm_graph.graphql.enums import Channel, ConsentState, Gender, OptInLevel, RfmScheme
 from crm_graph.errors import UserError
 from crm_graph.models import Customer, CustomerIdentity
 from crm_graph.models.enums import ConsentBucket
@@ -118,6 +119,25 @@ class CustomerType:
         rows = await loaders.events_by_customer_loader(info.context).load((int(self.id), _nested(first)))
         return [ActivityEventType.from_model(row) for row in rows]
 
+    @strawberry.field(description="Value and frequency segment today; null for prospects (no counted order).")
+    async def spender_segment(self, info: Info) -> CustomerSpenderSegmentType | None:
+        segment = await loaders.spender_segment_by_customer_loader(info.context).load(int(self.id))
+        return CustomerSpenderSegmentType.from_segment(segment) if segment else None
+
+    @strawberry.field(description="RFM cell and segment over a range (default LAST_30_DAYS); null off the grid.")
+    async def rfm(
+        self, info: Info,
+        date_range: Annotated[DateRangeInput | None, strawberry.argument(name="range", description=RANGE_DESCRIPTION)] = None,
+        preset: Annotated[DatePreset | None, strawberry.argument(description=PRESET_DESCRIPTION)] = None,
+        scheme: Annotated[RfmScheme | None, strawberry.argument(description="Scoring scheme; default: the store's.")] = None,
+    ) -> CustomerRfmType | None:
+        store = info.context.require()
+        resolved = resolve_range_arguments(store, date_range, preset)
+        chosen = (scheme or store.analytics_settings.rfm_scheme).value
+        key = (int(self.id), resolved.first_day, resolved.last_day, chosen)
+        found = await loaders.rfm_by_customer_loader(info.context).load(key)
+        return CustomerRfmType.from_rfm(found) if found else None
+
     @strawberry.field(description="Predicted lifetime value from the store's latest CLV fit; null for prospects or before a fit.")
     async def clv(self, info: Info) -> Annotated[CustomerClvType, strawberry.lazy("crm_graph.graphql.lifecycle.types")] | None:
         from crm_graph.graphql.lifecycle.dataloaders import clv_by_customer_loader
@@ -131,10 +151,6 @@ class CustomerType:
         from crm_graph.graphql.lifecycle.dataloaders import stage_by_customer_loader
 
         return await stage_by_customer_loader(info.context).load(int(self.id))
-    @strawberry.field(description="Value and frequency segment today; null for prospects (no counted order).")
-    async def spender_segment(self, info: Info) -> CustomerSpenderSegmentType | None:
-        segment = await loaders.spender_segment_by_customer_loader(info.context).load(int(self.id))
-        return CustomerSpenderSegmentType.from_segment(segment) if segment else None
 
     @classmethod
     def from_model(cls, customer: Customer) -> CustomerType:

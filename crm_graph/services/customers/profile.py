@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -174,9 +174,10 @@ def revenue_stats_by_customer(session: Session, store: Store, customer_ids: Sequ
 
     AOV is net revenue divided by counted orders, rounded to cents; null without orders.
     """
+    their_orders = select(Order.id).where(Order.store_id == store.id, Order.customer_id.in_(customer_ids))
     refunded = (
         select(Refund.order_id, func.sum(Refund.amount).label("amount"))
-        .where(Refund.store_id == store.id)
+        .where(Refund.store_id == store.id, Refund.order_id.in_(their_orders))
         .group_by(Refund.order_id)
         .subquery()
     )
@@ -245,7 +246,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 __all__ = [
-    "AppliedTag", "BoughtProduct", "CustomerSpenderSegment", "RevenueStats", "spender_segment_by_customer", "consents_by_customer", "customers_by_id",
+    "AppliedTag", "BoughtProduct", "CustomerRfm", "CustomerSpenderSegment", "rfm_by_customer", "RevenueStats", "spender_segment_by_customer", "consents_by_customer", "customers_by_id",
     "events_by_customer", "get_customer", "identities_by_customer", "lines_by_order", "orders_by_customer",
     "products_by_customer", "refunds_by_order", "revenue_stats_by_customer", "tags_by_customer",
 ]
@@ -296,3 +297,43 @@ def spender_segment_by_customer(
         frequency = "FREQUENT" if orders >= frequent else "REPEAT" if orders >= 2 else "ONE_TIME"
         results.append(CustomerSpenderSegment(value, frequency, low, high, frequent))
     return results
+
+
+@dataclass(frozen=True)
+class CustomerRfm:
+    """A customer's place in the RFM grid of a range (SPEC §4.I)."""
+
+    recency_days: int
+    frequency: int
+    monetary: Decimal
+    r: int
+    f: int
+    m: int
+    fm: int
+    segment: str
+
+
+def rfm_by_customer(
+    session: Session, store: Store, keys: Sequence[tuple[int, date, date, str]]
+) -> list[CustomerRfm | None]:
+    """For each (customer id, first day, last day, scheme), its RFM cell over that range; None off the grid.
+
+    One query per distinct range and scheme (the grid is scored over all its customers, then the
+    batch's customers are picked from it), the same query the grid and the RFM filter use.
+    """
+    from crm_graph.services.analytics.rfm import rfm_scores
+    from crm_graph.services.dates import DateRange, resolve_range
+
+    found: dict[tuple[int, date, date, str], CustomerRfm] = {}
+    groups: dict[tuple[date, date, str], list[int]] = defaultdict(list)
+    for customer_id, first_day, last_day, scheme in keys:
+        groups[(first_day, last_day, scheme)].append(customer_id)
+    for (first_day, last_day, scheme), ids in groups.items():
+        scores = rfm_scores(store, resolve_range(store, DateRange(first_day, last_day)), scheme).subquery("rfm_scores")
+        rows = session.exec(select(scores).where(scores.c.customer_id.in_(ids)))
+        for row in rows.mappings():
+            found[(row["customer_id"], first_day, last_day, scheme)] = CustomerRfm(
+                int(row["recency_days"]), int(row["frequency"]), _money(row["monetary"]), int(row["r_score"]),
+                int(row["f_score"]), int(row["m_score"]), int(row["fm_score"]), row["segment"],
+            )
+    return [found.get(tuple(key)) for key in keys]

@@ -19,6 +19,8 @@ PROFILE = """query($id: ID!) { customer(id: $id) {
   revenue { totalSales refunds netRevenue orders averageOrderValue firstOrderAt lastOrderAt }
   recentEvents(first: 2) { kind occurredAt }
   spenderSegment { value frequency valueLow valueHigh frequentThreshold }
+  rfm(range: {from: "2026-01-01", to: "2026-02-28"}) { recencyDays frequency monetary r f m fm segment }
+  rfmBefore: rfm(range: {from: "2025-01-01", to: "2025-12-31"}) { r }
 } }"""
 
 
@@ -66,6 +68,11 @@ def test_customer_360_shows_everything_about_one_customer(api, store, engine):
     # the only spender: both percentiles are its 140, so it is BIG; 2 orders < threshold 3: REPEAT
     assert data["spenderSegment"] == {"value": "BIG", "frequency": "REPEAT", "valueLow": "140.00",
                                       "valueHigh": "140.00", "frequentThreshold": 3}
+    # alone in the grid (n = 1): every score is 1, cell (1, 1) = LOST; 27 days from 1 Feb to 28 Feb;
+    # 2 counted orders, 160 - 20 refunded = 140
+    assert data["rfm"] == {"recencyDays": 27, "frequency": 2, "monetary": "140.00", "r": 1, "f": 1, "m": 1,
+                           "fm": 1, "segment": "LOST"}
+    assert data["rfmBefore"] is None
 
 
 @contextmanager

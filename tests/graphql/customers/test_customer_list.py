@@ -120,6 +120,17 @@ def test_search_by_internal_id_is_exact(api, shop):
     ({"frequencySegments": ["ONE_TIME"], "valueSegments": ["SMALL"]}, ["ola_100%@example.com"]),
     ({"valueSegments": ["BIG"], "spenderSegmentsAsOf": "2026-01-12"}, ["anna.kowalska@example.com"]),
     ({"valueSegments": ["SMALL", "MEDIUM", "BIG"], "spenderSegmentsAsOf": "2025-12-31"}, []),
+    # RFM over Jan-Feb 2026 (QUINTILE, n = 3): Anna F2 M150 last order 18 days before the end -> R4 F4 M4, FM4
+    # (LOYAL); Jan F1 M30, 44 days -> R1 F1 M2, FM2 (HIBERNATING); Ola F1 M20, 27 days -> R2 F1 M1, FM1
+    # (ABOUT_TO_SLEEP). Bob's only order was cancelled: not in the grid.
+    ({"rfm": {"range": {"from": "2026-01-01", "to": "2026-02-28"}, "segments": ["LOYAL"]}},
+     ["anna.kowalska@example.com"]),
+    ({"rfm": {"range": {"from": "2026-01-01", "to": "2026-02-28"}, "cells": [{"r": 1, "fm": 2}]}}, ["jan@example.com"]),
+    ({"rfm": {"range": {"from": "2026-01-01", "to": "2026-02-28"}, "segments": ["HIBERNATING", "ABOUT_TO_SLEEP"]}},
+     ["jan@example.com", "ola_100%@example.com"]),
+    ({"rfm": {"range": {"from": "2026-01-01", "to": "2026-02-28"}}},
+     ["anna.kowalska@example.com", "jan@example.com", "ola_100%@example.com"]),
+    ({"rfm": {"range": {"from": "2026-01-01", "to": "2026-02-28"}, "segments": ["LOYAL"], "cells": [{"r": 1, "fm": 2}]}}, []),
 ])
 def test_each_filter(api, shop, filter, expected):
     store, _, _ = shop
@@ -185,6 +196,9 @@ def test_cursor_of_another_sort_or_garbage_is_refused(api, shop):
     {"filter": {"productIds": ["abc"]}},
     {"filter": {"segmentId": "999999999"}},
     {"filter": {"tags": ["t"] * 1001}},
+    {"filter": {"rfm": {"preset": "LAST_30_DAYS", "range": {"from": "2026-01-01", "to": "2026-01-02"}}}},
+    {"filter": {"rfm": {"cells": [{"r": 9, "fm": 1}]}}},
+    {"filter": {"rfm": {"range": {"from": "2026-02-01", "to": "2026-01-01"}}}},
 ])
 def test_bad_input_is_a_typed_error(api, shop, variables):
     store, _, _ = shop

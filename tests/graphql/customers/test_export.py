@@ -35,7 +35,7 @@ def _shop(engine, store):
     return anna, jan
 
 
-def _download(api, key, variables):
+def _download(api, key, variables, folder=None):
     job = api.data(EXPORT, variables, key=key)["exportCustomers"]
     assert job["__typename"] == "CustomerJob", job
     done = wait_for_job(api, key, job["id"])
@@ -46,6 +46,7 @@ def _download(api, key, variables):
 
 
 def test_export_by_filter_and_download(api, store, engine, tmp_path):
+    api.client.app.state.settings.export_dir = str(tmp_path)
     anna, jan = _shop(engine, store)
     key = api.key(store, "write")
     job, rows = _download(api, key, {"filter": {"countries": ["PL"]}})
@@ -59,7 +60,8 @@ def test_export_by_filter_and_download(api, store, engine, tmp_path):
     assert list(rows[0]) == COLUMNS
 
 
-def test_export_of_a_segment_leaves_out_erased_customers(api, store, engine):
+def test_export_of_a_segment_leaves_out_erased_customers(api, store, engine, tmp_path):
+    api.client.app.state.settings.export_dir = str(tmp_path)
     anna, jan = _shop(engine, store)
     key = api.key(store, "write")
     segment = api.data("""mutation { createSegment(input: {name: "PL", filter: {countries: ["PL"]}}) { ... on Segment { id } } }""",
@@ -70,7 +72,8 @@ def test_export_of_a_segment_leaves_out_erased_customers(api, store, engine):
     assert "anna" not in "".join(",".join(row.values()) for row in rows)
 
 
-def test_export_errors_and_links(api, store, make_store, engine):
+def test_export_errors_and_links(api, store, make_store, engine, tmp_path):
+    api.client.app.state.settings.export_dir = str(tmp_path)
     _shop(engine, store)
     key = api.key(store, "write")
     assert api.data(EXPORT, {"segmentId": "999999"}, key=key)["exportCustomers"]["__typename"] == "NotFoundError"

@@ -20,7 +20,8 @@ def wait(api, key, job_id, timeout=30.0):
     raise AssertionError("import did not finish")
 
 
-def test_import_customers_from_csv_text(api, store):
+def test_import_customers_from_csv_text(api, store, tmp_path):
+    api.client.app.state.settings.import_dir = str(tmp_path)  # uploads land here, not in the working directory
     key = api.key(store, "write")
     csv = ("customer_id;email;first_name;country;phone;email_consent\n"
            "1;anna@example.com;Anna;PL;601234567;SUBSCRIBED\n"

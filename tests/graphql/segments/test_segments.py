@@ -99,3 +99,20 @@ def test_count_over_time_from_daily_snapshots(api, store, engine):
     history = api.data(query, {"id": sid, "from": "2026-03-01", "to": "2026-03-31"}, key=key)["segment"]["countHistory"]
     assert history == [{"day": "2026-03-01", "count": 2}, {"day": "2026-03-02", "count": 3}]
     assert api.error_codes(query, {"id": sid, "from": "2026-03-02", "to": "2026-03-01"}, key=key) == ["BAD_USER_INPUT"]
+
+
+def test_an_rfm_cell_saved_as_a_segment(api, store, engine):
+    with Session(engine, expire_on_commit=False) as session:
+        b = StoreBuilder(session, store)
+        big, small = b.customer(email="big@example.com"), b.customer(email="small@example.com")
+        b.order(big, "100.00", utc(2026, 3, 10))
+        b.order(big, "100.00", utc(2026, 3, 20))
+        b.order(small, "5.00", utc(2026, 3, 1))
+        b.commit()
+    key = api.key(store, "write")
+    # n = 2: big F2 M200, 11 days before the end -> R 1 + floor(5 x 1/2) = 3, F3 M3, FM3; small R1 F1 M1, FM1
+    cell = {"rfm": {"range": {"from": "2026-03-01", "to": "2026-03-31"}, "cells": [{"r": 3, "fm": 3}]}}
+    created = api.data(CREATE, {"input": {"name": "R3 FM3", "filter": cell}}, key=key)["createSegment"]
+    assert created["filter"] == {"rfm": {"range": {"from": "2026-03-01", "to": "2026-03-31"}, "cells": [{"r": 3, "fm": 3}]}}
+    members = api.data(MEMBERS, {"id": created["id"]}, key=key)["segment"]
+    assert members["liveCount"] == 1 and members["customers"]["nodes"] == [{"email": "big@example.com"}]
