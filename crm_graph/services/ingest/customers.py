@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from crm_graph.connectors.records import CustomerRecord, CustomerRef
-from crm_graph.models import Customer, CustomerIdentity, Store
+from crm_graph.models import Customer, CustomerIdentity, ErasedIdentity, Store
 from crm_graph.models.enums import Gender
 from crm_graph.models.types import utcnow
 from crm_graph.services.ingest._common import StepResult, bulk_insert, fetch_in, in_values, insert_returning_ids
@@ -24,6 +24,7 @@ from crm_graph.services.ingest.tags import sync_customer_tags
 
 C = Customer.__table__
 I = CustomerIdentity.__table__  # noqa: E741
+E = ErasedIdentity.__table__
 
 #: Columns a customer record may set; None in a record leaves the stored value alone.
 _FIELDS = ("email", "phone", "first_name", "last_name", "gender", "country", "city", "has_account",
@@ -74,10 +75,34 @@ class CustomerResolver:
             values)
         return {value: customer_id for value, customer_id in rows}  # the last (lowest id) wins
 
+    def erased(self, refs: Sequence[CustomerRef]) -> list[bool]:
+        """Whether each reference names a person the store erased (GDPR): by this source's external
+        id, email or phone, against the erasure tombstones. Such a person is never created or
+        matched again, so a re-sync cannot bring their personal data back."""
+        from crm_graph.services.customers.erasure import identity_hash
+
+        candidates = [
+            [hashed for hashed in (
+                identity_hash(self.source, ref.external_id) if ref.external_id else None,
+                identity_hash("email", ref.email) if ref.email else None,
+                identity_hash("phone", ref.phone) if ref.phone else None,
+            ) if hashed]
+            for ref in refs
+        ]
+        wanted = sorted({hashed for hashes in candidates for hashed in hashes})
+        if not wanted:
+            return [False] * len(refs)
+        rows = fetch_in(self.session, lambda chunk: select(E.c.identity_hash).where(
+            E.c.store_id == self.store.id, in_values(E.c.identity_hash, chunk)), wanted)
+        tombstones = {row[0] for row in rows}
+        return [any(hashed in tombstones for hashed in hashes) for hashes in candidates]
+
     def resolve(self, refs: Sequence[CustomerRef], contacts: Sequence[Contact] | None = None,
                 *, create: bool = False) -> tuple[list[int | None], set[int]]:
-        """The customer id of each reference (None when unknown and not `create`), and the new ids."""
-        keys = [identity_key(ref) for ref in refs]
+        """The customer id of each reference (None when unknown and not `create`, or erased), and
+        the new ids."""
+        erased = self.erased(refs)
+        keys = [None if gone else identity_key(ref) for ref, gone in zip(refs, erased)]
         found = self.identities([key for key in keys if key])
         missing = [i for i, key in enumerate(keys) if key and key not in found]
         if missing:
@@ -142,8 +167,16 @@ def upsert_customers(session: Session, store: Store, source: str, records: Seque
     """Create or update customers; unchanged ones are counted and left untouched."""
     result = StepResult()
     latest = {record.external_id: record for record in records}  # the same id twice: the last wins
-    records = list(latest.values())
     resolver = CustomerResolver(session, store, source)
+    records = []
+    candidates = list(latest.values())
+    for record, gone in zip(candidates, resolver.erased([
+            CustomerRef(external_id=r.external_id, email=r.email, phone=r.phone) for r in candidates])):
+        if gone:
+            result.reject(record.external_id, "this person was erased (GDPR) and is not imported again")
+            del latest[record.external_id]
+        else:
+            records.append(record)
     before = resolver.identities(list(latest))
     refs = [CustomerRef(external_id=r.external_id, email=r.email, phone=r.phone) for r in records]
     contacts = [Contact(r.first_name, r.last_name, r.country, r.city, r.created_at, r.has_account) for r in records]

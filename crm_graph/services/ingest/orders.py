@@ -91,6 +91,7 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
     contacts = [Contact(r.first_name, r.last_name, r.country, r.city, r.placed_at, bool(r.customer.external_id))
                 for r in records]
     customer_ids, _ = resolver.resolve([record.customer for record in records], contacts, create=True)
+    erased = resolver.erased([record.customer for record in records])
     products = _product_ids(session, store, source, records)
     rows = fetch_in(session, lambda chunk: select(O.c.id, O.c.external_id, *[O.c[f] for f in _ORDER_FIELDS]).where(
         O.c.store_id == store.id, O.c.source == source, in_values(O.c.external_id, chunk)), [r.external_id for r in records])
@@ -98,7 +99,7 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
 
     now = utcnow()
     new_orders, new_children, changed, compare = [], [], [], []
-    for record, customer_id in zip(records, customer_ids):
+    for record, customer_id, gone in zip(records, customer_ids, erased):
         values = {
             "customer_id": customer_id, "status": str(record.status), "raw_status": record.raw_status,
             "placed_at": record.placed_at, "updated_at": record.updated_at, "currency": record.currency,
@@ -106,6 +107,10 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
             "shipping": record.shipping, "tax": record.tax, "channel": channel_for(record),
             "email": record.customer.email, "phone": record.customer.phone, "billing": record.billing,
         }
+        if gone:  # an erased person's order: the amounts stay store history, the contact copies do not
+            values.update(email=None, phone=None, billing=None)
+            if record.external_id in current:
+                values["customer_id"] = current[record.external_id].customer_id
         lines = [(line.external_id, products.get(line.product_external_id), line.name and line.name[:500], line.sku,
                   line.quantity, line.unit_price, line.line_total) for line in record.lines]
         refunds = None if record.refunds is None else [
