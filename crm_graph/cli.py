@@ -253,6 +253,7 @@ def main() -> None:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # Migration steps are reported by `crm-graph migrate` itself, not line by line.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         app()
     except UserError as exc:
         _fail(str(exc))
