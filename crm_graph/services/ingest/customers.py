@@ -98,10 +98,11 @@ class CustomerResolver:
         return [any(hashed in tombstones for hashed in hashes) for hashes in candidates]
 
     def resolve(self, refs: Sequence[CustomerRef], contacts: Sequence[Contact] | None = None,
-                *, create: bool = False) -> tuple[list[int | None], set[int]]:
+                *, create: bool = False, erased: Sequence[bool] | None = None) -> tuple[list[int | None], set[int]]:
         """The customer id of each reference (None when unknown and not `create`, or erased), and
-        the new ids."""
-        erased = self.erased(refs)
+        the new ids. `erased` is `self.erased(refs)` when the caller has it already."""
+        if erased is None:
+            erased = self.erased(refs)
         keys = [None if gone else identity_key(ref) for ref, gone in zip(refs, erased)]
         found = self.identities([key for key in keys if key])
         missing = [i for i, key in enumerate(keys) if key and key not in found]
@@ -180,7 +181,7 @@ def upsert_customers(session: Session, store: Store, source: str, records: Seque
     before = resolver.identities(list(latest))
     refs = [CustomerRef(external_id=r.external_id, email=r.email, phone=r.phone) for r in records]
     contacts = [Contact(r.first_name, r.last_name, r.country, r.city, r.created_at, r.has_account) for r in records]
-    ids, new_ids = resolver.resolve(refs, contacts, create=True)
+    ids, new_ids = resolver.resolve(refs, contacts, create=True, erased=[False] * len(refs))  # filtered above
 
     existing_ids = [cid for cid in ids if cid not in new_ids]
     current = {row.id: row for row in fetch_in(session, lambda chunk: select(

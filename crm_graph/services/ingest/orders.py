@@ -90,8 +90,8 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
     records = list({record.external_id: record for record in records}.values())
     contacts = [Contact(r.first_name, r.last_name, r.country, r.city, r.placed_at, bool(r.customer.external_id))
                 for r in records]
-    customer_ids, _ = resolver.resolve([record.customer for record in records], contacts, create=True)
     erased = resolver.erased([record.customer for record in records])
+    customer_ids, _ = resolver.resolve([record.customer for record in records], contacts, create=True, erased=erased)
     products = _product_ids(session, store, source, records)
     rows = fetch_in(session, lambda chunk: select(O.c.id, O.c.external_id, *[O.c[f] for f in _ORDER_FIELDS]).where(
         O.c.store_id == store.id, O.c.source == source, in_values(O.c.external_id, chunk)), [r.external_id for r in records])
