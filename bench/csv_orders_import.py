@@ -69,7 +69,13 @@ def raw_copy(engine, path: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=300_000)
+    parser.add_argument("--steps", action="store_true", help="log how long each SQL step of the import takes")
     args = parser.parse_args()
+    if args.steps:
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, format="  %(message)s")
+        logging.getLogger("crm_graph.services.csv_bulk").setLevel(logging.DEBUG)
     from sqlmodel import Session
 
     from crm_graph.services.csv_import import import_csv

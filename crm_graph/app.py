@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(SecurityHeaders, strict=settings.production),
         Middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=methods,
                    allow_headers=["Authorization", "Content-Type"], max_age=600),
-        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, own_limit_prefixes=(webhooks.PREFIX,)),
     ]
 
     @asynccontextmanager

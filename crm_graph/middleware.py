@@ -21,15 +21,18 @@ class BodySizeLimit:
     """Refuses request bodies over `max_bytes` with 413 and a JSON error, before the app parses them.
 
     The declared Content-Length is checked first; a body without one (chunked) is counted while the
-    app reads it, and the request is cut off at the limit.
+    app reads it, and the request is cut off at the limit. Paths under `own_limit_prefixes` are left
+    to their handlers, which enforce a limit of their own (the webhook endpoint: its own size and a
+    400 answer, as the platforms' retry rules expect).
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, own_limit_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.own_limit_prefixes = own_limit_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path", "").startswith(self.own_limit_prefixes or ("\0",)):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         description="How long an API process reuses a key it has checked; a key revoked elsewhere works "
         "here at most this long. 0 checks the database on every request.",
     )
+    dashboard_cache_seconds: float = Field(
+        default=5.0,
+        description="How long an API process reuses the dashboard figures it computed for a store (per range "
+        "and settings); new data shows on the dashboard at most this much later. 0 computes every request.",
+    )
     cors_origins: str = Field(
         default="",
         description="Comma-separated browser origins allowed to call the API (CORS); empty allows none.",

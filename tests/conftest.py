@@ -123,6 +123,30 @@ def api(engine: Engine, db_url: str):
     app = create_app(Settings(database_url=db_url, _env_file=None))
     with TestClient(app) as client:
         yield ApiClient(client, engine)
+    _wait_for_in_process_jobs()
+
+
+def _wait_for_in_process_jobs() -> None:
+    """Let the jobs a test started on the in-process worker threads finish before the next test.
+
+    The database (a SQLite file, or one PostgreSQL database) is shared by the whole session: a job
+    still running would write into the next test's data, and on SQLite a commit from it makes a
+    transaction of that test that has already read fail on its first write ("database is locked").
+    """
+    import dramatiq
+    from dramatiq.brokers.stub import StubBroker
+    from dramatiq.common import QueueJoinTimeout
+
+    broker = dramatiq.get_broker()
+    if not isinstance(broker, StubBroker):
+        return
+    for queue in broker.get_declared_queues():
+        if queue.endswith(".DQ"):
+            continue  # messages waiting for a retry's delay: not work in progress
+        try:
+            broker.join(queue, timeout=5_000, fail_fast=False)
+        except QueueJoinTimeout:  # a job still running after 5 s: its own test reports it
+            pass
 
 
 @pytest.fixture(scope="session")

@@ -37,27 +37,20 @@ def precompute_for_job(engine: Engine, store_id: int, first_day: date, last_day:
 
     The days are committed a chunk at a time, so a worker that dies in a long catch-up loses one
     chunk at most; the next attempt recomputes from the start, and since precomputing a day
-    replaces its rows, no day is ever counted twice.
+    replaces its rows, no day is ever counted twice. The session stays on one connection for the
+    whole range: a range keeps its running per-customer state in TEMP tables of that connection.
     """
     from crm_graph.services.analytics.precompute import precompute_range
 
-    total = (last_day - first_day).days + 1
-    counts: dict[str, int] = {}
-    chunk_first = first_day
-    while chunk_first <= last_day:
-        chunk_last = min(last_day, chunk_first + timedelta(days=PRECOMPUTE_CHUNK_DAYS - 1))
-        offset = (chunk_first - first_day).days
-
-        def chunk_progress(done: int, _total: int | None, offset: int = offset) -> None:
-            progress(offset + done, total)
-
-        with session_scope(engine) as session:
-            summary = precompute_range(session, _store(session, store_id), chunk_first, chunk_last,
-                                       progress=chunk_progress)
-        for name, value in split_summary(summary)[0].items():
-            if isinstance(value, int):
-                counts[name] = counts.get(name, 0) + value
-        chunk_first = chunk_last + timedelta(days=1)
+    with engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
+        try:
+            summary = precompute_range(session, _store(session, store_id), first_day, last_day, progress=progress,
+                                       chunk_days=PRECOMPUTE_CHUNK_DAYS, after_chunk=session.commit)
+            session.commit()
+        except BaseException:
+            connection.invalidate()  # not back to the pool: its TEMP tables end with the server session
+            raise
+    counts = {name: value for name, value in split_summary(summary)[0].items() if isinstance(value, int)}
     snapshots = _snapshot_segments(engine, store_id, last_day)
     if snapshots is not None:
         counts["segment_snapshots"] = snapshots

@@ -6,6 +6,7 @@ from crm_graph.connectors.base import (
     Page,
     Stream,
     WebhookEvent,
+    WebhookMalformed,
     WebhookRejected,
     format_cursor,
     parse_cursor,
@@ -30,6 +31,6 @@ from crm_graph.connectors.records import (
 __all__ = [
     "ActivityRecord", "ConsentRecord", "Connector", "ConnectorSettings", "CustomerRecord", "CustomerRef",
     "DeletionRecord", "OrderLineRecord", "OrderRecord", "Page", "ProductRecord", "Record", "RecordError",
-    "RefundRecord", "SpendRecord", "Stream", "TagRecord", "WebhookEvent", "WebhookRejected", "format_cursor",
+    "RefundRecord", "SpendRecord", "Stream", "TagRecord", "WebhookEvent", "WebhookMalformed", "WebhookRejected", "format_cursor",
     "parse_cursor", "window_start",
 ]

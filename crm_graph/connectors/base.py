@@ -85,6 +85,11 @@ class WebhookRejected(Exception):
     """An inbound webhook failed verification (bad or missing signature, unknown topic)."""
 
 
+class WebhookMalformed(WebhookRejected):
+    """An inbound webhook whose body cannot be read (not JSON, not the payload its topic has); the
+    endpoint answers 400 instead of the 401 of a failed signature."""
+
+
 @dataclass(slots=True)
 class WebhookEvent:
     """A verified inbound webhook: its topic, the platform's delivery id (if any), parsed body, send time."""

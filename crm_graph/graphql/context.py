@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -12,8 +12,10 @@ from strawberry.types import Info as StrawberryInfo
 
 from crm_graph.db import session_scope
 from crm_graph.graphql.errors import graphql_error
+from crm_graph.graphql.result_cache import ResultCache
 from crm_graph.models import Store
 from crm_graph.models.enums import Role
+from crm_graph.settings import Settings, get_settings
 
 T = TypeVar("T")
 
@@ -37,6 +39,8 @@ class Context:
     request: Any = None
     response: Any = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    #: This process's recent dashboard results (see `cached`); None keeps nothing.
+    results: ResultCache | None = None
 
     def require(self, role: Role = Role.READ) -> Store:
         """The request's store, or an UNAUTHENTICATED / FORBIDDEN error when the caller lacks `role`."""
@@ -59,7 +63,11 @@ class Context:
         blocks the event loop, so slow queries do not stall other requests of the process.
         """
         store = self.require(role)
-        return await self.run_unscoped(fn, store, *args, **kwargs)
+        try:
+            return await self.run_unscoped(fn, store, *args, **kwargs)
+        finally:
+            if role is not Role.READ and self.results is not None:
+                self.results.forget(store.id)  # what this request changed shows at once
 
     async def run_unscoped(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call ``fn(session, *args, **kwargs)`` in a worker thread, without checking the caller."""
@@ -70,6 +78,19 @@ class Context:
 
         return await anyio.to_thread.run_sync(call)
 
+    async def cached(self, name: Hashable, fn: Callable[..., T], *args: Hashable, **kwargs: Hashable) -> T:
+        """``await self.run(fn, *args, **kwargs)``, reused from this process's recent results.
+
+        Only for read-only computations whose result depends on nothing but the store, the
+        arguments and `name` (which form the key; put the store settings the result depends on into
+        `name`), and which callers do not change.
+        """
+        store = self.require(Role.READ)
+        if self.results is None:
+            return await self.run(fn, *args, **kwargs)
+        key = (name, args, tuple(sorted(kwargs.items())))
+        return await self.results.get(store.id, key, lambda: self.run(fn, *args, **kwargs))
+
     def loader(self, key: str, factory: Callable[[], T]) -> T:
         """This request's DataLoader named `key`, created by `factory` on first use."""
         if key not in self.loaders:
@@ -78,4 +99,11 @@ class Context:
 
 
 Info = StrawberryInfo[Context, None]
+
+
+def app_settings(info: Info) -> Settings:
+    """The settings of the app serving this request (tests build apps with their own)."""
+    request = info.context.request
+    app = getattr(request, "app", None) if request is not None else None
+    return getattr(getattr(app, "state", None), "settings", None) or get_settings()
 

@@ -14,6 +14,7 @@ from strawberry.asgi import GraphQL
 from crm_graph.db import session_scope
 from crm_graph.graphql.context import Context
 from crm_graph.graphql.errors import is_database_unavailable
+from crm_graph.graphql.result_cache import ResultCache
 from crm_graph.models import ApiKey, Store
 from crm_graph.models.enums import Role
 from crm_graph.models.types import utcnow
@@ -46,9 +47,10 @@ class CrmGraphQL(GraphQL):
         super().__init__(schema, **kwargs)
         self.engine = engine
         self.settings = settings
+        self.results = ResultCache(settings.dashboard_cache_seconds)
 
     async def get_context(self, request: Request, response) -> Context:
-        context = Context(engine=self.engine, request=request, response=response)
+        context = Context(engine=self.engine, request=request, response=response, results=self.results)
         header = request.headers.get("authorization")
         try:
             if header is None:

@@ -23,7 +23,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from sqlmodel import Session
 
 from crm_graph.errors import UserError
 from crm_graph.models import Customer, CustomerIdentity, CustomerTag, Store, Tag
-from crm_graph.models.enums import Channel
+from crm_graph.models.enums import Channel, JobStatus
 from crm_graph.services.filters import CustomerFilter, current_consent_state, customer_conditions
 
 COLUMNS = [
@@ -164,6 +164,19 @@ def make_download_token(secret: str, store_id: int, job_id: int, expires_at: int
     """A link token for job `job_id` of store `store_id`, valid until the Unix time `expires_at`."""
     payload = f"{store_id}.{job_id}.{expires_at}"
     return f"{payload}.{_signature(secret, payload)}"
+
+
+def download_link(secret: str, store_id: int, job_id: int, seconds: int, now: float | None = None) -> tuple[str, datetime]:
+    """A fresh signed link (a path of this API) to the file of job `job_id`, valid `seconds`, and its expiry."""
+    until = int(time.time() if now is None else now) + seconds
+    return f"/exports/{make_download_token(secret, store_id, job_id, until)}", datetime.fromtimestamp(until, tz=timezone.utc)
+
+
+def has_download(kind: str, status: str, result: dict | None) -> bool:
+    """Whether a job's file can be downloaded: a finished customers export whose file is still kept."""
+    from crm_graph.services.customers.background import EXPORT
+
+    return kind == EXPORT and status == JobStatus.SUCCEEDED.value and bool((result or {}).get("path"))
 
 
 def read_download_token(secret: str, token: str, now: float | None = None) -> tuple[int, int]:

@@ -130,7 +130,9 @@ def build_two_stores(engine: Engine) -> TwoStores:
                                          customers=9761, revenue=Decimal("7311.17")))
         jobs = [Job(store_id=b.id, kind=kind, status=status, params={"path": "bravo-secret-path.csv"},
                     counts={"created": 9741}, error="bravo secret reason")
-                for kind, status in (("CSV_IMPORT", "SUCCEEDED"), ("EXPORT", "RUNNING"), ("SYNC", "QUEUED"))]
+                for kind, status in (("CSV_IMPORT", "SUCCEEDED"), ("EXPORT", "RUNNING"), ("SYNC", "QUEUED"),
+                                     ("customers.export", "SUCCEEDED"))]
+        jobs[-1].result = {"path": "bravo-secret-path.csv", "rows": 9741}  # a file to download
         session.add_all(jobs)
         session.flush()
         session.add(JobError(store_id=b.id, job_id=jobs[0].id, line=7, record="bravo secret record",
@@ -167,8 +169,9 @@ def build_two_stores(engine: Engine) -> TwoStores:
         a_builder.tag(a_customers[1], "alpha-tag", utc(2025, 6, 2))
         a_segment = Segment(store_id=a.id, name="Alpha segment", filter={})
         a_job = Job(store_id=a.id, kind="CSV_IMPORT", status="SUCCEEDED")
+        a_export = Job(store_id=a.id, kind="customers.export", status="SUCCEEDED", result={"path": "alpha.csv"})
         a_connector = ConnectorConfig(store_id=a.id, connector="woocommerce", config={"url": "https://alpha.example"})
-        session.add_all([a_segment, a_job, a_connector])
+        session.add_all([a_segment, a_job, a_export, a_connector])
         session.flush()
         a_tag = session.execute(select(Tag).where(Tag.store_id == a.id)).scalars().first()
         a_key, a_plain = create_api_key(session, a, "admin", "alpha key")
@@ -227,6 +230,8 @@ def _walk(value: Any, two: TwoStores, problems: list[str], path: str) -> None:
         if kind and str(value.get("id")) in two.b_ids.get(kind, []):
             problems.append(f"B's {kind} id {value.get('id')} at {path}")
         for key, item in value.items():
+            if isinstance(item, str) and item.startswith("/exports/") and _link_store(item) != two.a.id:
+                problems.append(f"a download link of store {_link_store(item)} at {path}.{key}")
             if isinstance(item, int) and not isinstance(item, bool):
                 lowered = key.lower()
                 if item in B_NUMBERS or (item == B_CUSTOMERS and any(w in lowered for w in _COUNT_WORDS)):
@@ -238,6 +243,12 @@ def _walk(value: Any, two: TwoStores, problems: list[str], path: str) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _walk(item, two, problems, f"{path}[{index}]")
+
+
+def _link_store(url: str) -> int | None:
+    """The store a download link (`/exports/<store>.<job>.<until>.<signature>`) was made for."""
+    head = url.rsplit("/", 1)[-1].split(".", 1)[0]
+    return int(head) if head.isdigit() else None
 
 
 def _kind_of_type(typename: Any) -> str | None:

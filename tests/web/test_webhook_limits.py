@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import Session
 
 from crm_graph.services.connectors import register_connector
+from crm_graph.web.webhooks import MAX_BODY
 from crm_graph_woocommerce.webhooks import signature
 from tests.ingest_helpers import count
 
@@ -47,10 +48,10 @@ def test_refused_deliveries_leave_no_trace_and_are_logged(api, engine, hooked, c
     customer = {"id": 5, "email": "x@example.com", "first_name": "X"}
     body = json.dumps(customer).encode()
     refusals = [
-        (b"{" + b" " * 1_200_000 + b"}", SECRET, 413),  # over the request body limit
+        (b"{" + b" " * (MAX_BODY + 1) + b"}", SECRET, 400),  # over the webhook body limit
         (body, None, 401),                              # unsigned
         (body, "wrong-secret", 401),                    # forged
-        (b"{not json", SECRET, 401),                    # signed but malformed
+        (b"{not json", SECRET, 400),                    # signed but malformed
         (b"\xff\xfe\x00binary", SECRET, 200),           # signed, not JSON at all: a ping-like no-op
     ]
     for payload, secret, status in refusals:
@@ -78,3 +79,23 @@ def test_every_connector_compares_signatures_in_constant_time():
         text = source.read_text()
         assert "hmac.compare_digest" in text, source
         assert "== expected" not in text and "expected ==" not in text, source
+
+
+def test_an_oversized_body_without_a_length_is_cut_off_at_the_limit(api, engine, hooked, caplog):
+    caplog.set_level(logging.WARNING)
+
+    def chunks():
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b" " * 65536
+
+    response = api.client.post(f"/webhooks/woocommerce/{hooked.slug}", content=chunks(),
+                               headers={"X-WC-Webhook-Topic": "customer.created"})
+    assert response.status_code == 400
+    assert _traces(engine, hooked) == (0, 0, 0)
+    assert "over" in " ".join(record.getMessage() for record in caplog.records)
+
+
+def test_the_api_body_limit_still_answers_413_elsewhere(api):
+    response = api.client.post("/graphql", content=b"{" + b" " * 1_200_000 + b"}",
+                               headers={"Content-Type": "application/json"})
+    assert response.status_code == 413

@@ -9,10 +9,8 @@ import strawberry
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.cost import page_cost
 from crm_graph.graphql.customers.filters import CustomerFilterInput, CustomerSort, SortDirection, to_filter
-from crm_graph.graphql.customers.jobs import CustomerJobType, app_settings
 from crm_graph.graphql.customers.types import CustomerConnection, CustomerType
 from crm_graph.graphql.ids import parse_id
-from crm_graph.services.customers.background import get_customer_job
 from crm_graph.services.customers.listing import customers_page
 from crm_graph.services.customers.profile import get_customer
 from crm_graph.settings import get_settings
@@ -52,11 +50,3 @@ class CustomerQuery:
             nodes=[CustomerType.from_model(row) for row in page.customers], end_cursor=page.end_cursor,
             has_next_page=page.has_next_page, filter=customer_filter,
         )
-
-    @strawberry.field(description="A background job on customers (bulk change or export) of this store; null when none.")
-    async def customer_job(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id of the job.")]) -> CustomerJobType | None:
-        job_id = _id(id)
-        if job_id is None:
-            return None
-        job = await info.context.run(get_customer_job, job_id)
-        return CustomerJobType.from_model(job, info.context.store, app_settings(info)) if job else None

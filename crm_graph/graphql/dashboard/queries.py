@@ -37,13 +37,19 @@ from crm_graph.graphql.enums import Channel
 from crm_graph.models.enums import Channel as ChannelEnum
 from crm_graph.services.analytics import consent, customers, spenders, tags
 from crm_graph.errors import UserError
-from crm_graph.services.dates import ResolvedRange, buckets, kpi_comparison_day
+from crm_graph.services.analytics.daily import settings_key
+from crm_graph.services.dates import ResolvedRange, buckets, kpi_comparison_day, store_today
 
 CHANNEL_DESCRIPTION = "Only this channel; both when omitted."
 
 
 def _channels(channel: ChannelEnum | None) -> tuple[ChannelEnum, ...]:
     return consent.CHANNELS if channel is None else (ChannelEnum(channel),)
+
+
+def _with_settings(info: Info, name: str) -> tuple[str, str]:
+    """A cache key part for a widget whose figures depend on the store's analytics settings."""
+    return name, settings_key(info.context.require().analytics_settings)
 
 
 def _planned_days(info: Info, r: ResolvedRange, series_field: str, days: set[date]) -> frozenset[date]:
@@ -81,11 +87,12 @@ class DashboardType:
     shared: strawberry.Private[dict[str, asyncio.Future]]
 
     async def _once(self, info: Info, key: str, planned: frozenset[date], days: list[date], fn, **kwargs) -> dict:
-        """`fn(session, store, sorted(planned))` run once per request and shared by the widgets that need it."""
+        """`fn(session, store, sorted(planned))` run once per request and shared by the widgets that need it
+        (and reused by the requests of the next seconds, see `result_cache`)."""
         if not set(days) <= planned:  # not planned (cannot happen with a parsed selection)
             return await info.context.run(fn, days, **kwargs)
         if key not in self.shared:
-            self.shared[key] = asyncio.ensure_future(info.context.run(fn, sorted(planned), **kwargs))
+            self.shared[key] = asyncio.ensure_future(info.context.cached(key, fn, tuple(sorted(planned)), **kwargs))
         return await self.shared[key]
 
     async def _consent_counts(self, info: Info, days: list[date]) -> dict:
@@ -157,15 +164,17 @@ class DashboardType:
 
     @strawberry.field(description="F. Activity buckets at the end of the range, with the store's windows.")
     async def activity(self, info: Info) -> ActivityBucketsType:
-        return ActivityBucketsType.from_service(await info.context.run(customers.activity_buckets, self.resolved))
+        return ActivityBucketsType.from_service(
+            await info.context.cached(_with_settings(info, "activity"), customers.activity_buckets, self.resolved))
 
     @strawberry.field(description="G. Spender segments by value and by frequency, with their thresholds.")
     async def spender_segments(self, info: Info) -> SpenderSegmentsType:
-        return SpenderSegmentsType.from_service(await info.context.run(spenders.spender_segments, self.resolved))
+        return SpenderSegmentsType.from_service(
+            await info.context.cached(_with_settings(info, "spenders"), spenders.spender_segments, self.resolved))
 
     @strawberry.field(description="H. The 10 tags on the most customers today (ties by name); ignores the range.")
     async def top_tags(self, info: Info) -> list[TagCountType]:
-        rows = await info.context.run(tags.top_tags)
+        rows = await info.context.cached(("top_tags", store_today(info.context.require())), tags.top_tags)
         return [TagCountType.from_service(row) for row in rows]
 
 

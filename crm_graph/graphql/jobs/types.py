@@ -7,10 +7,11 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from crm_graph.graphql.context import Info
+from crm_graph.graphql.context import Info, app_settings
 from crm_graph.graphql.enums import JobStatus
 from crm_graph.models import Job, JobError
 from crm_graph.services import jobs as job_service
+from crm_graph.services.export import download_link, has_download
 
 JobKind = strawberry.enum(job_service.JobKind, description="What a background job does.")
 
@@ -46,7 +47,15 @@ class JobRecordErrorType:
         return cls(line=row.line, record=row.record, reason=row.reason)
 
 
-@strawberry.type(name="Job", description="One run of background work: a sync, an import, an export, a precompute.")
+@strawberry.type(name="JobDownload", description="A file a finished job produced, behind a signed, expiring link.")
+class JobDownloadType:
+    url: str = strawberry.field(
+        description="Path of the file on this API (`/exports/...`); works without a key, for this job only, until `expiresAt`."
+    )
+    expires_at: datetime = strawberry.field(description="Until when `url` works; ask for the job again for a new link.")
+
+
+@strawberry.type(name="Job", description="One run of background work: a sync, an import, an export, a bulk change of customers, a precompute. Every mutation that starts work returns it.")
 class JobType:
     id: strawberry.ID = strawberry.field(description="Internal id of the job; pass it to `job(id:)` to follow it.")
     kind: JobKind = strawberry.field(description="What the job does.")
@@ -64,6 +73,18 @@ class JobType:
     heartbeat_at: datetime | None = strawberry.field(
         description="Last sign of life of its worker (while RUNNING); a stale one means the worker died."
     )
+
+    @strawberry.field(
+        description="The file the job produced (the CSV of a customers export), with a new link at each request; "
+        "null for kinds without a file, until the job has SUCCEEDED, and once the file has expired."
+    )
+    def download(self, info: Info) -> JobDownloadType | None:
+        if not has_download(self.kind.value, self.status.value, self.result):
+            return None
+        store = info.context.require()
+        settings = app_settings(info)
+        url, expires_at = download_link(settings.secret_key, store.id, int(self.id), settings.export_link_seconds)
+        return JobDownloadType(url=url, expires_at=expires_at)
 
     @strawberry.field(description="How many records the job rejected (only the first 1,000 are kept in `errors`).")
     async def error_count(self, info: Info) -> int:

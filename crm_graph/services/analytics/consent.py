@@ -161,14 +161,84 @@ def consent_counts_at(session: Session, store: Store, ends: list[datetime], *,
     return result
 
 
+def consent_changes(session: Session, store: Store, since: datetime, until: datetime, *,
+                    by_gender: bool = False) -> dict[CountKey, int]:
+    """Live: how the counts of `consent_counts_at` change from instant `since` to instant `until`.
+
+    Only what happened in between is read: the customers with a consent event in [since, until)
+    leave their bucket as of `since` for their bucket as of `until`, and the customers created in
+    [since, until) join their bucket as of `until`. It serves the days after the newest precomputed
+    one (today, above all) at the cost of a day's events instead of the whole history.
+    """
+    q = SqlQuery(session, store.id)
+    since_at, until_at = q.instant("since", since), q.instant("until", until)
+    known = ", ".join(f"'{g.value}'" for g in GENDERS)
+    gender = f"CASE WHEN c.gender IN ({known}) THEN c.gender ELSE 'UNKNOWN' END" if by_gender else "''"
+    subscribed, unsubscribed = states_of(ConsentBucket.SUBSCRIBED), states_of(ConsentBucket.UNSUBSCRIBED)
+    channels = " UNION ALL ".join(f"SELECT '{channel.value}' AS channel" for channel in CHANNELS)
+
+    def state_before(instant: str) -> str:
+        return (f"(SELECT e.state FROM consent_event e WHERE e.store_id = :store_id AND e.customer_id = p.customer_id"
+                f" AND e.channel = p.channel AND e.occurred_at < {instant} ORDER BY e.occurred_at DESC, e.id DESC"
+                f" LIMIT 1)")
+
+    def bucket(state: str) -> str:
+        return (f"CASE WHEN {state} IN ({subscribed}) THEN 'SUBSCRIBED' "
+                f"WHEN {state} IN ({unsubscribed}) THEN 'UNSUBSCRIBED' ELSE 'UNKNOWN' END")
+
+    sql = f"""
+    WITH moved AS (
+        SELECT DISTINCT customer_id, channel FROM consent_event
+        WHERE store_id = :store_id AND occurred_at >= {since_at} AND occurred_at < {until_at}
+    ),
+    pairs AS (
+        SELECT m.customer_id, m.channel, {gender} AS gender, 0 AS is_new
+        FROM moved m JOIN customer c ON c.id = m.customer_id
+        WHERE c.store_id = :store_id AND c.erased_at IS NULL AND c.created_at < {since_at}
+        UNION ALL
+        SELECT c.id, ch.channel, {gender}, 1
+        FROM customer c CROSS JOIN ({channels}) ch
+        WHERE c.store_id = :store_id AND c.erased_at IS NULL
+          AND c.created_at >= {since_at} AND c.created_at < {until_at}
+    ),
+    states AS (
+        SELECT p.channel, p.gender, p.is_new,
+               CASE WHEN p.is_new = 1 THEN NULL ELSE {state_before(since_at)} END AS before_state,
+               {state_before(until_at)} AS after_state
+        FROM pairs p
+    )
+    SELECT channel, gender, is_new, {bucket("before_state")} AS before_bucket,
+           {bucket("after_state")} AS after_bucket, COUNT(*) AS n
+    FROM states GROUP BY channel, gender, is_new, before_bucket, after_bucket
+    """
+    changes: dict[CountKey, int] = defaultdict(int)
+    for channel, gender_value, is_new, before, after, n in q.execute(sql):
+        key_gender = gender_value if by_gender else None
+        if not int(is_new):
+            changes[(channel, key_gender, before)] -= int(n)
+        changes[(channel, key_gender, after)] += int(n)
+    return dict(changes)
+
+
+def _plus(counts: dict[CountKey, int], changes: dict[CountKey, int]) -> dict[CountKey, int]:
+    return {key: count + changes.get(key, 0) for key, count in counts.items()}
+
+
 def consent_counts_for_days(session: Session, store: Store, days: list[date], *,
                             by_gender: bool = False) -> dict[date, dict[CountKey, int]]:
-    """Counts at the end of each local day: from the daily tables when they cover every day, else live.
+    """Counts at the end of each local day: from the daily tables when they cover every day (the days
+    just after the newest precomputed one, such as today, brought forward from it), else live.
 
     With `by_gender`, the result has both the per-gender keys and the totals (gender None).
     """
     unique = sorted(set(days))
     stored = daily.consent_counts(session, store, unique, by_gender=by_gender)
+    if stored is None:
+        stored = daily.brought_forward(
+            session, store, unique,
+            lambda stored_days: daily.consent_counts(session, store, stored_days, by_gender=by_gender),
+            lambda base, since, until: _plus(base, consent_changes(session, store, since, until, by_gender=by_gender)),
+        )
     if stored is None:
         live = consent_counts_at(session, store, [day_end(day, store.tz) for day in unique], by_gender=by_gender)
         stored = dict(zip(unique, live))

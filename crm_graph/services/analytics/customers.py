@@ -158,13 +158,54 @@ def activity_at(session: Session, store: Store, day: date) -> ActivityBuckets:
                            low_risk_days=settings.low_risk_days)
 
 
+def customer_changes(session: Session, store: Store, since: datetime, until: datetime) -> CustomerCounts:
+    """Live: how `customer_counts_at` changes from instant `since` to instant `until`, reading only the
+    customers created in between and those whose first counted order falls in between."""
+    q = SqlQuery(session, store.id)
+    since_at, until_at = q.instant("since", since), q.instant("until", until)
+    sql = f"""
+    SELECT COUNT(*), COALESCE(SUM(CASE WHEN {IDENTIFIED_SQL} THEN 1 ELSE 0 END), 0),
+           COALESCE(SUM(CASE WHEN c.first_order_at < {until_at} THEN 1 ELSE 0 END), 0)
+    FROM customer c
+    WHERE c.store_id = :store_id AND c.erased_at IS NULL AND c.created_at >= {since_at} AND c.created_at < {until_at}
+    UNION ALL
+    SELECT 0, 0, COUNT(*)
+    FROM customer c
+    WHERE c.store_id = :store_id AND c.erased_at IS NULL AND c.created_at < {since_at}
+      AND c.first_order_at >= {since_at} AND c.first_order_at < {until_at}
+    """
+    rows = q.execute(sql).all()
+    return CustomerCounts(customers=sum(int(r[0]) for r in rows), identified=sum(int(r[1]) for r in rows),
+                          spenders=sum(int(r[2]) for r in rows))
+
+
+def _stored_customer_counts(session: Session, store: Store, days: list[date]) -> dict[date, CustomerCounts] | None:
+    rows = daily.customer_rows(session, store, days)
+    if rows is None:
+        return None
+    return {day: CustomerCounts(row.customers, row.identified, row.spenders) for day, row in rows.items()}
+
+
+def _forward_customer_counts(session: Session, store: Store, base: CustomerCounts, since: datetime,
+                             until: datetime) -> CustomerCounts:
+    change = customer_changes(session, store, since, until)
+    return CustomerCounts(base.customers + change.customers, base.identified + change.identified,
+                          base.spenders + change.spenders)
+
+
 def customer_counts_for_days(session: Session, store: Store, days: list[date]) -> dict[date, CustomerCounts]:
     """Customers, identified and spenders at the end of each local day: daily tables when they cover
-    every day, else live (one statement)."""
+    every day (the days just after the newest precomputed one, such as today, brought forward from
+    it), else live (one statement)."""
     unique = sorted(set(days))
-    rows = daily.customer_rows(session, store, unique)
-    if rows is not None:
-        return {day: CustomerCounts(row.customers, row.identified, row.spenders) for day, row in rows.items()}
+    stored = _stored_customer_counts(session, store, unique)
+    if stored is None:
+        stored = daily.brought_forward(
+            session, store, unique, lambda stored_days: _stored_customer_counts(session, store, stored_days),
+            lambda base, since, until: _forward_customer_counts(session, store, base, since, until),
+        )
+    if stored is not None:
+        return stored
     live = customer_counts_at(session, store, [day_end(day, store.tz) for day in unique])
     return dict(zip(unique, live))
 

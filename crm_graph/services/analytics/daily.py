@@ -10,8 +10,9 @@ the store's current settings. Otherwise the widget is computed live.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import TypeVar
 
 from sqlmodel import Session, select
 
@@ -26,6 +27,13 @@ from crm_graph.models import (
     Tag,
 )
 from crm_graph.models.enums import Channel, ConsentBucket, Gender
+from crm_graph.services.dates import day_end
+
+T = TypeVar("T")
+
+#: At most this many days after the newest precomputed day are brought forward from it (reading only
+#: what happened since); a longer gap is computed live over the whole history.
+CATCH_UP_DAYS = 7
 
 
 def settings_key(settings: StoreSettings) -> str:
@@ -50,6 +58,41 @@ def customer_rows(session: Session, store: Store, days: Iterable[date], *,
         query = query.where(DailyCustomerCount.settings_key == settings_key(store.analytics_settings))
     rows = {row.day: row for row in session.exec(query)}
     return rows if len(rows) == len(wanted) else None
+
+
+def newest_day(session: Session, store: Store) -> date | None:
+    """The newest precomputed day of the store, or None when none is."""
+    return session.exec(
+        select(DailyCustomerCount.day).where(DailyCustomerCount.store_id == store.id)
+        .order_by(DailyCustomerCount.day.desc()).limit(1)
+    ).first()
+
+
+def brought_forward(session: Session, store: Store, days: list[date],
+                    stored: Callable[[list[date]], dict[date, T] | None],
+                    forward: Callable[[T, datetime, datetime], T]) -> dict[date, T] | None:
+    """Figures of `days` (ascending) from the daily tables, where the days after the newest precomputed
+    one (today, above all: the workers compute a day once it is over) are brought forward from it.
+
+    `stored(days)` reads precomputed figures (None unless every day is there); `forward(base, since,
+    until)` adds to the newest day's figures what changed between the end of that day and the end of a
+    later one. None when some day is neither precomputed nor within `CATCH_UP_DAYS` after the newest.
+    """
+    newest = newest_day(session, store)
+    if newest is None:
+        return None
+    later = [day for day in days if day > newest]
+    if not later or (later[-1] - newest).days > CATCH_UP_DAYS:
+        return None
+    earlier = [day for day in days if day <= newest]
+    found = stored(sorted({*earlier, newest}))
+    if found is None:
+        return None
+    since = day_end(newest, store.tz)
+    result = {day: found[day] for day in earlier}
+    for day in later:
+        result[day] = forward(found[newest], since, day_end(day, store.tz))
+    return result
 
 
 def consent_counts(session: Session, store: Store, days: list[date], *,

@@ -5,9 +5,12 @@ channel × gender), customers / identified / spenders / activity buckets, spende
 segment sizes, and customers per tag. Precomputing a day replaces its rows (idempotent).
 
 `precompute_range` is set-based where the metric allows it: consent and customer counts of all the
-days come from one statement each (deltas per day summed up); the activity buckets, spender
-thresholds and tag counts take one statement per day (a percentile cannot be summed over days).
-The values are exactly what the live computation returns for the same data (tests assert it).
+days come from one statement each (deltas per day summed up). The activity buckets, spender
+thresholds and tag counts cannot be summed over days (a percentile needs every customer's figure):
+one day alone takes the live statements, each over the whole history; a range of days keeps a
+per-customer running state (`running.RunningState`) that each day advances with its own changes,
+and computes the day's figures from it. Either way the values are exactly what the live computation
+returns for the same data (tests assert it).
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ from crm_graph.models import (
 from crm_graph.models.enums import Channel, ConsentBucket, Gender
 from crm_graph.models.types import utcnow
 from crm_graph.services.analytics.consent import consent_counts_at
-from crm_graph.services.analytics.customers import activity_at, customer_counts_at
+from crm_graph.services.analytics.customers import ActivityBuckets, activity_at, customer_counts_at
 from crm_graph.services.analytics.daily import settings_key
 from crm_graph.services.analytics.rfm_grid import precompute_rfm_day
-from crm_graph.services.analytics.spenders import spender_segments_at
-from crm_graph.services.analytics.tags import tag_counts_at
+from crm_graph.services.analytics.running import RunningState
+from crm_graph.services.analytics.spenders import SpenderSegments, spender_segments_at
+from crm_graph.services.analytics.tags import TagCount, tag_counts_at
 from crm_graph.services.dates import day_end
 
 #: Days per set-based statement (bounds the size of the bucket list sent to the database).
@@ -66,11 +70,16 @@ def precompute_day(session: Session, store: Store, day: date) -> PrecomputeSumma
 
 
 def precompute_range(session: Session, store: Store, first_day: date, last_day: date,
-                     progress: Callable[[int, int | None], None] | None = None) -> PrecomputeSummary:
+                     progress: Callable[[int, int | None], None] | None = None, *,
+                     chunk_days: int | None = None,
+                     after_chunk: Callable[[], None] | None = None) -> PrecomputeSummary:
     """Compute and store the daily aggregates of every local day from `first_day` to `last_day`.
 
     Works inside the caller's transaction (the caller commits). `progress(done, total)` is called
-    after each day.
+    after each day. The days are written `chunk_days` at a time (default `CHUNK_DAYS`), and
+    `after_chunk()` is called after each chunk's rows are written: a long catch-up commits there. A
+    range of several days keeps TEMP tables on the session's connection until it returns, so a
+    caller that commits in `after_chunk` must keep the session on one connection.
     """
     if first_day > last_day:
         raise ValueError("first_day must be on or before last_day")
@@ -84,16 +93,48 @@ def precompute_range(session: Session, store: Store, first_day: date, last_day: 
         if progress is not None:
             progress(summary.counts["days"], total)
 
+    per_day: _LiveDays | RunningState
+    if total == 1:
+        per_day = _LiveDays(session, store)
+    else:
+        per_day = RunningState(session, store, first_day, last_day)
+    chunk = chunk_days or CHUNK_DAYS
     day = first_day
     while day <= last_day:
-        chunk_last = min(last_day, day + timedelta(days=CHUNK_DAYS - 1))
+        chunk_last = min(last_day, day + timedelta(days=chunk - 1))
         days = [day + timedelta(days=i) for i in range((chunk_last - day).days + 1)]
-        summary.counts["rows"] += _precompute_days(session, store, days, tick)
+        summary.counts["rows"] += _precompute_days(session, store, days, per_day, tick)
+        if after_chunk is not None:
+            after_chunk()
         day = chunk_last + timedelta(days=1)
+    per_day.close()
     return summary
 
 
-def _precompute_days(session: Session, store: Store, days: list[date], tick: Callable[[], None]) -> int:
+class _LiveDays:
+    """The per-day figures of one day alone: the live statements (the interface of `RunningState`)."""
+
+    def __init__(self, session: Session, store: Store) -> None:
+        self.session, self.store = session, store
+
+    def activity(self, day: date, customers: int) -> ActivityBuckets:
+        return activity_at(self.session, self.store, day)
+
+    def spender_segments(self, day: date) -> SpenderSegments:
+        return spender_segments_at(self.session, self.store, day)
+
+    def tag_counts(self, day: date) -> list[TagCount]:
+        return tag_counts_at(self.session, self.store, day)
+
+    def advance(self, day: date) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _precompute_days(session: Session, store: Store, days: list[date], per_day: _LiveDays | RunningState,
+                     tick: Callable[[], None]) -> int:
     ends = [day_end(day, store.tz) for day in days]
     consent = consent_counts_at(session, store, ends, by_gender=True)
     customers = customer_counts_at(session, store, ends)
@@ -111,13 +152,14 @@ def _precompute_days(session: Session, store: Store, days: list[date], tick: Cal
                          customers=n)
                     for gender, n in per_gender.items()
                 )
-        activity = activity_at(session, store, day)
+        per_day.advance(day)
+        activity = per_day.activity(day, people.customers)
         rows[DailyCustomerCount].append(dict(
             store_id=store.id, day=day, customers=people.customers, identified=people.identified,
             spenders=people.spenders, active=activity.active, low_risk=activity.low_risk,
             high_risk=activity.high_risk, settings_key=key, computed_at=now,
         ))
-        segments = spender_segments_at(session, store, day)
+        segments = per_day.spender_segments(day)
         rows[DailySpenderThresholds].append(dict(
             store_id=store.id, day=day, spenders=segments.spenders,
             value_low=segments.value_low or 0, value_high=segments.value_high or 0,
@@ -127,7 +169,7 @@ def _precompute_days(session: Session, store: Store, days: list[date], tick: Cal
         ))
         rows[DailyTagCount].extend(
             dict(store_id=store.id, day=day, tag_id=tag.tag_id, customers=tag.customers)
-            for tag in tag_counts_at(session, store, day)
+            for tag in per_day.tag_counts(day)
         )
         tick()
     for table in _TABLES:

@@ -19,11 +19,11 @@ use it); `spender_segments` the thresholds and segment sizes of the dashboard.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import CTE, Select, case, cast, func, literal, select, true, union_all
+from sqlalchemy import CTE, Integer, Select, Subquery, case, cast, func, literal, select, true, union_all
 from sqlmodel import Session
 
 from crm_graph.models import Customer, Order, Refund, Store
@@ -61,15 +61,12 @@ def _fraction(percentile: float) -> tuple[int, int]:
     return share.numerator, share.denominator
 
 
-def _spend(store: Store, as_of_day: date) -> CTE:
-    """Per spender as of the end of `as_of_day`: counted orders and lifetime net revenue.
+def _correction(store: Store, end) -> Subquery:
+    """Per customer: what happened from instant `end` on to its lifetime figures (`n` orders, `net`).
 
-    Read from the lifetime figures on the customer row (`orders_count`, `total_spent`, kept by
-    `customer_stats`) minus what happened from the end of the day on: counted orders placed later
-    (with all their refunds) and later refunds on earlier orders. For a recent day that is a scan of
-    the customers and of a few recent orders instead of an aggregate of the whole order history.
+    Counted orders placed from `end` on (with all their refunds) and refunds issued from `end` on to
+    earlier counted orders; the lifetime figures minus this are the figures as of `end`.
     """
-    end = literal(day_end(as_of_day, store.tz), UTCDateTime)
     counted = Order.status.in_(COUNTED_ORDER_STATUSES)
     refunds = (
         select(Refund.order_id, func.sum(Refund.amount).label("refunded"))
@@ -92,11 +89,25 @@ def _spend(store: Store, as_of_day: date) -> CTE:
         .group_by(Order.customer_id)
     )
     later = union_all(later_orders, later_refunds).subquery("later")
-    correction = (
-        select(later.c.customer_id, func.sum(later.c.n).label("n"), func.sum(later.c.net).label("net"))
+    return (
+        # PostgreSQL sums integers into numeric: cast back, so that the order counts stay integers and
+        # the frequent threshold (an integer division) is rounded up on both databases.
+        select(later.c.customer_id, cast(func.sum(later.c.n), Integer).label("n"), func.sum(later.c.net).label("net"))
         .group_by(later.c.customer_id)
         .subquery("correction")
     )
+
+
+def _spend(store: Store, as_of_day: date) -> CTE:
+    """Per spender as of the end of `as_of_day`: counted orders and lifetime net revenue.
+
+    Read from the lifetime figures on the customer row (`orders_count`, `total_spent`, kept by
+    `customer_stats`) minus what happened from the end of the day on: counted orders placed later
+    (with all their refunds) and later refunds on earlier orders. For a recent day that is a scan of
+    the customers and of a few recent orders instead of an aggregate of the whole order history.
+    """
+    end = literal(day_end(as_of_day, store.tz), UTCDateTime)
+    correction = _correction(store, end)
     orders = Customer.orders_count - func.coalesce(correction.c.n, 0)
     net = func.round(Customer.total_spent - func.coalesce(correction.c.net, 0), 2)
     return (
@@ -104,6 +115,22 @@ def _spend(store: Store, as_of_day: date) -> CTE:
         .outerjoin(correction, correction.c.customer_id == Customer.id)
         .where(Customer.store_id == store.id, Customer.erased_at.is_(None), Customer.created_at < end, orders > 0)
         .cte("spend")
+    )
+
+
+def spend_as_of(store: Store, instant: datetime) -> Select:
+    """SELECT (customer_id, created_at, orders, net) as of `instant` of every customer that may ever be a
+    spender (not erased, with counted orders in its lifetime figures), whenever it was created.
+
+    The same arithmetic as the live segments (`_spend`) without their filters and rounding: the start
+    of a running state that later days advance with their own orders and refunds (`running`).
+    """
+    correction = _correction(store, literal(instant, UTCDateTime))
+    return (
+        select(Customer.id, Customer.created_at, Customer.orders_count - func.coalesce(correction.c.n, 0),
+               Customer.total_spent - func.coalesce(correction.c.net, 0))
+        .outerjoin(correction, correction.c.customer_id == Customer.id)
+        .where(Customer.store_id == store.id, Customer.erased_at.is_(None), Customer.orders_count > 0)
     )
 
 
@@ -169,7 +196,12 @@ def spender_segments_query(store: Store, as_of_day: date) -> Select:
 
 def spender_segments_at(session: Session, store: Store, day: date) -> SpenderSegments:
     """Live: thresholds and segment sizes as of the end of local `day`; one statement."""
-    spend = _spend(store, day)
+    return segments_of(session, store, day, _spend(store, day))
+
+
+def segments_of(session: Session, store: Store, day: date, spend: CTE) -> SpenderSegments:
+    """Thresholds and segment sizes of `day` over `spend`, a CTE of (customer_id, orders, net) of the
+    day's spenders (net rounded to the cent); one statement."""
     thresholds = _thresholds(store, spend)
     segments = _segments(spend, thresholds).subquery("segments")
 

@@ -102,13 +102,6 @@ def job_progress(engine: Engine, job_id: int) -> Callable[[int, int | None], Non
     return report
 
 
-def get_customer_job(session: Session, store: Store, job_id: int) -> Job | None:
-    """The store's customer job `job_id`, or None."""
-    return session.exec(
-        select(Job).where(Job.store_id == store.id, Job.id == job_id, Job.kind.in_(tuple(_handlers())))
-    ).scalars().first()
-
-
 def _finish(engine: Engine, job_id: int, status: JobStatus, *, counts=None, result=None, error=None) -> None:
     with session_scope(engine) as session:
         job = session.get(Job, job_id)

@@ -41,7 +41,8 @@ CUSTOMER_COLUMNS = (
 )
 
 ORDER_COLUMNS = (
-    _col("order_id", True, "The order's id; every row of one order carries it, rows of an order are consecutive."),
+    _col("order_id", True, "The order's id on every row of the order; the first row gives the order's fields. Rows of an "
+         "order may be anywhere in the file on PostgreSQL; on SQLite they must be consecutive."),
     _col("placed_at", True, "When the order was placed (ISO 8601; no offset = store timezone)."),
     _col("status", True, "PENDING, PAID, COMPLETED, CANCELLED, REFUNDED, FAILED (or the platform's word)."),
     _col("total", True, "Order total, e.g. 129.99."),
@@ -230,6 +231,33 @@ def read_orders(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContex
             yield order
 
 
+def order_rows(stream: BinaryIO, mapping: Mapping[str, str]) -> Iterator[tuple[int, tuple[str, ...] | BadRow]]:
+    """The raw rows of an orders file, ``(line, values)`` indexed like `ORDER_COLUMNS` (for bulk imports)."""
+    return rows(stream, mapping, ORDER_COLUMNS)
+
+
+def order_cell_error(column: str, value: str, context: CsvContext) -> str | None:
+    """The reason `read_orders` rejects `value` in `column` with, or None when the cell is fine."""
+    tz = ZoneInfo(context.timezone)
+    checks = {
+        "order_id": lambda: None if value else "order_id is required",
+        "email": lambda: f.email(value),
+        "phone": lambda: f.phone(value, None),
+        "status": lambda: f.choice(value, "status", f.ORDER_STATUSES),
+        "placed_at": lambda: f.instant(value, "placed_at", tz, required=True),
+        "updated_at": lambda: f.instant(value, "updated_at", tz),
+        "total": lambda: f.amount(value, "total", required=True),
+        "refunded_at": lambda: f.instant(value, "refunded_at", tz, required=True),
+        "quantity": lambda: f.integer(value, "quantity", 1),
+    }
+    check = checks.get(column) or (lambda: f.amount(value, column))
+    try:
+        outcome = check()
+    except ValueError as exc:
+        return str(exc)
+    return outcome if column == "order_id" else None
+
+
 def read_consents(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContext) -> Iterator:
     """Consent events, one per row."""
     tz = ZoneInfo(context.timezone)
@@ -280,7 +308,8 @@ def read_spend(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContext
 
 KINDS = (
     CsvKind("customers", "Customers, with optional consent states and tags.", CUSTOMER_COLUMNS, read_customers),
-    CsvKind("orders", "Orders, one row per line item.", ORDER_COLUMNS, read_orders),
+    CsvKind("orders", "Orders, one row per line item.", ORDER_COLUMNS, read_orders, rows=order_rows,
+            cell_error=order_cell_error, choices={"status": {k: str(v) for k, v in f.ORDER_STATUSES.items()}}),
     CsvKind("consents", "Consent events (the history of a customer's marketing consent).", CONSENT_COLUMNS,
             read_consents),
     CsvKind("tags", "Tags on customers.", TAG_COLUMNS, read_tags),

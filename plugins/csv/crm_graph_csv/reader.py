@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import BinaryIO
 
@@ -60,10 +61,15 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
             f"file: the header lacks the required column(s) {', '.join(missing)}; it has {', '.join(header)}. "
             "Rename the columns or pass a mapping."
         )
-    positions = [index.get(name) for name in wanted]
+    width = len(names)
+    # Cells are picked with one itemgetter from the row padded with "" up to one past the header, so
+    # that a column the file lacks (or a short row) reads as "".
+    pick = operator.itemgetter(*[index.get(name, width) for name in wanted])
+    if len(wanted) == 1:
+        pick = (lambda get: lambda row: (get(row),))(pick)
+    strip = str.strip
     if present is not None:
         present.update(name for name in wanted if name in index)
-    width = len(names)
     reader = csv.reader(text, delimiter=delimiter)
     line = 1
     while True:
@@ -92,4 +98,6 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
         if len(row) > width and any(cell.strip() for cell in row[width:]):
             yield start, BadRow(f"the row has {len(row)} fields but the header has {width}")
             continue
-        yield start, tuple(row[p].strip() if p is not None and p < len(row) else "" for p in positions)
+        if len(row) <= width:
+            row += [""] * (width + 1 - len(row))
+        yield start, tuple(map(strip, pick(row)))

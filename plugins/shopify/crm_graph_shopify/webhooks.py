@@ -14,7 +14,7 @@ import hmac
 import json
 from collections.abc import Mapping
 
-from crm_graph.connectors import DeletionRecord, WebhookEvent, WebhookRejected
+from crm_graph.connectors import DeletionRecord, WebhookEvent, WebhookMalformed, WebhookRejected
 from crm_graph.connectors import normalise as n
 from crm_graph.models.enums import Channel
 from crm_graph.models.types import utcnow
@@ -45,7 +45,7 @@ def verify(settings: ShopifySettings, headers: Mapping[str, str], body: bytes) -
     try:
         payload = json.loads(body)
     except ValueError:
-        raise WebhookRejected("the body is not JSON") from None
+        raise WebhookMalformed("the body is not JSON") from None
     return WebhookEvent(topic=headers.get("x-shopify-topic", ""), delivery_id=headers.get("x-shopify-webhook-id"),
                         payload=payload, triggered_at=n.instant(headers.get("x-shopify-triggered-at")))
 

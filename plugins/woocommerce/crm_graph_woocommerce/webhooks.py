@@ -14,7 +14,7 @@ import hmac
 import json
 from collections.abc import Mapping
 
-from crm_graph.connectors import DeletionRecord, WebhookEvent, WebhookRejected
+from crm_graph.connectors import DeletionRecord, WebhookEvent, WebhookMalformed, WebhookRejected
 from crm_graph_woocommerce import mapping
 from crm_graph_woocommerce.settings import WooCommerceSettings
 
@@ -37,7 +37,7 @@ def verify(settings: WooCommerceSettings, headers: Mapping[str, str], body: byte
     try:
         payload = json.loads(body) if body.strip().startswith((b"{", b"[")) else None
     except ValueError:
-        raise WebhookRejected("the body is not JSON") from None
+        raise WebhookMalformed("the body is not JSON") from None
     return WebhookEvent(topic=topic, delivery_id=headers.get("x-wc-webhook-delivery-id"), payload=payload)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import datetime, timezone
 
 from sqlmodel import Session
 
+from crm_graph.models import Job
 from crm_graph.services.export import COLUMNS, export_customers, make_download_token, read_download_token
 from crm_graph.services.filters import CustomerFilter
 from crm_graph.settings import DEV_SECRET_KEY
@@ -15,7 +17,7 @@ from tests.factories import StoreBuilder, utc
 from tests.graphql.customers.helpers import wait_for_job
 
 EXPORT = """mutation($filter: CustomerFilter, $segmentId: ID) { exportCustomers(filter: $filter, segmentId: $segmentId) {
-  __typename ... on CustomerJob { id status } ... on MutationError { code message } } }"""
+  __typename ... on Job { id kind status download { url } } ... on MutationError { code message } } }"""
 ERASE = "mutation($ids: [ID!]) { eraseCustomers(ids: $ids) { __typename } }"
 
 
@@ -37,10 +39,11 @@ def _shop(engine, store):
 
 def _download(api, key, variables, folder=None):
     job = api.data(EXPORT, variables, key=key)["exportCustomers"]
-    assert job["__typename"] == "CustomerJob", job
+    assert job["__typename"] == "Job" and job["kind"] == "CUSTOMERS_EXPORT", job
+    assert job["download"] is None  # not before the file is written
     done = wait_for_job(api, key, job["id"])
     assert done["status"] == "SUCCEEDED", done
-    response = api.client.get(done["downloadUrl"])
+    response = api.client.get(done["download"]["url"])
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     return done, list(csv.DictReader(io.StringIO(response.text)))
 
@@ -50,7 +53,9 @@ def test_export_by_filter_and_download(api, store, engine, tmp_path):
     anna, jan = _shop(engine, store)
     key = api.key(store, "write")
     job, rows = _download(api, key, {"filter": {"countries": ["PL"]}})
-    assert job["counts"] == {"customers": 2} and job["progressDone"] == 2 and job["progressTotal"] == 2
+    assert job["counts"] == {"customers": 2} and job["progress"] == {"done": 2, "total": 2}
+    expires = datetime.fromisoformat(job["download"]["expiresAt"])
+    assert 0 < (expires - datetime.now(timezone.utc)).total_seconds() <= api.client.app.state.settings.export_link_seconds
     assert [row["email"] for row in rows] == ["anna@example.com", "jan@example.com"]
     first = rows[0]
     assert first["crm_ids"] == "woocommerce:12 shopify:77"
@@ -80,7 +85,7 @@ def test_export_errors_and_links(api, store, make_store, engine, tmp_path):
     both = api.data(EXPORT, {"segmentId": "1", "filter": {"countries": ["PL"]}}, key=key)["exportCustomers"]
     assert both["__typename"] == "ValidationError"
     job, _ = _download(api, key, {})
-    good = job["downloadUrl"].rsplit("/", 1)[1]
+    good = job["download"]["url"].rsplit("/", 1)[1]
     store_id, job_id = read_download_token(DEV_SECRET_KEY, good)
     assert store_id == store.id
     other = make_store()
@@ -93,8 +98,23 @@ def test_export_errors_and_links(api, store, make_store, engine, tmp_path):
     assert api.client.get(f"/exports/{tampered}").status_code == 404
     assert api.client.get(f"/exports/{wrong_secret}").status_code == 404
     assert api.client.get("/exports/..%2F..%2Fetc%2Fpasswd").status_code == 404
-    assert api.data("query($id: ID!) { customerJob(id: $id) { id } }", {"id": str(job_id)},
-                    key=api.key(other))["customerJob"] is None
+    assert api.data("query($id: ID!) { job(id: $id) { id download { url } } }", {"id": str(job_id)},
+                    key=api.key(other))["job"] is None
+    listed = api.data("{ jobs(kind: CUSTOMERS_EXPORT) { nodes { id download { url } } } }", key=key)["jobs"]["nodes"]
+    assert [node["id"] for node in listed] == [str(job_id)] and listed[0]["download"]["url"].startswith("/exports/")
+
+
+def test_an_expired_export_has_no_download(api, store, engine, tmp_path):
+    api.client.app.state.settings.export_dir = str(tmp_path)
+    _shop(engine, store)
+    key = api.key(store, "write")
+    job, _ = _download(api, key, {})
+    with Session(engine) as session:
+        row = session.get(Job, int(job["id"]))
+        row.result = {"rows": 3, "expired": True}  # what the hourly clean-up leaves
+        session.add(row)
+        session.commit()
+    assert wait_for_job(api, key, job["id"])["download"] is None
 
 
 def test_export_service_streams_in_batches(engine, store, tmp_path):

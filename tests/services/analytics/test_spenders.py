@@ -141,3 +141,18 @@ def test_precomputed_day_gives_the_same_answer(session, make_store):
     precompute_day(session, store, date(2026, 3, 31))  # idempotent
     session.commit()
     assert spender_segments(session, store, r) == live
+
+
+def test_the_frequent_threshold_is_a_whole_number_of_orders(session, make_store):
+    # Customers with 4, 5 and 6 orders: mean 5, so 5 orders is FREQUENT. (PostgreSQL once compared the
+    # order counts with an unrounded 5.67, a sum of integers being numeric there.)
+    store = make_store()
+    b = StoreBuilder(session, store)
+    for n in (4, 5, 6):
+        customer = b.customer(email=f"c{n}@example.com")
+        for day in range(1, n + 1):
+            b.order(customer, "10.00", utc(2026, 3, day))
+    b.order(customer, "10.00", utc(2026, 4, 2))  # after the range: the figures are corrected for it
+    b.commit()
+    result = spender_segments(session, store, resolve_range(store, MARCH, today=TODAY))
+    assert (result.frequent_threshold, result.one_time, result.repeat, result.frequent) == (5, 0, 1, 2)

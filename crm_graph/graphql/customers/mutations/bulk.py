@@ -10,7 +10,7 @@ import strawberry
 from crm_graph.errors import UserError
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerFilterInput, to_filter
-from crm_graph.graphql.customers.jobs import CustomerJobType, app_settings
+from crm_graph.graphql.jobs.types import JobType
 from crm_graph.graphql.mutation_errors import (
     MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation,
 )
@@ -26,7 +26,7 @@ ALL_HELP = "Must be true to act on every customer with an empty (or missing) fil
 @strawberry.type(name="BulkChange", description="What a bulk change did, or the job doing it when it acts by filter.")
 class BulkChangeType:
     changed: int | None = strawberry.field(description="How many were changed (by ids); null while a job runs.")
-    job: CustomerJobType | None = strawberry.field(description="The background job doing a change by filter.")
+    job: JobType | None = strawberry.field(description="The background job doing a change by filter; follow it with `job(id:)`.")
 
 
 BulkChangeResult = Annotated[
@@ -65,7 +65,7 @@ async def run_bulk(
     if isinstance(job, MutationErrorType):
         return job
     start_customer_job(info.context.engine, job.id)
-    return BulkChangeType(changed=None, job=CustomerJobType.from_model(job, info.context.store, app_settings(info)))
+    return BulkChangeType(changed=None, job=JobType.from_model(job))
 
 
 def _create_checked_job(session, store, kind: str, params: dict[str, Any], selection: Selection):

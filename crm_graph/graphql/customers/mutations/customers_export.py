@@ -7,17 +7,17 @@ from typing import Annotated
 import strawberry
 
 from crm_graph.errors import UserError
-from crm_graph.graphql.context import Info
+from crm_graph.graphql.context import Info, app_settings
 from crm_graph.graphql.customers.filters import CustomerFilterInput, filter_input_dict
-from crm_graph.graphql.customers.jobs import CustomerJobType, app_settings
+from crm_graph.graphql.jobs.types import JobType
 from crm_graph.graphql.mutation_errors import MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation
 from crm_graph.models.enums import Role
 from crm_graph.services.customers.background import EXPORT, create_customer_job, start_customer_job
 from crm_graph.services.filters import customer_conditions, parse_filter
 
-CustomerJobResult = Annotated[
-    CustomerJobType | ValidationErrorType | NotFoundErrorType,
-    strawberry.union("CustomerJobResult", description="The started job, or why none was started."),
+ExportCustomersResult = Annotated[
+    JobType | ValidationErrorType | NotFoundErrorType,
+    strawberry.union("ExportCustomersResult", description="The started export job, or why none was started."),
 ]
 
 
@@ -28,13 +28,13 @@ def _start_export(session, store, filter_json: dict, export_dir: str):
 
 @strawberry.mutation(
     description="Export the customers of `filter` (or of saved segment `segmentId`) as CSV in a background job; "
-    "ask `customerJob(id:)` for progress and, when it has SUCCEEDED, its `downloadUrl`. Without both, every customer."
+    "follow it with `job(id:)`; once it has SUCCEEDED, its `download` links to the file. Without both, every customer."
 )
 async def export_customers(
     info: Info,
     filter: Annotated[CustomerFilterInput | None, strawberry.argument(description="Which customers.")] = None,
     segment_id: Annotated[strawberry.ID | None, strawberry.argument(description="Or: the members of this segment.")] = None,
-) -> CustomerJobResult:
+) -> ExportCustomersResult:
     info.context.require(Role.WRITE)  # the role first: a read key learns nothing from argument checks
     try:
         data = filter_input_dict(filter)
@@ -49,4 +49,4 @@ async def export_customers(
     if isinstance(job, MutationErrorType):
         return job
     start_customer_job(info.context.engine, job.id)
-    return CustomerJobType.from_model(job, info.context.store, app_settings(info))
+    return JobType.from_model(job)

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from crm_graph.graphql.context import Info
-from crm_graph.graphql.customers.jobs import app_settings
+from crm_graph.graphql.context import Info, app_settings
 from crm_graph.graphql.jobs.types import JobType
 from crm_graph.graphql.mutation_errors import MutationErrorType, NotFoundErrorType, ValidationErrorType, run_mutation
 from crm_graph.services.customers.importing import start_customer_import
