@@ -118,6 +118,8 @@ class JobProgress:
         self.total: int | None = None
         self.lost = False
         self._written_at = time.monotonic()  # the claim has just written the heartbeat
+        self._written_done = 0
+        self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -131,15 +133,21 @@ class JobProgress:
                 raise LeaseLost(f"job {self.job_id} was given to another worker")
 
     def _write(self, **values: Any) -> None:
-        self._written_at = time.monotonic()
-        with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # A lost heartbeat after a database crash is harmless; not waiting for the disk is cheaper.
-                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            changed = connection.execute(
-                update(Job).where(Job.id == self.job_id, Job.claim_token == self.token)
-                .values(heartbeat_at=utcnow(), **values)
-            ).rowcount
+        with self._write_lock:
+            if not values and self.done != self._written_done:
+                # A heartbeat also writes progress the interval held back: a job stalled on a slow page
+                # still shows how far it got.
+                values = {"progress_done": self.done, "progress_total": self.total}
+            self._written_at = time.monotonic()
+            with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # A lost heartbeat after a database crash is harmless; not waiting for the disk is cheaper.
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                changed = connection.execute(
+                    update(Job).where(Job.id == self.job_id, Job.claim_token == self.token)
+                    .values(heartbeat_at=utcnow(), **values)
+                ).rowcount
+            self._written_done = values.get("progress_done", self._written_done)
         if not changed:
             self.lost = True
 

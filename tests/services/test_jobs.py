@@ -1,6 +1,7 @@
 """Job rows: keyed creation, claims and leases, progress, finishing, and the reaper."""
 
 from dataclasses import dataclass, field
+import time
 from datetime import timedelta
 
 import pytest
@@ -62,6 +63,19 @@ def test_a_job_is_claimed_once_and_its_lease_guards_every_write(engine, store):
     with pytest.raises(LeaseLost):
         finish_job(engine, job.id, "not-the-token", None)
     assert _row(engine, job.id).status == "RUNNING"
+
+
+def test_a_heartbeat_writes_the_progress_the_interval_held_back(engine, store):
+    job = _new_job(engine, store, kind="SYNC")
+    claim = claim_job(engine, job.id, lease_seconds=60, max_attempts=3)
+    progress = JobProgress(engine, job.id, claim.token, min_interval=3600, heartbeat_seconds=0.05)
+    progress(1000, None)  # held back: at most once an hour here
+    assert _row(engine, job.id).progress_done == 0
+    with progress:  # the job now waits on a slow page; its heartbeat shows how far it got
+        deadline = time.monotonic() + 10
+        while _row(engine, job.id).progress_done != 1000:
+            assert time.monotonic() < deadline, "the heartbeat never wrote the progress"
+            time.sleep(0.02)
 
 
 def test_a_dead_workers_job_is_claimed_again_after_its_lease(engine, store):

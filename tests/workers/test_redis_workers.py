@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import threading
 import time
 from datetime import date
 
@@ -156,7 +158,15 @@ def test_a_sync_whose_worker_is_killed_completes_on_another_worker(engine, make_
 
     shop = woo.FakeWooCommerce()
     shop.orders = woo.SyntheticOrders(2000, customers=50)
-    shop.before_request = lambda path, params: time.sleep(0.15)  # a slow shop: about 3 s of pages
+    released = threading.Event()
+    order_pages = itertools.count(1)
+
+    def hold_the_second_half(path: str, params: dict) -> None:
+        """Order pages after the tenth wait for the test: the worker is killed with 1,000 orders committed."""
+        if path.rstrip("/").endswith("/orders") and next(order_pages) > 10:
+            released.wait(60)
+
+    shop.before_request = hold_the_second_half
     url = shop.start()
     try:
         store = make_store()
@@ -169,11 +179,12 @@ def test_a_sync_whose_worker_is_killed_completes_on_another_worker(engine, make_
         worker_processes.start()
         worker_processes.send(job.id, "SYNC")
         deadline = time.monotonic() + 60
-        while wait_for_job(engine, job.id, statuses=("RUNNING",)).progress_done < 600:
+        while wait_for_job(engine, job.id, statuses=("RUNNING",)).progress_done < 1000:
             assert time.monotonic() < deadline, "the sync made no progress"
             time.sleep(0.05)
         worker_processes.kill(worker_processes.running(job.id))
         assert wait_for_job(engine, job.id, statuses=("RUNNING",)).progress_done < 2000  # cut short
+        released.set()
 
         done = wait_for_job(engine, job.id, timeout=120)
         assert done.status == "SUCCEEDED", done.error
@@ -192,4 +203,5 @@ def test_a_sync_whose_worker_is_killed_completes_on_another_worker(engine, make_
         assert cursor.value is not None and cursor.value >= "2024-01-01T00:33:19"
         assert cursor.value[:10] >= done.started_at.date().isoformat()
     finally:
+        released.set()
         shop.stop()
