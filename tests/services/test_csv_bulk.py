@@ -48,6 +48,9 @@ ORDERS = HEADER + (
     "A5;2026-03-06T08:00:00Z;paid;20.00;;old@example.com;;;;;;;;;;;;;;p3;Mug;;1;20;\n"
     "A6;2026-03-07T08:00:00Z;paid;15.00;C9;gone@example.com;;Gone;;;;;;;;;;;;p3;;;1;15;\n"
     "A7;2026-03-07T09:00:00Z;cancelled;4.00;;other@example.com;;;;;;;;;;;;;;;;;2;2;\n"
+    # wall-clock times in the hour the clocks go back (its first occurrence) and in the hour they skip
+    "A8;2026-10-25 02:30:00;paid;1.00;;late@example.com;;;;;;;;;;2026-10-25T02:45;;;;p1;;;1;1;\n"
+    "A9;2026-03-29 02:30:00;paid;1.00;;late@example.com;;;;;;;;;;;;;;p1;;;1;1;\n"
 )
 
 CUSTOMERS = "customer_id,email,first_name\nK1,old@example.com,Olga\n"
@@ -117,7 +120,7 @@ def _both(engine, make_store, tmp_path, texts: list[str], bulk_texts: list[str] 
 def test_the_bulk_import_leaves_the_same_state_and_reports_the_same_rejects(engine, make_store, tmp_path, pg):
     (generic, bulk), (a, b) = _both(engine, make_store, tmp_path, [ORDERS])
     assert bulk[0].counts == generic[0].counts
-    assert generic[0].counts["created"] == 7 and generic[0].counts["rejected"] == 8
+    assert generic[0].counts["created"] == 9 and generic[0].counts["rejected"] == 8
     assert _errors(bulk[0]) == _errors(generic[0])
     assert _state(engine, b.id) == _state(engine, a.id)
     reports = [(tmp_path / f"orders-{which}-0.csv.rejects.csv").read_text("utf-8").splitlines() for which in (0, 1)]
@@ -132,8 +135,8 @@ def test_a_second_import_changes_nothing_and_a_changed_order_is_updated(engine, 
         "p2;Cup;;1;10.50", "p2;Cup;;1;11.50")
     (generic, bulk), (a, b) = _both(engine, make_store, tmp_path, [ORDERS, ORDERS, changed])
     assert [s.counts for s in bulk] == [s.counts for s in generic]
-    assert bulk[1].counts["unchanged"] == 7 and bulk[1].counts["created"] == bulk[1].counts["updated"] == 0
-    assert bulk[2].counts["updated"] == 2 and bulk[2].counts["unchanged"] == 5
+    assert bulk[1].counts["unchanged"] == 9 and bulk[1].counts["created"] == bulk[1].counts["updated"] == 0
+    assert bulk[2].counts["updated"] == 2 and bulk[2].counts["unchanged"] == 7
     assert _state(engine, b.id) == _state(engine, a.id)
 
 

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from crm_graph.connectors.csv import CsvContext, CsvKind
 from crm_graph.connectors.records import RecordError
 from crm_graph.models import Store
-from crm_graph.services.csv_bulk.orders import rejects, upsert_staged_orders
+from crm_graph.services.csv_bulk.orders import LAYOUT, rejects, upsert_staged_orders
 from crm_graph.services.csv_bulk.staging import copy_rows, create_stage
 from crm_graph.services.customer_stats import refresh_customer_stats
 from crm_graph.services.ingest.activity import refresh_activity
@@ -65,8 +65,8 @@ def import_bulk(engine: Engine, store: Store, kind: CsvKind, stream: BinaryIO, m
     with engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
         _temp_buffers(connection)
         started = time.perf_counter()
-        create_stage(session, [column.name for column in kind.columns])
-        read = copy_rows(session, kind, stream, dict(mapping), progress)
+        create_stage(session, [column.name for column in kind.columns], LAYOUT)
+        read = copy_rows(session, kind, stream, dict(mapping), progress, LAYOUT)
         log.debug("%.2f s: read and COPY %d rows into the staging table", time.perf_counter() - started, read)
         outcome = upsert_staged_orders(session, store.id, context.source, context.timezone, context.currency,
                                        kind.choices.get("status", {}))

@@ -8,12 +8,21 @@ kind itself (`CsvKind.cell_error`), so both imports word it alike.
 
 from __future__ import annotations
 
+import re
+
 #: ISO 8601 as `datetime.fromisoformat` reads it (date, or date and time with optional fraction and
 #: offset); the day-of-month check against the month's length is separate.
 _INSTANT = (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
             r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]{1,6})?)?"
             r"([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$")
 _OFFSET = r"[T ][0-9]{2}:[0-9:.,]*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+#: The usual shapes of cells, which COPY can read into typed columns without failing: an instant in
+#: seconds, UTC (``Z``) or wall-clock, of a year 1900-2099 and a day of the month every month has;
+#: an amount without sign or exponent with at most two decimals; a whole number without sign.
+COMMON_INSTANT = re.compile(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])[T ]"
+                            r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z?", re.ASCII)
+PLAIN_AMOUNT = re.compile(r"[0-9]{1,13}(\.[0-9]{1,2})?", re.ASCII)
+PLAIN_INTEGER = re.compile(r"[0-9]{1,9}", re.ASCII)
 _AMOUNT = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,2})?$"
 _INTEGER = r"^[+-]?[0-9]{1,9}(\.0*)?$"
 #: `crm_graph.connectors.normalise.email`.
@@ -25,33 +34,58 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def instant(column: str, timezone: str) -> str:
-    """An aware instant; a value without offset (or a bare date: local midnight) is in `timezone`."""
+def local(timestamp: str, timezone: str) -> str:
+    """The instant of a wall-clock `timestamp` in `timezone`. An hour that repeats when the clocks go
+    back is its first occurrence, as Python reads it (``fold=0``); PostgreSQL alone takes the second."""
+    zone = literal(timezone)
+    later = f"({timestamp} AT TIME ZONE {zone})"
+    return (f"CASE WHEN (({later} - interval '1 hour') AT TIME ZONE {zone}) = {timestamp} "
+            f"THEN {later} - interval '1 hour' ELSE {later} END")
+
+
+def instant(column: str, timezone: str, typed: str | None = None) -> str:
+    """An aware instant; a value without offset (or a bare date: local midnight) is in `timezone`.
+
+    `typed`, when given, is a ``timestamp`` column holding the cell already read by COPY when it has
+    one of the usual shapes (`COMMON_INSTANT`); the full pattern and the day check serve the rest.
+    """
     dotted = f"replace({column}, ',', '.')"
+    fast = ""
+    if typed:
+        fast = (f"WHEN {typed} IS NOT NULL THEN CASE WHEN right({column}, 1) = 'Z' THEN {typed} AT TIME ZONE 'UTC' "
+                f"ELSE {local(typed, timezone)} END ")
     return (
-        f"CASE WHEN {column} ~ '{_INSTANT}' AND substr({column}, 1, 4) <> '0000' THEN "
+        f"CASE WHEN {column} = '' THEN NULL {fast}"
+        f"WHEN {column} ~ '{_INSTANT}' AND substr({column}, 1, 4) <> '0000' THEN "
         f"CASE WHEN substr({column}, 9, 2)::int <= extract(day from (substr({column}, 1, 8) || '01')::date "
         f"+ interval '1 month - 1 day') THEN "
         f"CASE WHEN {column} ~ '{_OFFSET}' THEN replace({dotted}, ' ', 'T')::timestamptz "
-        f"ELSE {dotted}::timestamp AT TIME ZONE {literal(timezone)} END END END"
+        f"ELSE {local(dotted + '::timestamp', timezone)} END END END"
     )
 
 
-def amount(column: str) -> str:
-    """A numeric(18,2) amount (``12.50`` or ``12,50``; empty is 0.00), rounded half-even like Decimal."""
+def amount(column: str, typed: str | None = None) -> str:
+    """A numeric(18,2) amount (``12.50`` or ``12,50``; empty is 0.00), rounded half-even like Decimal.
+
+    `typed`, when given, is a numeric column holding the cell already read by COPY when it is a plain
+    amount (`PLAIN_AMOUNT`); the full pattern serves the rest.
+    """
     x = f"replace({column}, ',', '.')::numeric"
     cents = f"({x} * 100)"
+    fast = f"WHEN {typed} IS NOT NULL THEN {typed} " if typed else ""
     return (
-        f"CASE WHEN {column} = '' THEN 0.00 WHEN replace({column}, ',', '.') ~ '{_AMOUNT}' THEN "
+        f"CASE {fast}WHEN {column} = '' THEN 0.00 "
+        f"WHEN replace({column}, ',', '.') ~ '{_AMOUNT}' THEN "
         f"CASE WHEN abs({x}) >= 1e16 THEN NULL WHEN scale({x}) <= 2 THEN {x}::numeric(18,2) "
         f"WHEN abs({cents} - trunc({cents})) = 0.5 AND mod(trunc({cents}), 2) = 0 "
         f"THEN (trunc({cents}) / 100)::numeric(18,2) ELSE round({x}, 2)::numeric(18,2) END END"
     )
 
 
-def integer(column: str, default: int) -> str:
-    """A whole number (``3`` or ``3.0``); empty is `default`."""
-    return (f"CASE WHEN {column} = '' THEN {int(default)} "
+def integer(column: str, default: int, typed: str | None = None) -> str:
+    """A whole number (``3`` or ``3.0``); empty is `default`. `typed`: as for `amount` (`PLAIN_INTEGER`)."""
+    fast = f"WHEN {typed} IS NOT NULL THEN {typed} " if typed else ""
+    return (f"CASE {fast}WHEN {column} = '' THEN {int(default)} "
             f"WHEN {column} ~ '{_INTEGER}' THEN split_part({column}, '.', 1)::int END")
 
 

@@ -3,16 +3,18 @@
 The same outcome as reading the file into `OrderRecord`s and writing them with
 `crm_graph.services.ingest.orders.upsert_orders` in one batch, statement by statement:
 
-1. `csv_line`: every row with its position in its order (rows of an order may be anywhere in the
-   file) and its line item parsed; `csv_head`: the order's fields from its first row, with the first
-   bad cell in the order the record import checks them.
-2. `csv_order`: the orders without a bad row. Buyers: erasure tombstones first (an erased person is
-   never matched or created, and their order keeps no contact copy), then the identity of the source
-   (the customer id, else ``guest:<email or phone>``), then the oldest live customer with the email,
-   then the phone; the rest become new customers with the details of their first order.
-3. Products named by lines and not known yet are created; existing orders are compared field by
-   field, their lines as an ordered list and their refunds by id; new orders are inserted, changed
-   ones updated, lines and refunds replaced where they differ. A second import changes nothing.
+1. `csv_row`: every row with its line item parsed and its position in its order (rows of an order
+   may be anywhere in the file); on the order's first row, the order's fields parsed, with the first
+   bad cell in the order the record import checks them. Each cell is parsed once.
+2. `csv_order`: the orders without a bad row. Buyers (`csv_key`): erasure tombstones first (an
+   erased person is never matched or created, and their order keeps no contact copy), then the
+   identity of the source (the customer id, else ``guest:<email or phone>``), then the oldest live
+   customer with the email, then the phone; the rest become new customers with the details of their
+   first order.
+3. Products named by lines and not known yet are created; stored orders are compared field by
+   field, their lines position by position and their refunds by id (`csv_touched`); new orders are
+   inserted, changed ones updated, lines and refunds replaced where they differ. A second import
+   changes nothing.
 
 `rejects(...)` lists the bad rows in line order with what `CsvKind.cell_error` needs to word them.
 """
@@ -28,7 +30,7 @@ from sqlmodel import Session
 
 from crm_graph.models.enums import COUNTED_ORDER_STATUSES
 from crm_graph.services.csv_bulk import cells
-from crm_graph.services.csv_bulk.staging import STAGE
+from crm_graph.services.csv_bulk.staging import STAGE, Layout, Typed
 
 log = logging.getLogger(__name__)
 
@@ -75,70 +77,99 @@ class _Params:
     statuses: Mapping[str, str]
 
 
-def _lines(p: _Params) -> str:
-    return f"""
-    CREATE TEMP TABLE csv_line ON COMMIT DROP AS
-    SELECT line, order_id, position, has_line, product, name, sku, quantity, unit_price,
-           COALESCE(NULLIF(line_id, ''), position::text) AS line_ext,
-           (CASE WHEN raw_total <> '' THEN {cells.amount('raw_total')} ELSE unit_price * quantity END)::numeric(18,2)
-               AS line_total,
-           CASE WHEN NOT has_line THEN NULL WHEN quantity IS NULL THEN 'quantity'
-                WHEN unit_price IS NULL THEN 'unit_price'
-                WHEN raw_total <> '' AND {cells.amount('raw_total')} IS NULL THEN 'line_total' END AS err,
-           CASE WHEN quantity IS NULL THEN raw_quantity WHEN unit_price IS NULL THEN raw_unit_price
-                ELSE raw_total END AS err_value
-    FROM (
-        SELECT line, order_id, row_number() OVER (PARTITION BY order_id ORDER BY line) AS position,
-               (product_id <> '' OR product_name <> '' OR sku <> '' OR unit_price <> '' OR line_total <> '')
-                   AS has_line,
-               line_id, NULLIF(product_id, '') AS product, {cells.text('product_name', 500)} AS name,
-               {cells.text('sku', 200)} AS sku, {cells.integer('quantity', 1)} AS quantity,
-               {cells.amount('unit_price')} AS unit_price, line_total AS raw_total, quantity AS raw_quantity,
-               unit_price AS raw_unit_price
-        FROM {STAGE} WHERE bad IS NULL AND order_id <> ''
-    ) s
+#: The order's cells: only an order's first row is read for them.
+_HEAD_RAW = ("customer_id", "email", "phone", "status", "placed_at", "updated_at", "currency", "total", "subtotal",
+             "discount", "shipping", "tax", "channel", "first_name", "last_name", "country", "city", "refund_amount",
+             "refunded_at")
+_AMOUNTS = ("unit_price", "line_total", "total", "subtotal", "discount", "shipping", "tax", "refund_amount")
+_INSTANTS = ("placed_at", "updated_at", "refunded_at")
+
+#: How an orders file is staged: rows grouped by order, the usual amounts, instants and quantities
+#: read by COPY itself.
+LAYOUT = Layout(
+    typed=(Typed("quantity", "int", cells.PLAIN_INTEGER),
+           *(Typed(name, "numeric(18,2)", cells.PLAIN_AMOUNT) for name in _AMOUNTS),
+           *(Typed(name, "timestamp", cells.COMMON_INSTANT) for name in _INSTANTS)),
+    group="order_id", group_fields=frozenset(_HEAD_RAW),
+)
+
+
+def _rows(p: _Params, scattered: bool) -> str:
+    """`csv_row`: every good row of the stage with its line item parsed and its position in its
+    order, and, on the order's first row only, the order's fields parsed and the first bad one with
+    its cell.
+
+    Positions come from the runs the staging numbered; when some order's rows are `scattered` over
+    several runs, from sorting the rows by order instead. Each cell is parsed once: `OFFSET 0` keeps
+    the planner from merging a level into the next, which would copy a parsing expression into every
+    place that uses its value.
     """
-
-
-def _head(p: _Params) -> str:
-    checks = " ".join(f"WHEN {condition} THEN '{column}'" for column, condition in _HEAD_CHECKS)
     tz = p.timezone
+    parsed = {
+        "ext_v": cells.external_id("customer_id"), "email_v": cells.email("email"),
+        "status_v": cells.choice("status", p.statuses), "raw_status_v": "left(status, 64)",
+        "placed_at_v": cells.instant("placed_at", tz, "placed_at_t"),
+        "updated_at_v": cells.instant("updated_at", tz, "updated_at_t"),
+        "currency_v": f"left(upper(COALESCE(NULLIF(currency, ''), {cells.literal(p.currency)})), 3)",
+        "total_v": cells.amount("total", "total_t"), "subtotal_v": cells.amount("subtotal", "subtotal_t"),
+        "discount_v": cells.amount("discount", "discount_t"), "shipping_v": cells.amount("shipping", "shipping_t"),
+        "tax_v": cells.amount("tax", "tax_t"),
+        "refund_v": f"CASE WHEN refund_amount <> '' THEN {cells.amount('refund_amount', 'refund_amount_t')} END",
+        "refunded_at_v": cells.instant("refunded_at", tz, "refunded_at_t"), "channel_v": cells.text("channel", 200),
+        "first_name_v": cells.text("first_name", 200), "last_name_v": cells.text("last_name", 200),
+        "country_v": cells.country("country"), "city_v": cells.text("city", 200),
+    }
+    head = ", ".join(f"CASE WHEN position = 1 THEN {expression} END AS {name}" for name, expression in parsed.items())
+    checks = " ".join(f"WHEN {condition} THEN '{column}'" for column, condition in _HEAD_CHECKS)
+    check_values = " ".join(f"WHEN {condition} THEN {column}" for column, condition in _HEAD_CHECKS)
+    raw = ", ".join((*_HEAD_RAW, "phone_norm", *(f"{name}_t" for name in _INSTANTS),
+                     *(f"{name}_t" for name in _AMOUNTS[2:])))
+    position = "row_number() OVER (PARTITION BY order_id ORDER BY line)" if scattered else "run_pos"
     return f"""
-    CREATE TEMP TABLE csv_head ON COMMIT DROP AS
-    SELECT h.*, CASE {checks} END AS err
+    CREATE TEMP TABLE csv_row ON COMMIT DROP AS
+    SELECT line, order_id, position, has_line, product, name, sku, quantity, unit_price,
+           COALESCE(NULLIF(line_id, ''), position::text) AS line_ext, line_total, line_err, line_err_value,
+           phone_norm, {", ".join(parsed)},
+           CASE WHEN position = 1 THEN CASE {checks} END END AS head_err,
+           CASE WHEN position = 1 THEN CASE {check_values} END END AS head_err_value
     FROM (
-        SELECT s.line AS first_line, s.order_id, s.email, s.phone, s.phone_norm, s.status, s.placed_at, s.updated_at,
-               s.total, s.subtotal, s.discount, s.shipping, s.tax, s.refund_amount, s.refunded_at,
-               {cells.external_id('s.customer_id')} AS ext_v, {cells.email('s.email')} AS email_v,
-               {cells.choice('s.status', p.statuses)} AS status_v, left(s.status, 64) AS raw_status_v,
-               {cells.instant('s.placed_at', tz)} AS placed_at_v, {cells.instant('s.updated_at', tz)} AS updated_at_v,
-               left(upper(COALESCE(NULLIF(s.currency, ''), {cells.literal(p.currency)})), 3) AS currency_v,
-               {cells.amount('s.total')} AS total_v, {cells.amount('s.subtotal')} AS subtotal_v,
-               {cells.amount('s.discount')} AS discount_v, {cells.amount('s.shipping')} AS shipping_v,
-               {cells.amount('s.tax')} AS tax_v,
-               CASE WHEN s.refund_amount <> '' THEN {cells.amount('s.refund_amount')} END AS refund_v,
-               {cells.instant('s.refunded_at', tz)} AS refunded_at_v,
-               {cells.text('s.channel', 200)} AS channel_v, {cells.text('s.first_name', 200)} AS first_name_v,
-               {cells.text('s.last_name', 200)} AS last_name_v, {cells.country('s.country')} AS country_v,
-               {cells.text('s.city', 200)} AS city_v
-        FROM {STAGE} s JOIN csv_line l ON l.line = s.line AND l.position = 1
+        SELECT w.*, {head} FROM (
+            SELECT line, order_id, {raw}, has_line, product, name, sku, quantity, unit_price, {position} AS position,
+                   (CASE WHEN raw_total <> '' THEN total_v ELSE unit_price * quantity END)::numeric(18,2) AS line_total,
+                   CASE WHEN NOT has_line THEN NULL WHEN quantity IS NULL THEN 'quantity'
+                        WHEN unit_price IS NULL THEN 'unit_price'
+                        WHEN raw_total <> '' AND total_v IS NULL THEN 'line_total' END AS line_err,
+                   CASE WHEN quantity IS NULL THEN raw_quantity WHEN unit_price IS NULL THEN raw_unit_price
+                        ELSE raw_total END AS line_err_value, line_id
+            FROM (
+                SELECT line, run_pos, order_id, {raw}, line_id,
+                       (product_id <> '' OR product_name <> '' OR sku <> '' OR unit_price <> '' OR line_total <> '')
+                           AS has_line,
+                       NULLIF(product_id, '') AS product, {cells.text('product_name', 500)} AS name,
+                       {cells.text('sku', 200)} AS sku, {cells.integer('quantity', 1, 'quantity_t')} AS quantity,
+                       {cells.amount('unit_price', 'unit_price_t')} AS unit_price, line_total AS raw_total,
+                       CASE WHEN line_total <> '' THEN {cells.amount('line_total', 'line_total_t')} END AS total_v,
+                       quantity AS raw_quantity, unit_price AS raw_unit_price
+                FROM {STAGE} WHERE bad IS NULL AND order_id <> ''
+                OFFSET 0
+            ) parsed
+            OFFSET 0
+        ) w
+        OFFSET 0
     ) h
     """
 
 
-_ORDERS = """
-    CREATE TEMP TABLE csv_order ON COMMIT DROP AS
-    SELECT h.order_id AS external_id, h.first_line, h.ext_v AS ext, h.email_v AS email, h.phone_norm AS phone,
-           h.status_v AS status, h.raw_status_v AS raw_status, h.placed_at_v AS placed_at,
-           h.updated_at_v AS updated_at, h.currency_v AS currency, h.total_v AS total, h.subtotal_v AS subtotal,
-           h.discount_v AS discount, h.shipping_v AS shipping, h.tax_v AS tax, h.channel_v AS channel,
-           h.first_name_v AS first_name, h.last_name_v AS last_name, h.country_v AS country, h.city_v AS city,
-           h.refund_v AS refund_amount, h.refunded_at_v AS refunded_at,
-           COALESCE(h.ext_v, 'guest:' || h.email_v, 'guest:' || h.phone_norm) AS key,
-           false AS erased, NULL::bigint AS customer_id, NULL::bigint AS id, NULL::bigint AS old_customer_id,
-           false AS is_new, false AS changed, false AS lines_stale, false AS refunds_stale
-    FROM csv_head h
-    WHERE h.err IS NULL AND NOT EXISTS (SELECT 1 FROM csv_line l WHERE l.order_id = h.order_id AND l.err IS NOT NULL)
+#: `csv_bad`: the orders with a bad line item, and the first such line.
+_BAD = """
+    CREATE TEMP TABLE csv_bad ON COMMIT DROP AS
+    SELECT order_id, min(line) AS first_bad FROM csv_row WHERE line_err IS NOT NULL GROUP BY order_id
+"""
+
+#: Whether some order's rows are not all in one run (rows of an order may be anywhere in the file).
+_SCATTERED = f"""
+    SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE run_pos = 1 AND bad IS NULL AND order_id <> ''
+                   GROUP BY order_id HAVING count(*) > 1)
 """
 
 
@@ -146,15 +177,46 @@ def _hash(prefix: str, column: str) -> str:
     return f"CASE WHEN {column} IS NOT NULL THEN encode(sha256(convert_to({prefix} || ':' || {column}, 'UTF8')), 'hex') END"
 
 
-def _erased(p: _Params) -> str:
-    hashes = ", ".join((_hash(cells.literal(p.source), "o.ext"), _hash("'email'", "o.email"), _hash("'phone'", "o.phone")))
+def _orders(p: _Params, erasures: bool) -> str:
+    """`csv_order`: the orders without a bad row with the key of their buyer (none for an erased
+    person, whose order keeps no contact copy either), the stored order of the same id if there is
+    one, and otherwise a new id (drawn in file order)."""
+    if erasures:
+        hashes = ", ".join((_hash(cells.literal(p.source), "r.ext_v"), _hash("'email'", "r.email_v"),
+                            _hash("'phone'", "r.phone_norm")))
+        erased = (f"EXISTS (SELECT 1 FROM erased_identity e WHERE e.store_id = {p.store_id} "
+                  f"AND e.identity_hash IN ({hashes}))")
+    else:
+        erased = "false"
     return f"""
-    UPDATE csv_order o SET erased = true, key = NULL, email = NULL, phone = NULL
-    WHERE EXISTS (SELECT 1 FROM erased_identity e WHERE e.store_id = {p.store_id} AND e.identity_hash IN ({hashes}))
+    CREATE TEMP TABLE csv_order ON COMMIT DROP AS
+    SELECT j.*, COALESCE(j.old_id, nextval('orders_id_seq')) AS id
+    FROM (
+        SELECT q.*, x.id AS old_id, x.customer_id AS old_customer_id
+        FROM (
+            SELECT order_id AS external_id, line AS first_line, ext_v AS ext, erased,
+                   CASE WHEN NOT erased THEN email_v END AS email, CASE WHEN NOT erased THEN phone_norm END AS phone,
+                   CASE WHEN NOT erased THEN COALESCE(ext_v, 'guest:' || email_v, 'guest:' || phone_norm) END AS key,
+                   status_v AS status, raw_status_v AS raw_status, placed_at_v AS placed_at,
+                   updated_at_v AS updated_at, currency_v AS currency, total_v AS total, subtotal_v AS subtotal,
+                   discount_v AS discount, shipping_v AS shipping, tax_v AS tax, channel_v AS channel,
+                   first_name_v AS first_name, last_name_v AS last_name, country_v AS country, city_v AS city,
+                   refund_v AS refund_amount, refunded_at_v AS refunded_at
+            FROM (SELECT r.*, {erased} AS erased FROM csv_row r
+                  WHERE r.position = 1 AND r.head_err IS NULL
+                    AND r.order_id NOT IN (SELECT order_id FROM csv_bad) OFFSET 0) r
+        ) q
+        LEFT JOIN orders x ON x.store_id = {p.store_id} AND x.source = {cells.literal(p.source)}
+                          AND x.external_id = q.external_id
+        ORDER BY q.first_line
+    ) j
     """
 
 
 def _customers(p: _Params) -> list[str]:
+    """`csv_key`: one row per buyer key, matched to a customer (identity of the source, else the oldest
+    live customer with the email, then the phone) or given a new id; the new customers and the
+    identities the matches made are written."""
     s, src = p.store_id, cells.literal(p.source)
     by_contact = """
     UPDATE csv_key k SET customer_id = m.id, linked = true FROM (
@@ -171,6 +233,7 @@ def _customers(p: _Params) -> list[str]:
                ext IS NOT NULL AS has_account, NULL::bigint AS customer_id, false AS linked, false AS is_new
         FROM csv_order WHERE key IS NOT NULL ORDER BY key, first_line
         """,
+        "ANALYZE csv_key (key, email, phone)",
         f"""
         UPDATE csv_key k SET customer_id = i.customer_id FROM customer_identity i
         WHERE i.store_id = {s} AND i.source = {src} AND i.external_id = k.key
@@ -183,7 +246,6 @@ def _customers(p: _Params) -> list[str]:
             FROM (SELECT key FROM csv_key WHERE customer_id IS NULL ORDER BY first_line) q
         ) n WHERE k.key = n.key
         """,
-        "UPDATE csv_order o SET customer_id = k.customer_id FROM csv_key k WHERE o.key = k.key",
         _NEW_CUSTOMERS.format(s=s),
         f"""
         INSERT INTO customer_identity (store_id, customer_id, source, external_id, created_at)
@@ -197,133 +259,154 @@ def _customers(p: _Params) -> list[str]:
 #: the latest order, first seen at the first order, the channel of the first order that has one. That
 #: spares updating every new customer row (and its many indexes) several times over.
 _NEW_CUSTOMERS = f"""
-    WITH f AS MATERIALIZED (
-        SELECT customer_id, min(placed_at) AS first_placed, max(placed_at) AS last_placed,
+    WITH k AS MATERIALIZED (SELECT * FROM csv_key WHERE is_new),
+    f AS MATERIALIZED (
+        SELECT key, min(placed_at) AS first_placed, max(placed_at) AS last_placed,
                (array_agg(channel ORDER BY placed_at, first_line) FILTER (WHERE channel IS NOT NULL))[1] AS channel,
                count(*) FILTER (WHERE status IN ({_COUNTED})) AS orders_count,
                sum(total - COALESCE(refund_amount, 0)) FILTER (WHERE status IN ({_COUNTED})) AS total_spent,
                min(placed_at) FILTER (WHERE status IN ({_COUNTED})) AS first_order_at,
                max(placed_at) FILTER (WHERE status IN ({_COUNTED})) AS last_order_at
-        FROM csv_order WHERE customer_id IS NOT NULL GROUP BY customer_id
-    ), k AS MATERIALIZED (SELECT * FROM csv_key WHERE is_new)
+        FROM csv_order WHERE key IN (SELECT key FROM k) GROUP BY key
+    )
     INSERT INTO customer (id, store_id, email, phone, first_name, last_name, gender, country, city, has_account,
                           acquisition_channel, created_at, updated_at, last_activity_at, orders_count, total_spent,
                           first_order_at, last_order_at)
     SELECT k.customer_id, {{s}}, k.email, k.phone, k.first_name, k.last_name, 'UNKNOWN', k.country, k.city,
            k.has_account, f.channel, LEAST(k.placed_at, f.first_placed), now(), f.last_placed,
            COALESCE(f.orders_count, 0), COALESCE(f.total_spent, 0), f.first_order_at, f.last_order_at
-    FROM k LEFT JOIN f ON f.customer_id = k.customer_id
+    FROM k LEFT JOIN f ON f.key = k.key
     ORDER BY k.customer_id
 """
 
+#: An order's buyer: the matched customer of its key; an erased person's stored order keeps its customer.
+_BUYER = "CASE WHEN o.erased THEN o.old_customer_id ELSE k.customer_id END"
 
-def _compare(p: _Params) -> list[str]:
+
+def _products(p: _Params) -> list[str]:
+    """`csv_product`: the products the lines of good orders name, each with its first line; the ones
+    the store does not know yet are created, named by that line."""
     s, src = p.store_id, cells.literal(p.source)
-    theirs = ", ".join(f"x.{name}" for name in _ORDER_FIELDS)
-    ours = ", ".join("CASE WHEN o.erased THEN x.customer_id ELSE o.customer_id END" if name == "customer_id"
-                     else f"o.{name}" for name in _ORDER_FIELDS)
     return [
-        f"""
-        UPDATE csv_order o SET id = x.id, old_customer_id = x.customer_id,
-               customer_id = CASE WHEN o.erased THEN x.customer_id ELSE o.customer_id END,
-               changed = ROW({theirs}, x.billing IS NULL OR x.billing = 'null'::jsonb) IS DISTINCT FROM ROW({ours}, true)
-        FROM orders x WHERE x.store_id = {s} AND x.source = {src} AND x.external_id = o.external_id
-        """,
         """
-        UPDATE csv_order o SET id = n.id, is_new = true FROM (
-            SELECT external_id, nextval('orders_id_seq') AS id
-            FROM (SELECT external_id FROM csv_order WHERE id IS NULL ORDER BY first_line) q
-        ) n WHERE o.external_id = n.external_id
+        CREATE TEMP TABLE csv_product ON COMMIT DROP AS
+        SELECT product, min(line) AS line FROM csv_row
+        WHERE has_line AND product IS NOT NULL AND order_id NOT IN (SELECT order_id FROM csv_bad)
+          AND order_id NOT IN (SELECT order_id FROM csv_row WHERE head_err IS NOT NULL)
+        GROUP BY product
         """,
         f"""
         INSERT INTO product (store_id, source, external_id, name, sku, category, created_at, updated_at)
-        SELECT {s}, {src}, l.product, left(COALESCE(l.name, l.product), 500), l.sku, NULL, now(), now()
-        FROM (SELECT l.product, min(l.line) AS line FROM csv_line l JOIN csv_order o ON o.external_id = l.order_id
-              WHERE l.has_line AND l.product IS NOT NULL GROUP BY l.product) f
-        JOIN csv_line l ON l.line = f.line
+        SELECT {s}, {src}, r.product, left(COALESCE(r.name, r.product), 500), r.sku, NULL, now(), now()
+        FROM csv_product f JOIN csv_row r ON r.line = f.line
         WHERE NOT EXISTS (
             SELECT 1 FROM product p WHERE p.store_id = {s} AND p.source = {src} AND p.external_id = f.product)
         ORDER BY f.line
         ON CONFLICT DO NOTHING
         """,
-        f"""
-        CREATE TEMP TABLE csv_new_line ON COMMIT DROP AS
-        SELECT o.id AS order_id, l.line, l.line_ext AS external_id, p.id AS product_id, l.name, l.sku, l.quantity,
-               l.unit_price, l.line_total, o.is_new
-        FROM csv_line l JOIN csv_order o ON o.external_id = l.order_id
-        LEFT JOIN product p ON p.store_id = {s} AND p.source = {src} AND p.external_id = l.product
-        WHERE l.has_line
-        """,
     ]
 
 
-def _stale(p: _Params) -> list[str]:
-    """Mark the existing orders whose lines, or refunds, differ from the file's (every step materialised,
-    so that a plan made on a guess about the temporary tables cannot repeat an aggregate per order)."""
+def _file_lines(p: _Params, where: str) -> str:
+    """The line items of the file's good orders (`where` picks which), with their order and product ids."""
+    s, src = p.store_id, cells.literal(p.source)
+    return f"""
+    SELECT o.id AS order_id, r.line, r.line_ext AS external_id, pr.id AS product_id, r.name, r.sku,
+           r.quantity, r.unit_price, r.line_total
+    FROM csv_row r JOIN csv_order o ON o.external_id = r.order_id
+    LEFT JOIN product pr ON pr.store_id = {s} AND pr.source = {src} AND pr.external_id = r.product
+    WHERE r.has_line AND ({where})
+    """
+
+
+def _existing(p: _Params) -> list[str]:
+    """`csv_touched`: the stored orders of the file that differ from it, and in what: the order row
+    (`changed`), its lines compared position by position (`lines`), its refunds (`refunds`)."""
     s = p.store_id
-    line_sig = ("concat_ws(',', quote_nullable(external_id), quote_nullable(product_id), quote_nullable(name), "
-                "quote_nullable(sku), quantity, unit_price, line_total)")
+    fields = ", ".join(f"x.{name}" for name in _ORDER_FIELDS)
+    ours = ", ".join(_BUYER if name == "customer_id" else f"o.{name}" for name in _ORDER_FIELDS)
+    line_fields = ("external_id", "product_id", "name", "sku", "quantity", "unit_price", "line_total")
+    stored = ", ".join(f"a.{name}" for name in line_fields)
+    filed = ", ".join(f"b.{name}" for name in line_fields)
     refund_sig = "concat_ws(',', quote_nullable({id}), {amount}, extract(epoch FROM {at}), quote_nullable({reason}))"
     stored_refund = refund_sig.format(id="external_id", amount="amount", at="refunded_at", reason="reason")
     file_refund = refund_sig.format(id="'csv'", amount="o.refund_amount", at="o.refunded_at", reason="NULL::text")
     return [
         f"""
-        WITH ex AS MATERIALIZED (SELECT id FROM csv_order WHERE NOT is_new),
-        old AS MATERIALIZED (
-            SELECT order_id, string_agg({line_sig}, '|' ORDER BY id) AS sig FROM order_line
-            WHERE store_id = {s} AND order_id IN (SELECT id FROM ex) GROUP BY order_id),
-        new AS MATERIALIZED (
-            SELECT order_id, string_agg({line_sig}, '|' ORDER BY line) AS sig FROM csv_new_line
-            WHERE NOT is_new GROUP BY order_id),
-        d AS MATERIALIZED (
-            SELECT ex.id FROM ex LEFT JOIN old ON old.order_id = ex.id LEFT JOIN new ON new.order_id = ex.id
-            WHERE old.sig IS DISTINCT FROM new.sig)
-        UPDATE csv_order o SET lines_stale = true FROM d WHERE o.id = d.id
+        CREATE TEMP TABLE csv_touched ON COMMIT DROP AS
+        SELECT o.id, ROW({fields}, x.billing IS NULL OR x.billing = 'null'::jsonb)
+                     IS DISTINCT FROM ROW({ours}, true) AS changed,
+               false AS lines, false AS refunds
+        FROM csv_order o JOIN orders x ON x.id = o.old_id LEFT JOIN csv_key k ON k.key = o.key
         """,
         f"""
-        WITH ex AS MATERIALIZED (SELECT id, refund_amount, refunded_at FROM csv_order o WHERE NOT is_new),
-        old AS MATERIALIZED (
-            SELECT order_id, string_agg({stored_refund}, '|' ORDER BY external_id) AS sig FROM refund
-            WHERE store_id = {s} AND order_id IN (SELECT id FROM ex) GROUP BY order_id),
+        WITH a AS MATERIALIZED (
+            SELECT order_id, row_number() OVER (PARTITION BY order_id ORDER BY id) AS line_no, {", ".join(line_fields)}
+            FROM order_line WHERE store_id = {s} AND order_id IN (SELECT old_id FROM csv_order)),
+        b AS MATERIALIZED (
+            SELECT f.*, row_number() OVER (PARTITION BY order_id ORDER BY line) AS line_no
+            FROM ({_file_lines(p, "o.old_id IS NOT NULL")}) f),
         d AS MATERIALIZED (
-            SELECT o.id FROM ex o LEFT JOIN old ON old.order_id = o.id
-            WHERE old.sig IS DISTINCT FROM CASE WHEN o.refund_amount IS NOT NULL THEN {file_refund} END)
-        UPDATE csv_order o SET refunds_stale = true FROM d WHERE o.id = d.id
+            SELECT DISTINCT COALESCE(a.order_id, b.order_id) AS id
+            FROM a FULL JOIN b ON b.order_id = a.order_id AND b.line_no = a.line_no
+            WHERE ROW({stored}) IS DISTINCT FROM ROW({filed}))
+        UPDATE csv_touched t SET lines = true FROM d WHERE t.id = d.id
         """,
+        f"""
+        WITH old AS MATERIALIZED (
+            SELECT order_id, string_agg({stored_refund}, '|' ORDER BY external_id) AS sig FROM refund
+            WHERE store_id = {s} AND order_id IN (SELECT old_id FROM csv_order) GROUP BY order_id),
+        d AS MATERIALIZED (
+            SELECT o.id FROM csv_order o LEFT JOIN old ON old.order_id = o.id
+            WHERE o.old_id IS NOT NULL
+              AND old.sig IS DISTINCT FROM CASE WHEN o.refund_amount IS NOT NULL THEN {file_refund} END)
+        UPDATE csv_touched t SET refunds = true FROM d WHERE t.id = d.id
+        """,
+        "DELETE FROM csv_touched WHERE NOT (changed OR lines OR refunds)",
     ]
 
 
-def _apply(p: _Params) -> list[str]:
+def _apply(p: _Params, existing: bool) -> list[str]:
+    """Insert the new orders with their lines and refunds; update the changed stored ones and replace
+    their lines and refunds where those differ."""
     s, src = p.store_id, cells.literal(p.source)
     names = ", ".join(_ORDER_FIELDS)
-    values = ", ".join(f"o.{name}" for name in _ORDER_FIELDS)
-    sets = ", ".join(f"{name} = o.{name}" for name in _ORDER_FIELDS)
-    return [
+    values = ", ".join(_BUYER if name == "customer_id" else f"o.{name}" for name in _ORDER_FIELDS)
+    line_columns = "order_id, external_id, product_id, name, sku, quantity, unit_price, line_total"
+    statements = [
         f"""
         INSERT INTO orders (id, store_id, source, external_id, {names}, billing, created_at)
-        SELECT o.id, {s}, {src}, o.external_id, {values}, NULL, now() FROM csv_order o WHERE o.is_new ORDER BY o.id
+        SELECT o.id, {s}, {src}, o.external_id, {values}, NULL, now()
+        FROM csv_order o LEFT JOIN csv_key k ON k.key = o.key WHERE o.old_id IS NULL ORDER BY o.id
         """,
-        f"UPDATE orders x SET {sets}, billing = NULL FROM csv_order o WHERE x.id = o.id AND NOT o.is_new AND o.changed",
+    ]
+    lines_of = "o.old_id IS NULL"
+    refunds_of = "o.old_id IS NULL"
+    if existing:
+        sets = ", ".join(f"{name} = {_BUYER if name == 'customer_id' else 'o.' + name}" for name in _ORDER_FIELDS)
+        statements += [
+            f"""
+            UPDATE orders x SET {sets}, billing = NULL
+            FROM csv_touched t JOIN csv_order o ON o.id = t.id LEFT JOIN csv_key k ON k.key = o.key
+            WHERE x.id = t.id AND t.changed
+            """,
+            f"DELETE FROM order_line WHERE store_id = {s} AND order_id IN (SELECT id FROM csv_touched WHERE lines)",
+            f"DELETE FROM refund WHERE store_id = {s} AND order_id IN (SELECT id FROM csv_touched WHERE refunds)",
+        ]
+        lines_of += " OR o.id IN (SELECT id FROM csv_touched WHERE lines)"
+        refunds_of += " OR o.id IN (SELECT id FROM csv_touched WHERE refunds)"
+    statements += [
         f"""
-        DELETE FROM order_line WHERE store_id = {s}
-          AND order_id IN (SELECT id FROM csv_order WHERE NOT is_new AND lines_stale)
-        """,
-        f"""
-        DELETE FROM refund WHERE store_id = {s}
-          AND order_id IN (SELECT id FROM csv_order WHERE NOT is_new AND refunds_stale)
-        """,
-        f"""
-        INSERT INTO order_line (store_id, order_id, external_id, product_id, name, sku, quantity, unit_price, line_total)
-        SELECT {s}, n.order_id, n.external_id, n.product_id, n.name, n.sku, n.quantity, n.unit_price, n.line_total
-        FROM csv_new_line n JOIN csv_order o ON o.id = n.order_id
-        WHERE o.is_new OR o.lines_stale ORDER BY n.order_id, n.line
+        INSERT INTO order_line (store_id, {line_columns})
+        SELECT {s}, {line_columns} FROM ({_file_lines(p, lines_of)}) n ORDER BY order_id, line
         """,
         f"""
         INSERT INTO refund (store_id, order_id, external_id, amount, refunded_at, reason)
         SELECT {s}, o.id, 'csv', o.refund_amount, o.refunded_at, NULL FROM csv_order o
-        WHERE o.refund_amount IS NOT NULL AND (o.is_new OR o.refunds_stale) ORDER BY o.id
+        WHERE o.refund_amount IS NOT NULL AND ({refunds_of}) ORDER BY o.id
         """,
     ]
+    return statements
 
 
 def upsert_staged_orders(session: Session, store_id: int, source: str, timezone: str, currency: str,
@@ -336,33 +419,33 @@ def upsert_staged_orders(session: Session, store_id: int, source: str, timezone:
     # The parsing expressions are long: JIT-compiling them costs seconds and saves less than that.
     run("SET LOCAL jit = off")
     keyed = _skip_key_triggers(run, store_id)
-    for statement in (_lines(p), "CREATE INDEX ON csv_line (order_id) WHERE err IS NOT NULL", _head(p),
-                      "ANALYZE csv_line", _ORDERS, "ANALYZE csv_order"):
+    erasures = run(f"SELECT EXISTS (SELECT 1 FROM erased_identity WHERE store_id = {store_id})").fetchone()[0]
+    scattered = run(_SCATTERED).fetchone()[0]
+    # Statistics on the join columns only: the planner needs sizes and distinct counts, not the rest.
+    for statement in (_rows(p, scattered), _BAD, "ANALYZE csv_row (order_id, product)", _orders(p, erasures),
+                      "ANALYZE csv_order (external_id, key, old_id, id)", *_customers(p)):
         _timed(run, statement)
-    if run(f"SELECT EXISTS (SELECT 1 FROM erased_identity WHERE store_id = {store_id})").fetchone()[0]:
-        _timed(run, _erased(p))
-    steps = _customers(p)
-    for statement in (*steps[:1], "ANALYZE csv_key", *steps[1:-3], "ANALYZE csv_key", *steps[-3:], *_compare(p)):
+    existing = run("SELECT EXISTS (SELECT 1 FROM csv_order WHERE old_id IS NOT NULL)").fetchone()[0]
+    for statement in _products(p):
         _timed(run, statement)
-    run("ANALYZE csv_order")
-    if run("SELECT EXISTS (SELECT 1 FROM csv_order WHERE NOT is_new)").fetchone()[0]:
-        for statement in _stale(p):
+    if existing:
+        for statement in _existing(p):
             _timed(run, statement)
     if keyed:
-        _timed(run, _KEY_SHARE)
-    for statement in _apply(p):
+        _timed(run, _KEY_SHARE.format(s=store_id, src=cells.literal(source)))
+    for statement in _apply(p, existing):
         _timed(run, statement)
     created, updated, unchanged = run("""
-        SELECT count(*) FILTER (WHERE is_new),
-               count(*) FILTER (WHERE NOT is_new AND (changed OR lines_stale OR refunds_stale)),
-               count(*) FILTER (WHERE NOT is_new AND NOT (changed OR lines_stale OR refunds_stale))
-        FROM csv_order""").fetchone()
-    touched = [row[0] for row in run("""
-        SELECT customer_id FROM csv_order WHERE customer_id IS NOT NULL AND (is_new OR changed OR lines_stale
-                                                                          OR refunds_stale)
+        SELECT count(*) FILTER (WHERE old_id IS NULL),
+               count(*) FILTER (WHERE old_id IS NOT NULL AND id IN (SELECT id FROM csv_touched)),
+               count(*) FILTER (WHERE old_id IS NOT NULL AND id NOT IN (SELECT id FROM csv_touched))
+        FROM csv_order""" if existing else "SELECT count(*), 0, 0 FROM csv_order").fetchone()
+    touched_orders = "o.old_id IS NULL" + (" OR o.id IN (SELECT id FROM csv_touched)" if existing else "")
+    touched = [row[0] for row in run(f"""
+        SELECT {_BUYER} FROM csv_order o LEFT JOIN csv_key k ON k.key = o.key
+        WHERE ({touched_orders}) AND {_BUYER} IS NOT NULL
         UNION
-        SELECT old_customer_id FROM csv_order WHERE old_customer_id IS NOT NULL AND NOT is_new
-          AND (changed OR lines_stale OR refunds_stale)
+        SELECT old_customer_id FROM csv_order o WHERE old_customer_id IS NOT NULL AND ({touched_orders})
         EXCEPT
         SELECT customer_id FROM csv_key WHERE is_new""")]
     return BulkOutcome(created, updated, unchanged, touched)
@@ -371,12 +454,11 @@ def upsert_staged_orders(session: Session, store_id: int, source: str, timezone:
 #: What the foreign-key triggers would lock row by row, locked in one go: the existing customers,
 #: products and orders the written rows point to, so that nobody deletes them before the commit.
 _KEY_SHARE = """
-    SELECT (SELECT count(*) FROM (SELECT 1 FROM customer WHERE id IN (SELECT customer_id FROM csv_order)
+    SELECT (SELECT count(*) FROM (SELECT 1 FROM customer WHERE id IN (SELECT customer_id FROM csv_key WHERE NOT is_new)
                                   FOR KEY SHARE) c)
-         + (SELECT count(*) FROM (SELECT 1 FROM product WHERE id IN (SELECT product_id FROM csv_new_line)
-                                  FOR KEY SHARE) p)
-         + (SELECT count(*) FROM (SELECT 1 FROM orders WHERE id IN (SELECT id FROM csv_order WHERE NOT is_new)
-                                  FOR KEY SHARE) o)
+         + (SELECT count(*) FROM (SELECT 1 FROM product WHERE store_id = {s} AND source = {src}
+                                  AND external_id IN (SELECT product FROM csv_product) FOR KEY SHARE) p)
+         + (SELECT count(*) FROM (SELECT 1 FROM orders WHERE id IN (SELECT old_id FROM csv_order) FOR KEY SHARE) o)
 """
 
 
@@ -401,8 +483,8 @@ def _timed(run, statement: str) -> None:
 
 def rejects(session: Session) -> Iterator[tuple[int, str | None, str | None, str | None, str | None]]:
     """The bad rows in line order: ``(line, order_id, reason, column, value)``; when `reason` is None the
-    cell `value` of `column` is bad and the kind words why."""
-    values = " ".join(f"WHEN '{column}' THEN {column}" for column, _ in _HEAD_CHECKS)
+    cell `value` of `column` is bad and the kind words why. An order whose own fields are bad is
+    reported at its first row only; one with a bad line item at every row."""
     driver = session.connection().connection.driver_connection
     with driver.cursor(name="csv_rejects") as cursor:
         cursor.execute(f"""
@@ -410,15 +492,13 @@ def rejects(session: Session) -> Iterator[tuple[int, str | None, str | None, str
             UNION ALL
             SELECT line, NULL, 'order_id is required', NULL, NULL FROM {STAGE} WHERE bad IS NULL AND order_id = ''
             UNION ALL
-            SELECT first_line, order_id, NULL, err, CASE err {values} END FROM csv_head WHERE err IS NOT NULL
+            SELECT line, order_id, NULL, head_err, head_err_value FROM csv_row WHERE head_err IS NOT NULL
             UNION ALL
-            SELECT l.line, l.order_id,
-                   CASE WHEN l.err IS NULL THEN
-                       'order ' || l.order_id || ' is rejected: its row at line ' || b.first_bad || ' is bad' END,
-                   l.err, l.err_value
-            FROM csv_line l
-            JOIN (SELECT order_id, min(line) AS first_bad FROM csv_line WHERE err IS NOT NULL GROUP BY order_id) b
-              ON b.order_id = l.order_id
-            WHERE NOT EXISTS (SELECT 1 FROM csv_head h WHERE h.order_id = l.order_id AND h.err IS NOT NULL)
+            SELECT r.line, r.order_id,
+                   CASE WHEN r.line_err IS NULL THEN
+                       'order ' || r.order_id || ' is rejected: its row at line ' || b.first_bad || ' is bad' END,
+                   r.line_err, r.line_err_value
+            FROM csv_row r JOIN csv_bad b ON b.order_id = r.order_id
+            WHERE NOT EXISTS (SELECT 1 FROM csv_row h WHERE h.order_id = r.order_id AND h.head_err IS NOT NULL)
             ORDER BY 1""")
         yield from cursor
