@@ -3,9 +3,11 @@
 The same outcome as reading the file into `OrderRecord`s and writing them with
 `crm_graph.services.ingest.orders.upsert_orders` in one batch, statement by statement:
 
-1. `csv_row`: every row with its line item parsed and its position in its order (rows of an order
-   may be anywhere in the file); on the order's first row, the order's fields parsed, with the first
-   bad cell in the order the record import checks them. Each cell is parsed once.
+1. `csv_head`: each order's first row (rows of an order may be anywhere in the file: the staging
+   numbers runs, and scattered orders are renumbered here) with the order's cells parsed and the
+   first bad one, in the order the record import checks them; `csv_item`: the line items parsed;
+   `csv_bad`: the orders with a bad item. Each cell is parsed once, and the usual ones not at all
+   here: COPY read them into typed columns.
 2. `csv_order`: the orders without a bad row. Buyers (`csv_key`): erasure tombstones first (an
    erased person is never matched or created, and their order keeps no contact copy), then the
    identity of the source (the customer id, else ``guest:<email or phone>``), then the oldest live
@@ -90,20 +92,62 @@ LAYOUT = Layout(
     typed=(Typed("quantity", "int", cells.PLAIN_INTEGER),
            *(Typed(name, "numeric(18,2)", cells.PLAIN_AMOUNT) for name in _AMOUNTS),
            *(Typed(name, "timestamp", cells.COMMON_INSTANT) for name in _INSTANTS)),
-    group="order_id", group_fields=frozenset(_HEAD_RAW),
+    group="order_id", group_fields=frozenset(_HEAD_RAW), keys=frozenset({"order_id", "product_id"}),
 )
 
 
-def _rows(p: _Params, scattered: bool) -> str:
-    """`csv_row`: every good row of the stage with its line item parsed and its position in its
-    order, and, on the order's first row only, the order's fields parsed and the first bad one with
-    its cell.
+#: The rows of an order that are spread over several runs get their true positions (the staging
+#: numbered each run on its own), so that `run_pos` is each row's position in its order and 1 marks
+#: exactly one row of each order: its first.
+_POSITIONS = f"""
+    WITH scattered AS MATERIALIZED (
+        SELECT order_id FROM {STAGE} WHERE run_pos = 1 AND bad IS NULL AND order_id <> ''
+        GROUP BY order_id HAVING count(*) > 1),
+    ranked AS MATERIALIZED (
+        SELECT line, row_number() OVER (PARTITION BY order_id ORDER BY line) AS position FROM {STAGE}
+        WHERE bad IS NULL AND order_id IN (SELECT order_id FROM scattered))
+    UPDATE {STAGE} s SET run_pos = r.position FROM ranked r WHERE s.line = r.line AND s.run_pos <> r.position
+"""
 
-    Positions come from the runs the staging numbered; when some order's rows are `scattered` over
-    several runs, from sorting the rows by order instead. Each cell is parsed once: `OFFSET 0` keeps
-    the planner from merging a level into the next, which would copy a parsing expression into every
-    place that uses its value.
+
+def _line_items() -> str:
+    """The good rows of the stage that carry a line item, the item's cells parsed once (`OFFSET 0`
+    keeps the planner from copying a parsing expression into each place that uses its value);
+    `line_err` names the first bad cell, `line_err_value` holds it."""
+    return f"""
+    SELECT line, order_id, position, line_ext, product, name, sku, quantity, unit_price,
+           (CASE WHEN raw_total <> '' THEN total_v ELSE unit_price * quantity END)::numeric(18,2) AS line_total,
+           CASE WHEN quantity IS NULL THEN 'quantity' WHEN unit_price IS NULL THEN 'unit_price'
+                WHEN raw_total <> '' AND total_v IS NULL THEN 'line_total' END AS line_err,
+           CASE WHEN quantity IS NULL THEN raw_quantity WHEN unit_price IS NULL THEN raw_unit_price
+                ELSE raw_total END AS line_err_value
+    FROM (
+        SELECT line, order_id, run_pos AS position, COALESCE(NULLIF(line_id, ''), run_pos::text) AS line_ext,
+               NULLIF(product_id, '') AS product, {cells.text('product_name', 500)} AS name,
+               {cells.text('sku', 200)} AS sku, {cells.integer('quantity', 1, 'quantity_t')} AS quantity,
+               {cells.amount('unit_price', 'unit_price_t')} AS unit_price, line_total AS raw_total,
+               CASE WHEN line_total <> '' THEN {cells.amount('line_total', 'line_total_t')} END AS total_v,
+               quantity AS raw_quantity, unit_price AS raw_unit_price
+        FROM {STAGE}
+        WHERE bad IS NULL AND order_id <> ''
+          AND (product_id <> '' OR product_name <> '' OR sku <> '' OR unit_price <> '' OR line_total <> '')
+        OFFSET 0
+    ) l
     """
+
+
+#: `csv_item`: the rows that carry a line item, parsed; `csv_bad`: the orders with a bad line item,
+#: and the first such line.
+_ITEMS = f"CREATE TEMP TABLE csv_item ON COMMIT DROP AS {_line_items()}"
+_BAD = """
+    CREATE TEMP TABLE csv_bad ON COMMIT DROP AS
+    SELECT order_id, min(line) AS first_bad FROM csv_item WHERE line_err IS NOT NULL GROUP BY order_id
+"""
+
+
+def _heads(p: _Params) -> str:
+    """`csv_head`: the first row of each order with the order's cells parsed, and the first bad one
+    with its cell, checked in the order the record import checks them."""
     tz = p.timezone
     parsed = {
         "ext_v": cells.external_id("customer_id"), "email_v": cells.email("email"),
@@ -119,58 +163,19 @@ def _rows(p: _Params, scattered: bool) -> str:
         "first_name_v": cells.text("first_name", 200), "last_name_v": cells.text("last_name", 200),
         "country_v": cells.country("country"), "city_v": cells.text("city", 200),
     }
-    head = ", ".join(f"CASE WHEN position = 1 THEN {expression} END AS {name}" for name, expression in parsed.items())
     checks = " ".join(f"WHEN {condition} THEN '{column}'" for column, condition in _HEAD_CHECKS)
     check_values = " ".join(f"WHEN {condition} THEN {column}" for column, condition in _HEAD_CHECKS)
-    raw = ", ".join((*_HEAD_RAW, "phone_norm", *(f"{name}_t" for name in _INSTANTS),
-                     *(f"{name}_t" for name in _AMOUNTS[2:])))
-    position = "row_number() OVER (PARTITION BY order_id ORDER BY line)" if scattered else "run_pos"
     return f"""
-    CREATE TEMP TABLE csv_row ON COMMIT DROP AS
-    SELECT line, order_id, position, has_line, product, name, sku, quantity, unit_price,
-           COALESCE(NULLIF(line_id, ''), position::text) AS line_ext, line_total, line_err, line_err_value,
-           phone_norm, {", ".join(parsed)},
-           CASE WHEN position = 1 THEN CASE {checks} END END AS head_err,
-           CASE WHEN position = 1 THEN CASE {check_values} END END AS head_err_value
+    CREATE TEMP TABLE csv_head ON COMMIT DROP AS
+    SELECT line, order_id, phone_norm, {", ".join(parsed)}, CASE {checks} END AS head_err,
+           CASE {check_values} END AS head_err_value
     FROM (
-        SELECT w.*, {head} FROM (
-            SELECT line, order_id, {raw}, has_line, product, name, sku, quantity, unit_price, {position} AS position,
-                   (CASE WHEN raw_total <> '' THEN total_v ELSE unit_price * quantity END)::numeric(18,2) AS line_total,
-                   CASE WHEN NOT has_line THEN NULL WHEN quantity IS NULL THEN 'quantity'
-                        WHEN unit_price IS NULL THEN 'unit_price'
-                        WHEN raw_total <> '' AND total_v IS NULL THEN 'line_total' END AS line_err,
-                   CASE WHEN quantity IS NULL THEN raw_quantity WHEN unit_price IS NULL THEN raw_unit_price
-                        ELSE raw_total END AS line_err_value, line_id
-            FROM (
-                SELECT line, run_pos, order_id, {raw}, line_id,
-                       (product_id <> '' OR product_name <> '' OR sku <> '' OR unit_price <> '' OR line_total <> '')
-                           AS has_line,
-                       NULLIF(product_id, '') AS product, {cells.text('product_name', 500)} AS name,
-                       {cells.text('sku', 200)} AS sku, {cells.integer('quantity', 1, 'quantity_t')} AS quantity,
-                       {cells.amount('unit_price', 'unit_price_t')} AS unit_price, line_total AS raw_total,
-                       CASE WHEN line_total <> '' THEN {cells.amount('line_total', 'line_total_t')} END AS total_v,
-                       quantity AS raw_quantity, unit_price AS raw_unit_price
-                FROM {STAGE} WHERE bad IS NULL AND order_id <> ''
-                OFFSET 0
-            ) parsed
-            OFFSET 0
-        ) w
+        SELECT line, order_id, {", ".join(_HEAD_RAW)}, phone_norm,
+               {", ".join(f"{expression} AS {name}" for name, expression in parsed.items())}
+        FROM {STAGE} WHERE run_pos = 1 AND bad IS NULL AND order_id <> ''
         OFFSET 0
     ) h
     """
-
-
-#: `csv_bad`: the orders with a bad line item, and the first such line.
-_BAD = """
-    CREATE TEMP TABLE csv_bad ON COMMIT DROP AS
-    SELECT order_id, min(line) AS first_bad FROM csv_row WHERE line_err IS NOT NULL GROUP BY order_id
-"""
-
-#: Whether some order's rows are not all in one run (rows of an order may be anywhere in the file).
-_SCATTERED = f"""
-    SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE run_pos = 1 AND bad IS NULL AND order_id <> ''
-                   GROUP BY order_id HAVING count(*) > 1)
-"""
 
 
 def _hash(prefix: str, column: str) -> str:
@@ -202,9 +207,8 @@ def _orders(p: _Params, erasures: bool) -> str:
                    discount_v AS discount, shipping_v AS shipping, tax_v AS tax, channel_v AS channel,
                    first_name_v AS first_name, last_name_v AS last_name, country_v AS country, city_v AS city,
                    refund_v AS refund_amount, refunded_at_v AS refunded_at
-            FROM (SELECT r.*, {erased} AS erased FROM csv_row r
-                  WHERE r.position = 1 AND r.head_err IS NULL
-                    AND r.order_id NOT IN (SELECT order_id FROM csv_bad) OFFSET 0) r
+            FROM (SELECT r.*, {erased} AS erased FROM csv_head r
+                  WHERE r.head_err IS NULL AND r.order_id NOT IN (SELECT order_id FROM csv_bad) OFFSET 0) r
         ) q
         LEFT JOIN orders x ON x.store_id = {p.store_id} AND x.source = {cells.literal(p.source)}
                           AND x.external_id = q.external_id
@@ -288,17 +292,19 @@ def _products(p: _Params) -> list[str]:
     the store does not know yet are created, named by that line."""
     s, src = p.store_id, cells.literal(p.source)
     return [
-        """
+        f"""
         CREATE TEMP TABLE csv_product ON COMMIT DROP AS
-        SELECT product, min(line) AS line FROM csv_row
-        WHERE has_line AND product IS NOT NULL AND order_id NOT IN (SELECT order_id FROM csv_bad)
-          AND order_id NOT IN (SELECT order_id FROM csv_row WHERE head_err IS NOT NULL)
-        GROUP BY product
+        SELECT f.product, f.line, i.name, i.sku
+        FROM (SELECT product, min(line) AS line FROM csv_item
+              WHERE product IS NOT NULL AND order_id NOT IN (SELECT order_id FROM csv_bad)
+                AND order_id NOT IN (SELECT order_id FROM csv_head WHERE head_err IS NOT NULL)
+              GROUP BY product) f
+        JOIN csv_item i ON i.line = f.line
         """,
         f"""
         INSERT INTO product (store_id, source, external_id, name, sku, category, created_at, updated_at)
-        SELECT {s}, {src}, r.product, left(COALESCE(r.name, r.product), 500), r.sku, NULL, now(), now()
-        FROM csv_product f JOIN csv_row r ON r.line = f.line
+        SELECT {s}, {src}, f.product, left(COALESCE(f.name, f.product), 500), f.sku, NULL, now(), now()
+        FROM csv_product f
         WHERE NOT EXISTS (
             SELECT 1 FROM product p WHERE p.store_id = {s} AND p.source = {src} AND p.external_id = f.product)
         ORDER BY f.line
@@ -313,9 +319,9 @@ def _file_lines(p: _Params, where: str) -> str:
     return f"""
     SELECT o.id AS order_id, r.line, r.line_ext AS external_id, pr.id AS product_id, r.name, r.sku,
            r.quantity, r.unit_price, r.line_total
-    FROM csv_row r JOIN csv_order o ON o.external_id = r.order_id
+    FROM csv_item r JOIN csv_order o ON o.external_id = r.order_id
     LEFT JOIN product pr ON pr.store_id = {s} AND pr.source = {src} AND pr.external_id = r.product
-    WHERE r.has_line AND ({where})
+    WHERE {where}
     """
 
 
@@ -420,10 +426,9 @@ def upsert_staged_orders(session: Session, store_id: int, source: str, timezone:
     run("SET LOCAL jit = off")
     keyed = _skip_key_triggers(run, store_id)
     erasures = run(f"SELECT EXISTS (SELECT 1 FROM erased_identity WHERE store_id = {store_id})").fetchone()[0]
-    scattered = run(_SCATTERED).fetchone()[0]
     # Statistics on the join columns only: the planner needs sizes and distinct counts, not the rest.
-    for statement in (_rows(p, scattered), _BAD, "ANALYZE csv_row (order_id, product)", _orders(p, erasures),
-                      "ANALYZE csv_order (external_id, key, old_id, id)", *_customers(p)):
+    for statement in (_POSITIONS, _heads(p), _ITEMS, "ANALYZE csv_item (line, order_id, product)", _BAD,
+                      _orders(p, erasures), "ANALYZE csv_order (external_id, key, old_id, id)", *_customers(p)):
         _timed(run, statement)
     existing = run("SELECT EXISTS (SELECT 1 FROM csv_order WHERE old_id IS NOT NULL)").fetchone()[0]
     for statement in _products(p):
@@ -492,13 +497,20 @@ def rejects(session: Session) -> Iterator[tuple[int, str | None, str | None, str
             UNION ALL
             SELECT line, NULL, 'order_id is required', NULL, NULL FROM {STAGE} WHERE bad IS NULL AND order_id = ''
             UNION ALL
-            SELECT line, order_id, NULL, head_err, head_err_value FROM csv_row WHERE head_err IS NOT NULL
+            SELECT line, order_id, NULL, head_err, head_err_value FROM csv_head WHERE head_err IS NOT NULL
             UNION ALL
             SELECT r.line, r.order_id,
                    CASE WHEN r.line_err IS NULL THEN
                        'order ' || r.order_id || ' is rejected: its row at line ' || b.first_bad || ' is bad' END,
                    r.line_err, r.line_err_value
-            FROM csv_row r JOIN csv_bad b ON b.order_id = r.order_id
-            WHERE NOT EXISTS (SELECT 1 FROM csv_row h WHERE h.order_id = r.order_id AND h.head_err IS NOT NULL)
+            FROM (
+                SELECT line, order_id, line_err, line_err_value
+                FROM csv_item WHERE order_id IN (SELECT order_id FROM csv_bad)
+                UNION ALL
+                SELECT line, order_id, NULL, NULL FROM {STAGE}
+                WHERE bad IS NULL AND order_id IN (SELECT order_id FROM csv_bad)
+                  AND NOT (product_id <> '' OR product_name <> '' OR sku <> '' OR unit_price <> '' OR line_total <> '')
+            ) r JOIN csv_bad b ON b.order_id = r.order_id
+            WHERE r.order_id NOT IN (SELECT order_id FROM csv_head WHERE head_err IS NOT NULL)
             ORDER BY 1""")
         yield from cursor
