@@ -264,22 +264,25 @@ def _customers(p: _Params) -> list[str]:
 #: spares updating every new customer row (and its many indexes) several times over.
 _NEW_CUSTOMERS = f"""
     WITH k AS MATERIALIZED (SELECT * FROM csv_key WHERE is_new),
+    o AS MATERIALIZED (SELECT * FROM csv_order WHERE key IN (SELECT key FROM k)),
     f AS MATERIALIZED (
         SELECT key, min(placed_at) AS first_placed, max(placed_at) AS last_placed,
-               (array_agg(channel ORDER BY placed_at, first_line) FILTER (WHERE channel IS NOT NULL))[1] AS channel,
                count(*) FILTER (WHERE status IN ({_COUNTED})) AS orders_count,
                sum(total - COALESCE(refund_amount, 0)) FILTER (WHERE status IN ({_COUNTED})) AS total_spent,
                min(placed_at) FILTER (WHERE status IN ({_COUNTED})) AS first_order_at,
                max(placed_at) FILTER (WHERE status IN ({_COUNTED})) AS last_order_at
-        FROM csv_order WHERE key IN (SELECT key FROM k) GROUP BY key
+        FROM o GROUP BY key
+    ),
+    c AS MATERIALIZED (
+        SELECT DISTINCT ON (key) key, channel FROM o WHERE channel IS NOT NULL ORDER BY key, placed_at, first_line
     )
     INSERT INTO customer (id, store_id, email, phone, first_name, last_name, gender, country, city, has_account,
                           acquisition_channel, created_at, updated_at, last_activity_at, orders_count, total_spent,
                           first_order_at, last_order_at)
     SELECT k.customer_id, {{s}}, k.email, k.phone, k.first_name, k.last_name, 'UNKNOWN', k.country, k.city,
-           k.has_account, f.channel, LEAST(k.placed_at, f.first_placed), now(), f.last_placed,
+           k.has_account, c.channel, LEAST(k.placed_at, f.first_placed), now(), f.last_placed,
            COALESCE(f.orders_count, 0), COALESCE(f.total_spent, 0), f.first_order_at, f.last_order_at
-    FROM k LEFT JOIN f ON f.key = k.key
+    FROM k LEFT JOIN f ON f.key = k.key LEFT JOIN c ON c.key = k.key
     ORDER BY k.customer_id
 """
 

@@ -71,33 +71,33 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
     if present is not None:
         present.update(name for name in wanted if name in index)
     reader = csv.reader(text, delimiter=delimiter)
-    line = 1
+    line = 1  # the last line read so far (the header is line 1)
     while True:
-        start = line + 1
         try:
-            row = next(reader)
-        except StopIteration:
-            break
+            for row in reader:
+                start, line = line + 1, reader.line_num + 1
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                joined = "".join(row)
+                if not joined.isascii():
+                    try:
+                        joined.encode("utf-8")  # bytes that were not UTF-8 are lone surrogates here
+                    except UnicodeEncodeError:
+                        yield start, BadRow("the row is not valid UTF-8 text")
+                        continue
+                if "\x00" in joined:  # binary data; no database text column can hold it
+                    yield start, BadRow("the row contains NUL bytes (binary data, not text)")
+                    continue
+                size = len(row)
+                if size == width:
+                    row.append("")
+                elif size < width:
+                    row += [""] * (width + 1 - size)
+                elif any(cell.strip() for cell in row[width:]):
+                    yield start, BadRow(f"the row has {size} fields but the header has {width}")
+                    continue
+                yield start, tuple(map(strip, pick(row)))
+            return
         except csv.Error as exc:  # e.g. a field over the size limit: that row is bad, reading goes on
-            line = reader.line_num + 1
+            start, line = line + 1, reader.line_num + 1
             yield start, BadRow(f"the row cannot be read as CSV: {exc}")
-            continue
-        line = reader.line_num + 1
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        joined = "".join(row)
-        if not joined.isascii():
-            try:
-                joined.encode("utf-8")  # bytes that were not UTF-8 are lone surrogates here
-            except UnicodeEncodeError:
-                yield start, BadRow("the row is not valid UTF-8 text")
-                continue
-        if "\x00" in joined:  # binary data; no database text column can hold it
-            yield start, BadRow("the row contains NUL bytes (binary data, not text)")
-            continue
-        if len(row) > width and any(cell.strip() for cell in row[width:]):
-            yield start, BadRow(f"the row has {len(row)} fields but the header has {width}")
-            continue
-        if len(row) <= width:
-            row += [""] * (width + 1 - len(row))
-        yield start, tuple(map(strip, pick(row)))
