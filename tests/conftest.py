@@ -123,7 +123,7 @@ def api(engine: Engine, db_url: str):
     app = create_app(Settings(database_url=db_url, _env_file=None))
     with TestClient(app) as client:
         yield ApiClient(client, engine)
-    _wait_for_in_process_jobs()
+        _wait_for_in_process_jobs()  # while the app's worker threads still run
 
 
 def _wait_for_in_process_jobs() -> None:
