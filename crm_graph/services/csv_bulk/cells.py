@@ -96,7 +96,7 @@ def text(column: str, limit: int) -> str:
 
 def country(column: str) -> str:
     """An ISO 3166 alpha-2 code upper-cased, NULL when it is not one (`normalise.country`)."""
-    return f"CASE WHEN upper({column}) ~ '^[[:alpha:]]{{2}}$' THEN upper({column}) END"
+    return f"CASE WHEN {column} = '' THEN NULL WHEN upper({column}) ~ '^[[:alpha:]]{{2}}$' THEN upper({column}) END"
 
 
 def email(column: str) -> str:
