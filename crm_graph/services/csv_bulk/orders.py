@@ -68,6 +68,7 @@ class BulkOutcome:
     updated: int
     unchanged: int
     touched_customers: list[int]
+    new_customers: int = 0
 
 
 @dataclass(frozen=True)
@@ -456,7 +457,8 @@ def upsert_staged_orders(session: Session, store_id: int, source: str, timezone:
         SELECT old_customer_id FROM csv_order o WHERE old_customer_id IS NOT NULL AND ({touched_orders})
         EXCEPT
         SELECT customer_id FROM csv_key WHERE is_new""")]
-    return BulkOutcome(created, updated, unchanged, touched)
+    new_customers = run("SELECT count(*) FROM csv_key WHERE is_new").fetchone()[0]
+    return BulkOutcome(created, updated, unchanged, touched, new_customers)
 
 
 #: What the foreign-key triggers would lock row by row, locked in one go: the existing customers,
