@@ -125,6 +125,12 @@ def api(engine: Engine, db_url: str):
     with TestClient(app) as client:
         yield ApiClient(client, engine)
         _wait_for_in_process_jobs()  # while the app's worker threads still run
+    # Stopped, the threads drop the messages waiting for a retry's delay: a retry of this test's job
+    # must not run in a later test, on that test's data (on SQLite it would also make that test's
+    # transactions fail with "database is locked"). The next app starts them again.
+    from workers.inprocess import stop_in_process_workers
+
+    stop_in_process_workers()
 
 
 def _wait_for_in_process_jobs(timeout: float = 5.0) -> None:
