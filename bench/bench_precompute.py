@@ -9,7 +9,7 @@ database (the job writes the daily tables; never point it at the shared benchmar
         --store bench --day 2026-11-21 --catch-up-days 730
 
 The catch-up is one job over the `--catch-up-days` days before `--day`, as the scheduler starts it
-for a store never precomputed; `--repeat 0` skips the single day. With `--catch-up-days` below 730
+for a store never precomputed; `--repeat 0` skips the single day and `--catch-up-days 0` the catch-up. With `--catch-up-days` below 730
 the time of 730 days is extrapolated from it (printed as such). A copy without planner statistics
 makes the planner pick nested loops that take minutes per day: ANALYZE it first.
 """
@@ -97,16 +97,17 @@ def main() -> None:
         print(f"one day {args.day} (run {run}): {seconds:.1f} s, job {job.id} {job.status}, counts {job.counts}, "
               f"load average {_load()}", flush=True)
 
-    last = args.day - timedelta(days=1)
-    first = last - timedelta(days=args.catch_up_days - 1)
-    seconds, job = run_precompute(engine, store, first, last)
-    per_day = seconds / args.catch_up_days
-    print(f"catch-up {first}..{last} ({args.catch_up_days} days): {seconds:.1f} s = {per_day:.2f} s/day, "
-          f"job {job.id} {job.status}, counts {job.counts}, load average {_load()}")
+    if args.catch_up_days > 0:
+        last = args.day - timedelta(days=1)
+        first = last - timedelta(days=args.catch_up_days - 1)
+        seconds, job = run_precompute(engine, store, first, last)
+        per_day = seconds / args.catch_up_days
+        print(f"catch-up {first}..{last} ({args.catch_up_days} days): {seconds:.1f} s = {per_day:.2f} s/day, "
+              f"job {job.id} {job.status}, counts {job.counts}, load average {_load()}")
+        if args.catch_up_days < 730:
+            print(f"730 days extrapolated from it: {per_day * 730 / 60:.1f} min (not measured)")
     stop.set()
     print(f"finished {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC")
-    if args.catch_up_days < 730:
-        print(f"730 days extrapolated from it: {per_day * 730 / 60:.1f} min (not measured)")
 
 
 if __name__ == "__main__":
