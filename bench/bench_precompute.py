@@ -9,9 +9,10 @@ database (the job writes the daily tables; never point it at the shared benchmar
         --store bench --day 2026-11-21 --catch-up-days 730
 
 The catch-up is one job over the `--catch-up-days` days before `--day`, as the scheduler starts it
-for a store never precomputed; `--repeat 0` skips the single day and `--catch-up-days 0` the catch-up. With `--catch-up-days` below 730
-the time of 730 days is extrapolated from it (printed as such). A copy without planner statistics
-makes the planner pick nested loops that take minutes per day: ANALYZE it first.
+for a store never precomputed; `--repeat 0` skips the single day and `--catch-up-days 0` the
+catch-up. With `--catch-up-days` below 730 the time of 730 days is extrapolated from it (printed as
+such). A copy without planner statistics makes the planner pick nested loops that take minutes per
+day: ANALYZE it first.
 """
 
 from __future__ import annotations
