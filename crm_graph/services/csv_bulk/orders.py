@@ -116,14 +116,14 @@ def _line_items() -> str:
     keeps the planner from copying a parsing expression into each place that uses its value);
     `line_err` names the first bad cell, `line_err_value` holds it."""
     return f"""
-    SELECT line, order_id, position, line_ext, product, name, sku, quantity, unit_price,
+    SELECT line, order_id, line_ext, product, name, sku, quantity, unit_price,
            (CASE WHEN raw_total <> '' THEN total_v ELSE unit_price * quantity END)::numeric(18,2) AS line_total,
            CASE WHEN quantity IS NULL THEN 'quantity' WHEN unit_price IS NULL THEN 'unit_price'
                 WHEN raw_total <> '' AND total_v IS NULL THEN 'line_total' END AS line_err,
            CASE WHEN quantity IS NULL THEN raw_quantity WHEN unit_price IS NULL THEN raw_unit_price
                 ELSE raw_total END AS line_err_value
     FROM (
-        SELECT line, order_id, run_pos AS position, COALESCE(NULLIF(line_id, ''), run_pos::text) AS line_ext,
+        SELECT line, order_id, COALESCE(NULLIF(line_id, ''), run_pos::text) AS line_ext,
                NULLIF(product_id, '') AS product, {cells.text('product_name', 500)} AS name,
                {cells.text('sku', 200)} AS sku, {cells.integer('quantity', 1, 'quantity_t')} AS quantity,
                {cells.amount('unit_price', 'unit_price_t')} AS unit_price, line_total AS raw_total,
@@ -245,7 +245,7 @@ def _customers(p: _Params) -> list[str]:
         """,
         by_contact.format(column="email", s=s),
         by_contact.format(column="phone", s=s),
-        f"""
+        """
         UPDATE csv_key k SET customer_id = n.id, is_new = true FROM (
             SELECT key, nextval('customer_id_seq') AS id
             FROM (SELECT key FROM csv_key WHERE customer_id IS NULL ORDER BY first_line) q
@@ -296,7 +296,7 @@ def _products(p: _Params) -> list[str]:
     the store does not know yet are created, named by that line."""
     s, src = p.store_id, cells.literal(p.source)
     return [
-        f"""
+        """
         CREATE TEMP TABLE csv_product ON COMMIT DROP AS
         SELECT f.product, f.line, i.name, i.sku
         FROM (SELECT product, min(line) AS line FROM csv_item
@@ -504,18 +504,11 @@ def rejects(session: Session) -> Iterator[tuple[int, str | None, str | None, str
             UNION ALL
             SELECT line, order_id, NULL, head_err, head_err_value FROM csv_head WHERE head_err IS NOT NULL
             UNION ALL
-            SELECT r.line, r.order_id,
+            SELECT s.line, s.order_id,
                    CASE WHEN r.line_err IS NULL THEN
-                       'order ' || r.order_id || ' is rejected: its row at line ' || b.first_bad || ' is bad' END,
+                       'order ' || s.order_id || ' is rejected: its row at line ' || b.first_bad || ' is bad' END,
                    r.line_err, r.line_err_value
-            FROM (
-                SELECT line, order_id, line_err, line_err_value
-                FROM csv_item WHERE order_id IN (SELECT order_id FROM csv_bad)
-                UNION ALL
-                SELECT line, order_id, NULL, NULL FROM {STAGE}
-                WHERE bad IS NULL AND order_id IN (SELECT order_id FROM csv_bad)
-                  AND NOT (product_id <> '' OR product_name <> '' OR sku <> '' OR unit_price <> '' OR line_total <> '')
-            ) r JOIN csv_bad b ON b.order_id = r.order_id
-            WHERE r.order_id NOT IN (SELECT order_id FROM csv_head WHERE head_err IS NOT NULL)
+            FROM {STAGE} s JOIN csv_bad b ON b.order_id = s.order_id LEFT JOIN csv_item r ON r.line = s.line
+            WHERE s.bad IS NULL AND s.order_id NOT IN (SELECT order_id FROM csv_head WHERE head_err IS NOT NULL)
             ORDER BY 1""")
         yield from cursor
