@@ -97,6 +97,9 @@ LAYOUT = Layout(
 )
 
 
+#: Whether some order's rows are spread over several runs: then `csv_head` has a row for each run.
+_SCATTERED = "SELECT EXISTS (SELECT 1 FROM csv_head GROUP BY order_id HAVING count(*) > 1)"
+
 #: The rows of an order that are spread over several runs get their true positions (the staging
 #: numbered each run on its own), so that `run_pos` is each row's position in its order and 1 marks
 #: exactly one row of each order: its first.
@@ -265,7 +268,8 @@ def _customers(p: _Params) -> list[str]:
 #: spares updating every new customer row (and its many indexes) several times over.
 _NEW_CUSTOMERS = f"""
     WITH k AS MATERIALIZED (SELECT * FROM csv_key WHERE is_new),
-    o AS MATERIALIZED (SELECT * FROM csv_order WHERE key IN (SELECT key FROM k)),
+    o AS MATERIALIZED (SELECT key, first_line, placed_at, status, total, refund_amount, channel FROM csv_order
+                       WHERE key IN (SELECT key FROM k)),
     f AS MATERIALIZED (
         SELECT key, min(placed_at) AS first_placed, max(placed_at) AS last_placed,
                count(*) FILTER (WHERE status IN ({_COUNTED})) AS orders_count,
@@ -298,12 +302,11 @@ def _products(p: _Params) -> list[str]:
     return [
         """
         CREATE TEMP TABLE csv_product ON COMMIT DROP AS
-        SELECT f.product, f.line, i.name, i.sku
-        FROM (SELECT product, min(line) AS line FROM csv_item
-              WHERE product IS NOT NULL AND order_id NOT IN (SELECT order_id FROM csv_bad)
-                AND order_id NOT IN (SELECT order_id FROM csv_head WHERE head_err IS NOT NULL)
-              GROUP BY product) f
-        JOIN csv_item i ON i.line = f.line
+        SELECT i.product, i.line, i.name, i.sku FROM csv_item i
+        WHERE i.line IN (SELECT min(line) FROM csv_item
+                         WHERE product IS NOT NULL AND order_id NOT IN (SELECT order_id FROM csv_bad)
+                           AND order_id NOT IN (SELECT order_id FROM csv_head WHERE head_err IS NOT NULL)
+                         GROUP BY product)
         """,
         f"""
         INSERT INTO product (store_id, source, external_id, name, sku, category, created_at, updated_at)
@@ -430,9 +433,14 @@ def upsert_staged_orders(session: Session, store_id: int, source: str, timezone:
     run("SET LOCAL jit = off")
     keyed = _skip_key_triggers(run, store_id)
     erasures = run(f"SELECT EXISTS (SELECT 1 FROM erased_identity WHERE store_id = {store_id})").fetchone()[0]
+    _timed(run, _heads(p))
+    if run(_SCATTERED).fetchone()[0]:  # rare: renumber, then take each order's true first row
+        _timed(run, _POSITIONS)
+        run("DROP TABLE csv_head")
+        _timed(run, _heads(p))
     # Statistics on the join columns only: the planner needs sizes and distinct counts, not the rest.
-    for statement in (_POSITIONS, _heads(p), _ITEMS, "ANALYZE csv_item (line, order_id, product)", _BAD,
-                      _orders(p, erasures), "ANALYZE csv_order (external_id, key, old_id, id)", *_customers(p)):
+    for statement in (_ITEMS, "ANALYZE csv_item (line, order_id, product)", _BAD, _orders(p, erasures),
+                      "ANALYZE csv_order (external_id, key, old_id, id)", *_customers(p)):
         _timed(run, statement)
     existing = run("SELECT EXISTS (SELECT 1 FROM csv_order WHERE old_id IS NOT NULL)").fetchone()[0]
     for statement in _products(p):

@@ -19,6 +19,7 @@ Memory stays flat: rows go to the server in blocks of about a megabyte.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 from collections.abc import Callable, Sequence
@@ -73,24 +74,32 @@ def create_stage(session: Session, columns: Sequence[str], layout: Layout = Layo
 
 def copy_rows(session: Session, kind: CsvKind, stream: BinaryIO, mapping: dict[str, str],
               progress: Callable[[], None] | None = None, layout: Layout = Layout()) -> int:
-    """COPY every row the kind's reader yields into the staging table; returns the number of rows."""
+    """COPY every row the kind's reader yields into the staging table; returns the number of rows.
+
+    Only the columns the file has are sent: the others keep their defaults ('' and NULL).
+    """
+    present: set[str] = set()
+    rows = kind.rows(stream, mapping, present)
+    first = next(rows, None)  # reads the header, which fills `present`
     names = [column.name for column in kind.columns]
-    heads = [i for i, name in enumerate(names) if name in layout.group_fields]
-    plain = [i for i, name in enumerate(names) if name not in layout.group_fields]
-    row_typed = [(names.index(t.column), t.shape) for t in layout.typed if t.column not in layout.group_fields]
-    head_typed = [(names.index(t.column), t.shape) for t in layout.typed if t.column in layout.group_fields]
-    row_typed_text = _typed_cells(row_typed)
-    head_typed_text = _typed_cells(head_typed)
+    heads = [i for i, name in enumerate(names) if name in layout.group_fields and name in present]
+    plain = [i for i, name in enumerate(names) if name not in layout.group_fields and name in present]
+    row_typed = [(names.index(t.column), t.shape) for t in layout.typed
+                 if t.column not in layout.group_fields and t.column in present]
+    head_typed = [(names.index(t.column), t.shape) for t in layout.typed
+                  if t.column in layout.group_fields and t.column in present]
+    row_text = _cells_text(plain, row_typed)
+    head_text = _cells_text(heads, head_typed)
     i_group = names.index(layout.group) if layout.group else None
-    i_phone = names.index("phone") if "phone" in names else None
-    i_country = names.index("country") if "country" in names else None
-    pick_plain = _picker(plain)
-    pick_head = _picker(heads)
-    # The COPY column order: the columns every row carries, then phone_norm and the group's columns.
-    columns = ["line", "run_pos", "bad", *(names[i] for i in plain), *(f"{names[i]}_t" for i, _ in row_typed),
-               "phone_norm", *(names[i] for i in heads), *(f"{names[i]}_t" for i, _ in head_typed)]
-    blank_head = "\t\\N" + "\t" * len(heads) + "\t\\N" * len(head_typed)
-    blank_row = "\t".join([""] * len(plain) + ["\\N"] * len(row_typed)) + blank_head
+    i_phone = names.index("phone") if "phone" in present else None
+    i_country = names.index("country") if "country" in present else None
+    # The COPY column order: the columns every row carries (typed ones first), then phone_norm and the
+    # group's columns.
+    columns = ["line", "run_pos", "bad", *(f"{names[i]}_t" for i, _ in row_typed), *(names[i] for i in plain),
+               "phone_norm", *(f"{names[i]}_t" for i, _ in head_typed), *(names[i] for i in heads)]
+    blank_head = "\t\\N" + "\t\\N" * len(head_typed) + "\t" * len(heads)
+    blank_row = "\t".join(["\\N"] * len(row_typed) + [""] * len(plain)) + blank_head
+    with_head = bool(heads or head_typed)
     driver = session.connection().connection.driver_connection
     statement = f"COPY {STAGE} ({', '.join(chr(34) + n + chr(34) for n in columns)}) FROM STDIN"
     count = 0
@@ -99,7 +108,7 @@ def copy_rows(session: Session, kind: CsvKind, stream: BinaryIO, mapping: dict[s
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         block: list[str] = []
         size = 0
-        for line, values in kind.rows(stream, mapping):
+        for line, values in itertools.chain(() if first is None else (first,), rows):
             if isinstance(values, ValueError):
                 text = f"{line}\t1\t{_escape(str(values))}\t{blank_row}\n"
                 previous = None
@@ -107,21 +116,14 @@ def copy_rows(session: Session, kind: CsvKind, stream: BinaryIO, mapping: dict[s
                 key = values[i_group] if i_group is not None else None
                 if key is not None and key == previous:
                     run_pos += 1
-                    head = blank_head
+                    text = f"{line}\t{run_pos}\t\\N\t{row_text(values)}{blank_head}\n"
                 else:
                     run_pos, previous = 1, key
                     phone = "\\N"
                     if i_phone is not None and values[i_phone]:
                         phone = _phone(values[i_phone], values[i_country] if i_country is not None else "")
-                    head = "\t" + phone
-                    if heads:
-                        head += "\t" + _join(pick_head(values))
-                    if head_typed:
-                        head += "\t" + head_typed_text(values)
-                body = _join(pick_plain(values))
-                if row_typed:
-                    body += "\t" + row_typed_text(values)
-                text = f"{line}\t{run_pos}\t\\N\t{body}{head}\n"
+                    head = f"\t{phone}\t{head_text(values)}" if with_head else f"\t{phone}"
+                    text = f"{line}\t1\t\\N\t{row_text(values)}{head}\n"
             block.append(text)
             size += len(text)
             count += 1
@@ -144,32 +146,31 @@ def _picker(indexes: list[int]) -> Callable[[tuple], tuple]:
     return operator.itemgetter(*indexes)
 
 
-def _typed_cells(typed: list[tuple[int, re.Pattern]]) -> Callable[[tuple], str]:
-    """A function giving the COPY text of a row's typed columns: the cell where it has the column's
-    shape, NULL where it does not. One pattern tries the whole row first (the usual case), each cell
-    is tried on its own only when that fails."""
-    if not typed:
+def _cells_text(cells: list[int], typed: list[tuple[int, re.Pattern]]) -> Callable[[tuple], str]:
+    """A function giving the COPY text of a row's `typed` cells, each where it has its column's shape
+    and NULL where it does not, followed by its `cells` as text. A usual row (every typed cell in
+    shape or empty, nothing to escape) is checked in one go: a pattern over the typed cells at the
+    start, then a search for characters to escape; only a row that fails is built cell by cell."""
+    if not cells and not typed:
         return lambda values: ""
-    pick = _picker([index for index, _ in typed])
-    whole = re.compile("\t".join(f"(?:{shape.pattern})?" for _, shape in typed), re.ASCII).fullmatch
+    width = len(typed)
+    tabs = width + len(cells) - 1
+    pick = _picker([*(index for index, _ in typed), *cells])
+    usual = re.compile("".join(f"(?:{shape.pattern})?\t" for _, shape in typed), re.ASCII).match
     each = [shape.fullmatch for _, shape in typed]
 
     def text(values: tuple) -> str:
-        cells = pick(values)
-        joined = "\t".join(cells)
-        if whole(joined):
-            return joined if "" not in cells else "\t".join([cell or "\\N" for cell in cells])
-        return "\t".join([cell if match(cell) else "\\N" for cell, match in zip(cells, each)])
+        picked = pick(values)
+        joined = "\t".join(picked)
+        if (usual(joined) and joined.count("\t") == tabs
+                and "\\" not in joined and "\n" not in joined and "\r" not in joined):
+            if not typed or "" not in picked[:width]:
+                return joined
+            return "\t".join([*[cell or "\\N" for cell in picked[:width]], *picked[width:]])
+        return "\t".join([*[cell if match(cell) else "\\N" for cell, match in zip(picked, each)],
+                          *[cell.translate(_ESCAPES) for cell in picked[width:]]])
 
     return text
-
-
-def _join(values: tuple[str, ...]) -> str:
-    """Cells as COPY text: tab-separated, with backslashes, tabs and line breaks escaped."""
-    joined = "\x00".join(values)  # the reader lets no NUL through
-    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-        joined = joined.translate(_ESCAPES)
-    return joined.replace("\x00", "\t")
 
 
 def _escape(value: str) -> str:

@@ -231,9 +231,11 @@ def read_orders(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContex
             yield order
 
 
-def order_rows(stream: BinaryIO, mapping: Mapping[str, str]) -> Iterator[tuple[int, tuple[str, ...] | BadRow]]:
-    """The raw rows of an orders file, ``(line, values)`` indexed like `ORDER_COLUMNS` (for bulk imports)."""
-    return rows(stream, mapping, ORDER_COLUMNS)
+def order_rows(stream: BinaryIO, mapping: Mapping[str, str],
+               present: set[str] | None = None) -> Iterator[tuple[int, tuple[str, ...] | BadRow]]:
+    """The raw rows of an orders file, ``(line, values)`` indexed like `ORDER_COLUMNS` (for bulk imports);
+    `present` is filled with the columns the header has before the first row."""
+    return rows(stream, mapping, ORDER_COLUMNS, present)
 
 
 def order_cell_error(column: str, value: str, context: CsvContext) -> str | None:

@@ -96,7 +96,7 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
                 elif any(cell.strip() for cell in row[width:]):
                     yield start, BadRow(f"the row has {size} fields but the header has {width}")
                     continue
-                yield start, tuple(map(strip, pick(row)))
+                yield start, pick(list(map(strip, row)))
             return
         except csv.Error as exc:  # e.g. a field over the size limit: that row is bad, reading goes on
             start, line = line + 1, reader.line_num + 1
