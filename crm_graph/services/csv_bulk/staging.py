@@ -156,7 +156,8 @@ def _cells_text(cells: list[int], typed: list[tuple[int, re.Pattern]]) -> Callab
     width = len(typed)
     tabs = width + len(cells) - 1
     pick = _picker([*(index for index, _ in typed), *cells])
-    usual = re.compile("".join(f"(?:{shape.pattern})?\t" for _, shape in typed), re.ASCII).match
+    ends = "\t" if cells else r"\Z"  # where a typed cell must end
+    usual = re.compile("\t".join(f"(?:{shape.pattern})?" for _, shape in typed) + ends, re.ASCII).match
     each = [shape.fullmatch for _, shape in typed]
 
     def text(values: tuple) -> str:
