@@ -43,18 +43,18 @@ class CsvKind:
     A kind may also offer what a bulk (set-based, in the database) import needs: `rows(stream, mapping,
     present)` yields ``(line, values)`` with `values` a tuple indexed like `columns` (or a `ValueError`
     subclass for a row that cannot be read) and fills the set `present` with the columns the header has
-    before it yields the first row (a column the file lacks reads as ""), and `cell_error(column, value, context)` gives the reason the kind's
-    reader would reject that cell with (None when the cell is fine), so that both imports report a bad
-    row alike; `choices` gives, per column with a fixed vocabulary, the lower-cased words it accepts
-    and the value each stands for.
+    before it yields the first row (a column the file lacks reads as ""), and `cell_error(column, value,
+    context)` gives the reason the kind's reader would reject that cell with (None when the cell is
+    fine), so that both imports report a bad row alike; `choices` gives, per column with a fixed
+    vocabulary, the lower-cased words it accepts and the value each stands for.
     """
 
     name: str
     description: str
     columns: tuple[CsvColumn, ...]
     read: Callable[[BinaryIO, Mapping[str, str], CsvContext], Iterator[Record | RecordError]] = field(repr=False)
-    rows: Callable[[BinaryIO, Mapping[str, str], set[str]], Iterator[tuple[int, tuple[str, ...] | ValueError]]] | None = field(
-        default=None, repr=False)
+    rows: Callable[[BinaryIO, Mapping[str, str], set[str]],
+                   Iterator[tuple[int, tuple[str, ...] | ValueError]]] | None = field(default=None, repr=False)
     cell_error: Callable[[str, str, CsvContext], str | None] | None = field(default=None, repr=False)
     choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
