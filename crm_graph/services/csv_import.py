@@ -71,6 +71,11 @@ class _Counting:
     def readable(self) -> bool:
         return True
 
+    @property
+    def closed(self) -> bool:
+        # A text reader asks for this at every line: answered here, not by the slower `__getattr__`.
+        return self.raw.closed
+
     def __getattr__(self, name):
         return getattr(self.raw, name)
 
