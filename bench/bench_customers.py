@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys

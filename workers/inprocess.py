@@ -97,15 +97,3 @@ def stop_in_process_workers(timeout_ms: int = 10_000) -> None:
         if _worker is not None:
             _worker.stop(timeout=timeout_ms)
             _worker = None
-
-
-def join_in_process(timeout_ms: int = 60_000) -> None:
-    """Wait until every queued message of the in-process broker has been processed (tests, CLI)."""
-    from workers.broker import setup_broker
-
-    broker = setup_broker()
-    worker = _worker
-    for queue in broker.get_declared_queues():
-        broker.join(queue, timeout=timeout_ms, fail_fast=False)
-    if worker is not None:
-        worker.join()

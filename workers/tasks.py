@@ -7,7 +7,6 @@ an export goes to) is here.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -17,7 +16,6 @@ from crm_graph.db import session_scope
 from crm_graph.errors import NotFound
 from crm_graph.models import Job, Segment, Store
 from crm_graph.services.job_runs import JobProgress, split_summary
-from workers.broker import worker_settings
 
 
 def _store(session: Session, store_id: int) -> Store:

@@ -35,7 +35,7 @@ def test_rows_match_python_formatting():
         expected = [str(ints[i]), "42", "%d.%02d" % divmod(int(cents[i]), 100), stamp,
                     words[index[i]] or "\\N", names[i] or "\\N", "t" if flags[i] else "f"]
         assert line.split("\t") == expected, i
-    stamps = copytext.dates(days).view(f"S10").ravel()
+    stamps = copytext.dates(days).view("S10").ravel()
     assert [s.decode() for s in stamps] == [
         datetime.fromtimestamp(int(d) * 86400, timezone.utc).strftime("%Y-%m-%d") for d in days
     ]

@@ -3,7 +3,6 @@
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from sqlmodel import select
 
 from crm_graph.models import DailySpenderThresholds
