@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -115,22 +116,40 @@ def store(make_store: StoreFactory) -> Store:
 @pytest.fixture
 def api(engine: Engine, db_url: str):
     """A GraphQL client on the app, bound to this session's database."""
-    from starlette.testclient import TestClient
-
-    from crm_graph.app import create_app
     from crm_graph.settings import Settings
     from tests.factories import ApiClient
 
-    app = create_app(Settings(database_url=db_url, _env_file=None))
-    with TestClient(app) as client:
+    with app_client(Settings(database_url=db_url, _env_file=None)) as client:
         yield ApiClient(client, engine)
+
+
+@contextmanager
+def app_client(settings):
+    """A test client of the app on `settings`, started (with its in-process workers) and, at the end,
+    left only when the jobs its requests started have finished, with the workers stopped and their
+    broker emptied: a job of one test (or its retry) must not run in a later test, on that test's
+    data (on SQLite it would also make that test's transactions fail with "database is locked")."""
+    from starlette.testclient import TestClient
+
+    from crm_graph.app import create_app
+
+    with TestClient(create_app(settings)) as client:
+        yield client
         _wait_for_in_process_jobs()  # while the app's worker threads still run
-    # Stopped, the threads drop the messages waiting for a retry's delay: a retry of this test's job
-    # must not run in a later test, on that test's data (on SQLite it would also make that test's
-    # transactions fail with "database is locked"). The next app starts them again.
     from workers.inprocess import stop_in_process_workers
 
     stop_in_process_workers()
+    _empty_stub_broker()
+
+
+def _empty_stub_broker() -> None:
+    """Drop the messages left in the in-process broker (retries waiting for their delay)."""
+    import dramatiq
+    from dramatiq.brokers.stub import StubBroker
+
+    broker = dramatiq.get_broker()
+    if isinstance(broker, StubBroker):
+        broker.flush_all()
 
 
 def _wait_for_in_process_jobs(timeout: float = 5.0) -> None:

@@ -224,16 +224,21 @@ def active_job(session: Session, store: Store, kind: str, **params: Any) -> Job 
 
 #: The longest span one precompute request may cover (ten years of days).
 MAX_PRECOMPUTE_DAYS = 3660
+#: No store has orders before this day; the look-back windows of a far earlier day leave the calendar.
+FIRST_PRECOMPUTE_DAY = date(1970, 1, 1)
 
 
 def start_precompute(session: Session, store: Store, first_day: date, last_day: date) -> Job:
     """Start a job that precomputes the store's daily aggregates of `first_day`..`last_day`.
 
-    Only finished local days can be precomputed: `last_day` must be before the store's today.
+    Only finished local days can be precomputed: `last_day` must be before the store's today, and
+    `first_day` no earlier than `FIRST_PRECOMPUTE_DAY`.
     """
     today = utcnow().astimezone(store.tz).date()
     if first_day > last_day:
         raise UserError("`firstDay` must be on or before `lastDay`.")
+    if first_day < FIRST_PRECOMPUTE_DAY:
+        raise UserError(f"`firstDay` must be on or after {FIRST_PRECOMPUTE_DAY.isoformat()}.")
     if last_day >= today:
         raise UserError(f"`lastDay` must be a finished day, before the store's today ({today.isoformat()}).")
     if (last_day - first_day).days + 1 > MAX_PRECOMPUTE_DAYS:

@@ -36,15 +36,13 @@ def two_stores(engine) -> TwoStores:
 @pytest.fixture(scope="module")
 def client(engine, db_url, tmp_path_factory):
     """A test client of the app on this module's database."""
-    from starlette.testclient import TestClient
-
-    from crm_graph.app import create_app
     from crm_graph.settings import Settings
+    from tests.conftest import app_client
 
     files = tmp_path_factory.mktemp("files")
     settings = Settings(database_url=db_url, _env_file=None, import_dir=str(files / "imports"),
                         export_dir=str(files / "exports"))
-    with TestClient(create_app(settings)) as test_client:
+    with app_client(settings) as test_client:
         yield test_client
 
 

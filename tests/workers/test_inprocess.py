@@ -109,6 +109,8 @@ def test_start_precompute_checks_its_arguments_and_role(api, store):
     codes = api.error_codes(START, {"first": "2026-01-05", "last": "2026-01-01"}, key=write)
     assert codes == ["BAD_USER_INPUT"]
     assert api.error_codes(START, {"first": "2026-01-01", "last": "2999-01-01"}, key=write) == ["BAD_USER_INPUT"]
+    # a day whose look-back windows would leave the calendar fails here, not later in the worker
+    assert api.error_codes(START, {"first": "0001-01-01", "last": "0001-01-01"}, key=write) == ["BAD_USER_INPUT"]
     assert api.error_codes(START, {"first": "2026-01-01", "last": "2026-01-02"}, key=api.key(store, "read")) == ["FORBIDDEN"]
 
 
