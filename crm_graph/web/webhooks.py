@@ -1,7 +1,8 @@
 """``POST /webhooks/{connector}/{store}``: platform webhooks in, signature checked in constant time.
 
 A bad signature gets 401; a body over `MAX_BODY` or one that cannot be read (signed but not JSON)
-gets 400; an unknown store or connector 404. Every refusal is logged and changes nothing. A verified
+gets 400; an unknown store or connector 404, with the same answer for both (it must not tell which
+store slugs exist). Every refusal is logged and changes nothing. A verified
 delivery is applied (deduplicated on the platform's delivery id) and answered 200 quickly; platforms
 retry anything else, which the deduplication makes harmless.
 """
@@ -87,7 +88,8 @@ async def webhook(request: Request) -> JSONResponse:
         log.warning("webhook for %s refused: %s", connector, exc)
         return JSONResponse({"error": str(exc)}, status_code=401)
     except NotFound as exc:
-        return JSONResponse({"error": str(exc)}, status_code=404)
+        log.warning("webhook for %s refused: %s", connector, exc)
+        return JSONResponse({"error": "no webhook of this connector is set up here"}, status_code=404)
     except UserError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     return JSONResponse(answer)
