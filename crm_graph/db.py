@@ -69,6 +69,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def begin_writing(session: Session) -> None:
+    """On SQLite, start the session's transaction holding the database's write lock (a no-op on
+    PostgreSQL, and when the transaction has already begun).
+
+    SQLite lets one connection write at a time. A transaction that reads first takes the lock only
+    at its first write, and if another connection committed in between (a job's heartbeat, say) that
+    write fails at once with "database is locked": its reads are out of date, and waiting would not
+    help. A transaction begun here makes the others wait for it instead (up to the busy timeout).
+    Call it first thing in a unit of work that reads and then writes.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_db_engine(url: str) -> Engine:
     """Create a new engine for `url` (see `get_engine` for the shared one)."""
     url = normalise_url(url)

@@ -101,10 +101,13 @@ class JobProgress:
     """The `progress(done, total)` callback of a running job, with its heartbeat.
 
     Calls are cheap: the row is written at most every `min_interval` seconds (`finish_job` writes the
-    last values). A
-    background thread, started by `start()` or the `with` block, refreshes `heartbeat_at` every
-    `heartbeat_seconds` even while the job is in one long query. When the lease is lost, the next
-    call raises `LeaseLost` so the job stops where it is.
+    last values). A background thread, started by `start()` or the `with` block, refreshes
+    `heartbeat_at` every `heartbeat_seconds` even while the job is in one long query. When the lease
+    is lost, the next call raises `LeaseLost` so the job stops where it is.
+
+    On SQLite a call writes nothing and the heartbeat writes the progress too: the job's own
+    transaction may hold the database's write lock while it reports (`db.begin_writing`), and a write
+    from the same thread on another connection would wait for itself.
     """
 
     def __init__(self, engine: Engine, job_id: int, token: str, *, heartbeat_seconds: float = 5.0,
@@ -117,6 +120,7 @@ class JobProgress:
         self.done = 0
         self.total: int | None = None
         self.lost = False
+        self._heartbeat_writes_progress = engine.dialect.name == "sqlite"
         self._written_at = time.monotonic()  # the claim has just written the heartbeat
         self._written_done = 0
         self._write_lock = threading.Lock()
@@ -127,6 +131,8 @@ class JobProgress:
         if self.lost:
             raise LeaseLost(f"job {self.job_id} was given to another worker")
         self.done, self.total = done, total
+        if self._heartbeat_writes_progress:
+            return
         if time.monotonic() - self._written_at >= self.min_interval:
             self._write(progress_done=done, progress_total=total)
             if self.lost:

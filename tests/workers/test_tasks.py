@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -61,3 +62,31 @@ def test_a_failed_catch_up_can_run_again(engine, make_store, monkeypatch):
         row = session.exec(select(DailySpenderThresholds).where(
             DailySpenderThresholds.store_id == store.id, DailySpenderThresholds.day == date(2026, 3, 26))).one()
         assert row.spenders == spender_segments_at(session, store, date(2026, 3, 26)).spenders
+
+
+def test_a_catch_up_runs_while_its_heartbeat_writes(engine, make_store, monkeypatch):
+    """On the embedded SQLite file the heartbeat (another connection) commits while a chunk has read
+    and not yet written, and the job reports progress while its chunk holds the write lock; either
+    used to end the job with "database is locked"."""
+    from crm_graph.services.analytics.running import RunningState
+    from crm_graph.services.job_runs import JobProgress, claim_job
+    from crm_graph.services.jobs import create_job
+
+    store = make_store(timezone="Europe/Warsaw")
+    with Session(engine, expire_on_commit=False) as session:
+        build_history(session, store)
+        job = create_job(session, store, "PRECOMPUTE", {})
+        session.commit()
+    claim = claim_job(engine, job.id, lease_seconds=60, max_attempts=3)
+    monkeypatch.setattr(workers.tasks, "PRECOMPUTE_CHUNK_DAYS", 4)
+    advance = RunningState.advance
+
+    def slow(self, day):  # each day outlasts a heartbeat: beats land inside every chunk
+        advance(self, day)
+        time.sleep(0.03)
+
+    monkeypatch.setattr(RunningState, "advance", slow)
+    progress = JobProgress(engine, job.id, claim.token, min_interval=0, heartbeat_seconds=0.01)
+    with progress:
+        result = workers.tasks.precompute_for_job(engine, store.id, date(2026, 3, 20), date(2026, 4, 3), progress)
+    assert result["counts"]["days"] == 15 and not progress.lost

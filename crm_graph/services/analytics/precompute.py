@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from sqlalchemy import delete, insert
 from sqlmodel import Session
 
+from crm_graph.db import begin_writing
 from crm_graph.models import (
     DailyConsentCount,
     DailyConsentGenderCount,
@@ -93,6 +94,7 @@ def precompute_range(session: Session, store: Store, first_day: date, last_day: 
         if progress is not None:
             progress(summary.counts["days"], total)
 
+    begin_writing(session)  # each chunk reads, then writes its days
     per_day: _LiveDays | RunningState
     if total == 1:
         per_day = _LiveDays(session, store)
@@ -106,6 +108,7 @@ def precompute_range(session: Session, store: Store, first_day: date, last_day: 
         summary.counts["rows"] += _precompute_days(session, store, days, per_day, tick)
         if after_chunk is not None:
             after_chunk()
+            begin_writing(session)
         day = chunk_last + timedelta(days=1)
     per_day.close()
     return summary

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from crm_graph.connectors.records import Record, RecordError
+from crm_graph.db import begin_writing
 from crm_graph.models import Store
 from crm_graph.services.customer_stats import refresh_customer_stats
 from crm_graph.services.ingest._common import StepResult
@@ -81,6 +82,7 @@ def ingest_records(session: Session, store: Store, records: Iterable[Record], *,
     `analyze` refreshes PostgreSQL's statistics before the derived figures are computed (see
     `AnalyzePolicy`); it is ignored on SQLite.
     """
+    begin_writing(session)  # the batch matches against what is stored, then writes
     by_kind: dict[str, list] = {}
     for record in records:
         by_kind.setdefault(record.kind, []).append(record)
