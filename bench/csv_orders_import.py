@@ -7,8 +7,8 @@ in a fresh database per run: (1) COPY of the file into a table of text columns (
 reading: no parsing, no upserts, no indexes), (2) `import_csv(kind="orders")`, the whole pipeline,
 (3) the same import again (everything unchanged), (4) COPY of every row the import stored
 (customers, identities, products, orders, lines, refunds) into the same tables again (the floor of
-writing: those rows with those indexes; the orders and lines alone are timed too). Prints the best and the median of the runs: a shared
-machine's speed can drift a lot between runs.
+writing: those rows with those indexes; the orders and lines alone are timed too). Prints the best
+and the median of the runs: a shared machine's speed can drift a lot between runs.
 """
 
 from __future__ import annotations

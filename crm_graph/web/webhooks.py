@@ -1,10 +1,10 @@
 """``POST /webhooks/{connector}/{store}``: platform webhooks in, signature checked in constant time.
 
 A bad signature gets 401; a body over `MAX_BODY` or one that cannot be read (signed but not JSON)
-gets 400; an unknown store or connector 404, with the same answer for both (it must not tell which
-store slugs exist). Every refusal is logged and changes nothing. A verified
-delivery is applied (deduplicated on the platform's delivery id) and answered 200 quickly; platforms
-retry anything else, which the deduplication makes harmless.
+gets 400; an unknown store and a store without the connector get the same 404 (the reason is only
+logged). Every refusal is logged and changes nothing. A verified delivery is applied (deduplicated
+on the platform's delivery id) and answered 200 quickly; platforms retry anything else, which the
+deduplication makes harmless.
 """
 
 from __future__ import annotations
