@@ -23,7 +23,7 @@ from crm_graph.errors import ConfigurationError
 from crm_graph.graphql.schema import build_schema
 from crm_graph.graphql.view import CrmGraphQL
 from crm_graph.downloads import export_download
-from crm_graph.middleware import BodySizeLimit, SecurityHeaders
+from crm_graph.middleware import BodySizeLimit, SecurityHeaders, UnexpectedErrors
 from crm_graph.services.webhook_jobs import enqueue_webhook
 from crm_graph.settings import DEV_SECRET_KEY, Settings, get_settings
 
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     middleware = [
         Middleware(SecurityHeaders, strict=settings.production),
+        Middleware(UnexpectedErrors),
         Middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=methods,
                    allow_headers=["Authorization", "Content-Type"], max_age=600),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, own_limit_prefixes=(webhooks.PREFIX,)),

@@ -1,13 +1,16 @@
-"""ASGI middleware of the API: request body size limit and security headers.
+"""ASGI middleware of the API: a last line against unexpected errors, request body size limit and
+security headers.
 
-Both are plain ASGI (no `BaseHTTPMiddleware`), so they add no task or buffering per request.
+All are plain ASGI (no `BaseHTTPMiddleware`), so they add no task or buffering per request.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("crm_graph.http")
@@ -78,13 +81,60 @@ class BodySizeLimit:
                           f"The request body is over the limit of {self.max_bytes} bytes.")
 
 
-async def _json_error(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+async def _json_error(send: Send, status: int, code: str, message: str, **extensions) -> None:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]})
     await send({"type": "http.response.body", "body": body})
+
+
+class UnexpectedErrors:
+    """Turns an exception that escapes the app into a 500 JSON answer with an error id, logged in one line.
+
+    Without it Starlette answers a plain 500 and re-raises, and the server logs the whole traceback:
+    a client that finds a way to raise one could fill the log with a request that costs nothing. The
+    specific malformed requests are refused (4xx) where they are parsed; this is the net below them.
+    The traceback is logged at DEBUG only. A client that went away before its whole body arrived
+    (`ClientDisconnect`) is a 400 logged at INFO, not an error of ours.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            log.info("%s %s: the client went away before sending its whole body", scope.get("method"), _where(scope))
+            if not started:
+                await _json_error(send, 400, "BAD_REQUEST", "The request body was not received completely.")
+        except Exception as exc:  # noqa: BLE001  (the last line: whatever escaped is answered and logged once)
+            error_id = uuid.uuid4().hex[:12]
+            first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            log.error("internal error %s on %s %s: %s: %s", error_id, scope.get("method"), _where(scope),
+                      type(exc).__name__, first_line)
+            log.debug("internal error %s", error_id, exc_info=True)
+            if not started:
+                await _json_error(send, 500, "INTERNAL_SERVER_ERROR",
+                                  f"Internal error {error_id}; the server log has the details.", errorId=error_id)
+
+
+def _where(scope: Scope) -> str:
+    """The request's path, printable and bounded (it is the client's text)."""
+    return ascii(scope.get("path", ""))[1:-1][:200]
 
 
 #: Headers every response gets.

@@ -21,6 +21,8 @@ class CsvColumn:
     name: str
     required: bool
     description: str
+    #: The longest cell the database column behind it holds (ids, emails); a longer one rejects the row.
+    max_length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,16 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 _CENT = Decimal("0.01")
+#: Amounts are stored as numeric(18, 2): at most 16 digits before the point.
+MAX_AMOUNT = Decimal("1e16")
+#: The longest email address (RFC 5321) and phone number the customer and order columns hold.
+MAX_EMAIL, MAX_PHONE = 320, 32
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NOT_DIGITS = re.compile(r"[^\d]")
+
+
+class OutOfRange(ValueError):
+    """A well-formed value outside what the database holds (a year 0001, an amount of 1e999999)."""
 
 
 def email(value: str | None) -> str | None:
@@ -24,8 +32,8 @@ def email(value: str | None) -> str | None:
     value = value.strip().lower()
     if not value:
         return None
-    if not _EMAIL.match(value):
-        raise ValueError(f"{value!r} is not an email address")
+    if len(value) > MAX_EMAIL or not _EMAIL.match(value):
+        raise ValueError(f"{short(value)!r} is not an email address")
     return value
 
 
@@ -41,8 +49,8 @@ def phone(value: str | None, country: str | None = None) -> str | None:
     if not raw:
         return None
     digits = _NOT_DIGITS.sub("", raw)
-    if not digits:
-        raise ValueError(f"{value!r} is not a phone number")
+    if not digits or len(digits) >= MAX_PHONE:
+        raise ValueError(f"{short(value)!r} is not a phone number")
     if raw.startswith("+"):
         return "+" + digits
     if raw.startswith("00") and len(digits) > 4:
@@ -72,8 +80,11 @@ def instant(value: str | datetime | None, *, assume: ZoneInfo | timezone = timez
     """An ISO 8601 text or datetime as an aware UTC instant; a value without offset is in `assume`.
 
     ``Z`` and offsets such as ``-05:00`` are honoured; WooCommerce's ``*_gmt`` fields have no offset and
-    are UTC, which is the default of `assume`.
+    are UTC, which is the default of `assume`. A year outside `MIN_YEAR`..`MAX_YEAR` is refused (it is
+    a placeholder such as 0001-01-01, and the conversion to UTC could overflow).
     """
+    from crm_graph.services.dates import MAX_YEAR, MIN_YEAR
+
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -85,7 +96,9 @@ def instant(value: str | datetime | None, *, assume: ZoneInfo | timezone = timez
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{value!r} is not an ISO 8601 date-time") from None
+            raise ValueError(f"{short(value)!r} is not an ISO 8601 date-time") from None
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise OutOfRange(f"{short(str(value))!r} is outside the years {MIN_YEAR}–{MAX_YEAR}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=assume)
     return moment.astimezone(timezone.utc)
@@ -102,7 +115,9 @@ def money(value: str | int | float | Decimal | None, *, default: Decimal | None 
     except InvalidOperation:
         raise ValueError(f"{value!r} is not an amount") from None
     if not amount.is_finite():
-        raise ValueError(f"{value!r} is not an amount")
+        raise ValueError(f"{short(str(value))!r} is not an amount")
+    if abs(amount) >= MAX_AMOUNT:
+        raise OutOfRange(f"{short(str(value))!r} is too large an amount (at most 16 digits before the point)")
     return amount.quantize(_CENT)
 
 
@@ -128,3 +143,8 @@ def gid_tail(value: str | int | None) -> str | None:
         return None
     value = str(value)
     return value.rsplit("/", 1)[-1] if value.startswith("gid://") else value
+
+
+def short(value: str, limit: int = 60) -> str:
+    """`value` cut for an error message (a reason must not repeat a 10 KB cell)."""
+    return value if len(value) <= limit else value[:limit] + "…"

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
+import math
+from typing import Any
 
 import anyio.to_thread
+from cross_web import HTTPException
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET
 
 from crm_graph.db import session_scope
 from crm_graph.graphql.context import Context
@@ -25,6 +30,12 @@ from crm_graph.services.stores import get_store
 from crm_graph.settings import Settings
 
 log = logging.getLogger("crm_graph.auth")
+http_log = logging.getLogger("crm_graph.http")
+
+#: How deeply the JSON of a request may nest (objects and arrays). No input of the schema comes near
+#: it; far deeper documents would exhaust the recursion of the JSON parser or of graphql-core's
+#: coercion of variable values.
+MAX_JSON_DEPTH = 32
 
 MISSING_KEY = ("An API key is required: send `Authorization: Bearer <key>` (`crm-graph keys create`).",
                "UNAUTHENTICATED")
@@ -79,6 +90,47 @@ class CrmGraphQL(GraphQL):
             context.store, context.role, context.api_key_id = store, Role(key.role), key.id
         return context
 
+    async def run(self, request, context=UNSET, root_value=UNSET):
+        """Run the request; a request Strawberry refuses (HTTP 4xx) is logged in one line."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            client = request.client.host if request.client else "?"
+            http_log.info("refused a GraphQL request from %s with %s: %s", client, exc.status_code, exc.reason)
+            raise
+
+    async def parse_http_body(self, request):
+        """Strawberry's parsing, plus: a client that goes away before its whole body is a 400."""
+        try:
+            return await super().parse_http_body(request)
+        except ClientDisconnect:
+            raise HTTPException(400, "The request body was not received completely.") from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The request's JSON (the body, or the `variables` of a GET), or HTTP 400 saying what is wrong.
+
+        Strawberry's own parsing lets through what is valid JSON but no request (``null``, ``7``,
+        ``"x"``), and fails with an unhandled exception on bytes that are not UTF-8, numbers over
+        Python's 4,300-digit limit and deep nesting. Here each is a 400: the body must be UTF-8 JSON
+        text whose top level is an object (or an array: a batch, which Strawberry then refuses),
+        without NaN or infinite numbers, nested at most `MAX_JSON_DEPTH` deep.
+        """
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not UTF-8 text.") from None
+        except RecursionError:
+            raise HTTPException(400, f"The request JSON is nested more than {MAX_JSON_DEPTH} deep.") from None
+        except ValueError as exc:  # JSONDecodeError, and numbers json cannot or may not represent
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc).split(";")[0]
+            raise HTTPException(400, f"Unable to parse request body as JSON: {reason}.") from None
+        if not isinstance(value, (dict, list)):
+            raise HTTPException(400, "The request JSON must be an object with a `query`.")
+        if _json_depth(value) > MAX_JSON_DEPTH:
+            raise HTTPException(400, f"The request JSON is nested more than {MAX_JSON_DEPTH} deep.")
+        return value
+
     def _dev_store_applies(self, request: Request) -> bool:
         """The development store serves key-less requests only outside production and from this machine."""
         if not self.settings.dev_store or self.settings.production:
@@ -121,3 +173,33 @@ class CrmGraphQL(GraphQL):
     def _dev_store(self) -> Store:
         with session_scope(self.engine) as session:
             return get_store(session, self.settings.dev_store)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _json_depth(value: Any) -> int:
+    """How deeply `value` (decoded JSON) nests; iterative, so any depth json accepted is measured safely."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            items = item.values()
+        elif isinstance(item, list):
+            items = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in items)
+    return deepest

@@ -182,7 +182,8 @@ def has_download(kind: str, status: str, result: dict | None) -> bool:
 def read_download_token(secret: str, token: str, now: float | None = None) -> tuple[int, int]:
     """(store id, job id) of a valid token; `ValueError("expired")` or `ValueError("invalid")` otherwise."""
     parts = token.split(".")
-    if len(parts) != 4 or len(token) > 200 or not all(part.isdigit() for part in parts[:3]):
+    # ASCII only: `str.isdigit` accepts other digits, and `hmac.compare_digest` raises on non-ASCII text.
+    if len(parts) != 4 or len(token) > 200 or not token.isascii() or not all(part.isdigit() for part in parts[:3]):
         raise ValueError("invalid")
     payload = ".".join(parts[:3])
     if not hmac.compare_digest(_signature(secret, payload), parts[3]):

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 
+from crm_graph.connectors.normalise import MAX_EMAIL
+from crm_graph.services.dates import MAX_YEAR, MIN_YEAR
+
 #: ISO 8601 as `datetime.fromisoformat` reads it (date, or date and time with optional fraction and
 #: offset); the day-of-month check against the month's length is separate.
 _INSTANT = (r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -44,7 +47,8 @@ def local(timestamp: str, timezone: str) -> str:
 
 
 def instant(column: str, timezone: str, typed: str | None = None) -> str:
-    """An aware instant; a value without offset (or a bare date: local midnight) is in `timezone`.
+    """An aware instant; a value without offset (or a bare date: local midnight) is in `timezone`; NULL
+    for a year outside `MIN_YEAR`..`MAX_YEAR`, as `normalise.instant`.
 
     `typed`, when given, is a ``timestamp`` column holding the cell already read by COPY when it has
     one of the usual shapes (`COMMON_INSTANT`); the full pattern and the day check serve the rest.
@@ -56,7 +60,7 @@ def instant(column: str, timezone: str, typed: str | None = None) -> str:
                 f"ELSE {local(typed, timezone)} END ")
     return (
         f"CASE WHEN {column} = '' THEN NULL {fast}"
-        f"WHEN {column} ~ '{_INSTANT}' AND substr({column}, 1, 4) <> '0000' THEN "
+        f"WHEN {column} ~ '{_INSTANT}' AND substr({column}, 1, 4) BETWEEN '{MIN_YEAR}' AND '{MAX_YEAR}' THEN "
         f"CASE WHEN substr({column}, 9, 2)::int <= extract(day from (substr({column}, 1, 8) || '01')::date "
         f"+ interval '1 month - 1 day') THEN "
         f"CASE WHEN {column} ~ '{_OFFSET}' THEN replace({dotted}, ' ', 'T')::timestamptz "
@@ -101,7 +105,8 @@ def country(column: str) -> str:
 
 def email(column: str) -> str:
     """The address lower-cased, NULL when empty or not an address."""
-    return f"CASE WHEN {column} <> '' AND lower({column}) ~ '{EMAIL}' THEN lower({column}) END"
+    return (f"CASE WHEN {column} <> '' AND length({column}) <= {MAX_EMAIL} AND lower({column}) ~ '{EMAIL}' "
+            f"THEN lower({column}) END")
 
 
 def external_id(column: str) -> str:

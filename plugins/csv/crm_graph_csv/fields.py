@@ -7,7 +7,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from crm_graph.connectors import normalise
+from crm_graph.connectors.normalise import short
+from crm_graph.services.dates import MAX_YEAR, MIN_YEAR
 from crm_graph.models.enums import Channel, ConsentState, Gender, OptInLevel, OrderStatus
+
+#: Whole numbers are stored in 32-bit integer columns.
+MAX_INTEGER = 2**31
 
 #: Order statuses as written by us and by the platforms, to the normalised status.
 ORDER_STATUSES: dict[str, OrderStatus] = {
@@ -43,42 +48,48 @@ def instant(value: str, column: str, tz: ZoneInfo, *, required: bool = False) ->
         if len(value) == 10:
             return normalise.instant(datetime.combine(date.fromisoformat(value), time(), tz))
         return normalise.instant(value.replace(" ", "T", 1) if "T" not in value else value, assume=tz)
+    except normalise.OutOfRange:
+        raise ValueError(f"{column} {short(value)!r} is outside the years {MIN_YEAR}–{MAX_YEAR}") from None
     except ValueError:
-        raise ValueError(f"{column} {value!r} is not a date-time such as 2026-03-01T14:30:00+01:00") from None
+        raise ValueError(f"{column} {short(value)!r} is not a date-time such as 2026-03-01T14:30:00+01:00") from None
 
 
 def day(value: str, column: str) -> date:
-    """A YYYY-MM-DD date."""
+    """A YYYY-MM-DD date of the years `MIN_YEAR`..`MAX_YEAR`."""
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{column} {value!r} is not a date such as 2026-03-01") from None
+        raise ValueError(f"{column} {short(value)!r} is not a date such as 2026-03-01") from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"{column} {value!r} is outside the years {MIN_YEAR}–{MAX_YEAR}")
+    return parsed
 
 
 def amount(value: str, column: str, *, required: bool = False) -> Decimal:
-    """A decimal amount (``12.50`` or ``12,50``)."""
+    """A decimal amount (``12.50`` or ``12,50``) that fits the amount columns (under 10^16)."""
     if not value and required:
         raise ValueError(f"{column} is required")
     try:
         return normalise.money(value)
+    except normalise.OutOfRange as exc:
+        raise ValueError(f"{column} {exc}") from None
     except ValueError:
-        raise ValueError(f"{column} {value!r} is not an amount such as 12.50") from None
+        raise ValueError(f"{column} {short(value)!r} is not an amount such as 12.50") from None
 
 
 def integer(value: str, column: str, default: int) -> int:
-    """A whole number."""
+    """A whole number that fits the integer columns (below 2^31 in size)."""
     if not value:
         return default
     try:
-        return int(value)
-    except ValueError:
-        try:
-            number = Decimal(value)
-        except Exception:  # noqa: BLE001
-            number = None
-        if number is not None and number == number.to_integral_value():
-            return int(number)
-        raise ValueError(f"{column} {value!r} is not a whole number") from None
+        number = Decimal(value)
+    except ArithmeticError:  # InvalidOperation: not a number
+        number = None
+    if number is None or not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(f"{column} {short(value)!r} is not a whole number")
+    if abs(number) >= MAX_INTEGER:
+        raise ValueError(f"{column} {short(value)!r} is too large (below {MAX_INTEGER:,})")
+    return int(number)
 
 
 def email(value: str) -> str | None:
@@ -86,7 +97,7 @@ def email(value: str) -> str | None:
     try:
         return normalise.email(value)
     except ValueError:
-        raise ValueError(f"email {value!r} is not an email address") from None
+        raise ValueError(f"email {short(value)!r} is not an email address") from None
 
 
 def phone(value: str, country: str | None) -> str | None:
@@ -94,7 +105,7 @@ def phone(value: str, country: str | None) -> str | None:
     try:
         return normalise.phone(value, country)
     except ValueError:
-        raise ValueError(f"phone {value!r} is not a phone number") from None
+        raise ValueError(f"phone {short(value)!r} is not a phone number") from None
 
 
 def choice(value: str, column: str, table: dict, default=None):
@@ -107,7 +118,7 @@ def choice(value: str, column: str, table: dict, default=None):
         return table[value.strip().lower()]
     except KeyError:
         known = ", ".join(sorted({str(v) for v in table.values()}))
-        raise ValueError(f"{column} {value!r} is not one of {known}") from None
+        raise ValueError(f"{column} {short(value)!r} is not one of {known}") from None
 
 
 def channel(value: str) -> Channel:

@@ -14,13 +14,28 @@ from crm_graph.connectors import (
 from crm_graph.connectors.csv import CsvColumn, CsvContext, CsvKind
 from crm_graph.connectors.normalise import country as norm_country
 from crm_graph.connectors.normalise import text
+from crm_graph.models import Customer, CustomerIdentity, Order, OrderLine, Product
 from crm_graph.models.enums import Channel
 from crm_graph_csv import fields as f
 from crm_graph_csv.reader import BadRow, rows
 
 
+def _length(column) -> int:
+    """The length of a model's string column: the longest cell the import can store there."""
+    return column.property.columns[0].type.length
+
+
+#: The longest ids and emails, as the columns that store them (customer_identity, orders, order_line,
+#: product all take 255-character external ids; emails 320).
+_ID = _length(CustomerIdentity.external_id)
+_LENGTHS = {
+    "customer_id": _ID, "order_id": _length(Order.external_id), "line_id": _length(OrderLine.external_id),
+    "product_id": _length(Product.external_id), "email": _length(Customer.email),
+}
+
+
 def _col(name: str, required: bool, description: str) -> CsvColumn:
-    return CsvColumn(name, required, description)
+    return CsvColumn(name, required, description, _LENGTHS.get(name))
 
 
 CUSTOMER_COLUMNS = (
@@ -135,6 +150,8 @@ def read_customers(stream: BinaryIO, mapping: Mapping[str, str], context: CsvCon
         external = ref.external_id or (f"email:{ref.email}" if ref.email else None)
         if not external:
             raise ValueError("customer_id or email is required")
+        if len(external) > _ID:
+            raise ValueError(f"the customer's id (its email without customer_id) is longer than {_ID} characters")
         created = f.instant(get("created_at"), "created_at", tz)
         tags = [t.strip()[:200] for t in get("tags").split(",") if t.strip()] if "tags" in present else None
         consents = []

@@ -3,7 +3,8 @@
 `rows(stream, mapping, columns)` reads the header, maps foreign names onto the kind's columns,
 checks that required columns are present, and yields ``(line_number, values)`` where `values` is a
 tuple indexed like the kind's columns ("" for a column the file lacks). Bytes that are not UTF-8,
-NUL bytes and fields over the size limit make only their row bad, not the file.
+NUL bytes, fields over the size limit and cells longer than their column's `max_length` (an id the
+database could not store) make only their row bad, not the file.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
     if len(wanted) == 1:
         pick = (lambda get: lambda row: (get(row),))(pick)
     strip = str.strip
+    limited = [(position, column.name, column.max_length) for position, column in enumerate(columns)
+               if column.max_length and column.name in index]
     if present is not None:
         present.update(name for name in wanted if name in index)
     reader = csv.reader(text, delimiter=delimiter)
@@ -96,7 +99,10 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
                 elif any(cell.strip() for cell in row[width:]):
                     yield start, BadRow(f"the row has {size} fields but the header has {width}")
                     continue
-                yield start, pick(list(map(strip, row)))
+                values = pick(list(map(strip, row)))
+                too_long = next((f"{name} is longer than {limit} characters" for position, name, limit in limited
+                                 if len(values[position]) > limit), None)
+                yield start, (BadRow(too_long) if too_long else values)
             return
         except csv.Error as exc:  # e.g. a field over the size limit: that row is bad, reading goes on
             start, line = line + 1, reader.line_num + 1
