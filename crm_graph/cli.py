@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from crm_graph.cli_jobs import register as register_job_commands
 from crm_graph.db import check_connection, get_engine, session_scope
@@ -262,6 +262,8 @@ def main() -> None:
         _fail(f"setting CRM_GRAPH_{str(problem['loc'][0]).upper()}: {problem['msg']}.")
     except OperationalError as exc:
         _fail(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}")
+    except DBAPIError as exc:  # a value the database refused (too long, out of range): one line, not a traceback
+        _fail(f"the database refused a value: {str(exc.orig or exc).strip().splitlines()[0][:300]}")
 
 
 def _fail(message: str) -> None:

@@ -114,7 +114,7 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
         raise UserError(f"kind: {kind!r} is not a CSV kind (known: {', '.join(sorted(kinds)) or 'none'}).")
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"file: {str(path)!r} does not exist or is not a file.")
+        raise UserError(f"file: {path.name!r} does not exist or is not a file.")  # a name: it may reach Job.error
     with Session(engine, expire_on_commit=False) as session:
         store = session.get(Store, store_id)
         if store is None:

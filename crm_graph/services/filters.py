@@ -25,12 +25,13 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import ColumnElement, Select, case, func, or_, select, union
 from sqlalchemy.orm import aliased
 
+from crm_graph.connectors.normalise import MAX_AMOUNT
 from crm_graph.errors import NotFound, UserError
 from crm_graph.models import Customer, CustomerIdentity, CustomerTag, Order, OrderLine, Store, Tag
 from crm_graph.models.enums import (
@@ -48,6 +49,28 @@ MAX_SEARCH = 200
 MAX_SEGMENT_DEPTH = 5
 
 _ESCAPE = "\\"
+_CENT = Decimal("0.01")
+
+
+def _within_years(value: date) -> date:
+    from crm_graph.services.dates import MAX_YEAR, MIN_YEAR
+
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"{value.isoformat()} is outside the years {MIN_YEAR}–{MAX_YEAR}")
+    return value
+
+
+def _amount(value: Decimal) -> Decimal:
+    if abs(value) >= MAX_AMOUNT:
+        raise ValueError("an amount has at most 16 digits before the point")
+    return value.quantize(_CENT)
+
+
+#: A day of a filter: refused outside the years every date input accepts (day arithmetic stays safe).
+Day = Annotated[date, AfterValidator(_within_years)]
+#: An amount of a filter: finite (pydantic refuses NaN and infinity), under 10^16 like the amount
+#: columns, rounded to cents (an exponent such as 1e-999999 is not sent to the database).
+Amount = Annotated[Decimal, AfterValidator(_amount)]
 
 
 class RevenueBand(StrEnum):
@@ -145,24 +168,24 @@ class CustomerFilter(BaseModel):
     sms_consent: list[ConsentBucket] | None = Field(default=None, description="Current SMS consent bucket.")
     genders: list[Gender] | None = None
     identified: bool | None = None
-    spent_min: Decimal | None = Field(default=None, description="Lifetime net revenue at least this.")
-    spent_max: Decimal | None = Field(default=None, description="Lifetime net revenue at most this.")
+    spent_min: Amount | None = Field(default=None, description="Lifetime net revenue at least this.")
+    spent_max: Amount | None = Field(default=None, description="Lifetime net revenue at most this.")
     orders_min: int | None = Field(default=None, ge=0)
     orders_max: int | None = Field(default=None, ge=0)
-    customer_since_from: date | None = None
-    customer_since_to: date | None = None
-    last_activity_from: date | None = None
-    last_activity_to: date | None = None
+    customer_since_from: Day | None = None
+    customer_since_to: Day | None = None
+    last_activity_from: Day | None = None
+    last_activity_to: Day | None = None
     never_active: bool | None = Field(default=None, description="True: no activity ever; False: some activity.")
     revenue_bands: list[RevenueBand] | None = None
     p_alive_min: float | None = Field(default=None, ge=0, le=1, description="P(alive) from the CLV model at least this.")
     p_alive_max: float | None = Field(default=None, ge=0, le=1, description="P(alive) at most this ('likely to churn').")
-    predicted_value_min: Decimal | None = Field(default=None, description="Predicted 12-month value at least this.")
-    predicted_value_max: Decimal | None = Field(default=None, description="Predicted 12-month value at most this.")
+    predicted_value_min: Amount | None = Field(default=None, description="Predicted 12-month value at least this.")
+    predicted_value_max: Amount | None = Field(default=None, description="Predicted 12-month value at most this.")
     segment_id: int | None = Field(default=None, description="Also a member of this saved segment.")
     value_segments: list[ValueSegment] | None = Field(default=None, description="Spender value segment.")
     frequency_segments: list[FrequencySegment] | None = Field(default=None, description="Spender frequency segment.")
-    spender_segments_as_of: date | None = Field(
+    spender_segments_as_of: Day | None = Field(
         default=None, description="Local day the spender segments are computed at (default: the store's today)."
     )
     rfm: RfmFilter | None = Field(default=None, description="RFM segments or cells over a range.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import PurePath
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -66,7 +68,11 @@ class JobType:
         description="Why the job failed; while it is QUEUED again after a failed attempt, that attempt's error."
     )
     attempts: int = strawberry.field(description="How many times a worker has started the job (retries included).")
-    result: JSON | None = strawberry.field(description="Kind-specific outcome, e.g. an export's file and rows.")
+    result: JSON | None = strawberry.field(
+        description="Kind-specific outcome, e.g. an export's file name and rows; files are named, never located "
+        "(an export's file is fetched through `download`)."
+    )
+    stored_result: strawberry.Private[dict | None] = None
     created_at: datetime = strawberry.field(description="When the job was requested.")
     started_at: datetime | None = strawberry.field(description="When a worker first started it.")
     finished_at: datetime | None = strawberry.field(description="When it succeeded or failed.")
@@ -79,7 +85,7 @@ class JobType:
         "null for kinds without a file, until the job has SUCCEEDED, and once the file has expired."
     )
     def download(self, info: Info) -> JobDownloadType | None:
-        if not has_download(self.kind.value, self.status.value, self.result):
+        if not has_download(self.kind.value, self.status.value, self.stored_result):
             return None
         store = info.context.require()
         settings = app_settings(info)
@@ -104,9 +110,26 @@ class JobType:
         return cls(
             id=strawberry.ID(str(job.id)), kind=job_service.JobKind(job.kind), status=JobStatus(job.status),
             progress=JobProgressType(done=job.progress_done, total=job.progress_total), counts=counts,
-            error=job.error, attempts=job.attempts, result=job.result, created_at=job.created_at,
+            error=job.error, attempts=job.attempts, result=public_result(job.result), stored_result=job.result,
+            created_at=job.created_at,
             started_at=job.started_at, finished_at=job.finished_at, heartbeat_at=job.heartbeat_at,
         )
+
+
+def public_result(result: Any) -> Any:
+    """A job's result as clients see it: a server path (``path``, ``rejects_path``...) becomes the file's
+    name (``file``, ``rejects_file``...), so the answer never tells where the server keeps its files."""
+    if isinstance(result, dict):
+        shown = {}
+        for key, value in result.items():
+            if isinstance(value, str) and (key == "path" or key.endswith("_path")):
+                shown[key[: -len("path")] + "file"] = PurePath(value.replace("\\", "/")).name
+            else:
+                shown[key] = public_result(value)
+        return shown
+    if isinstance(result, list):
+        return [public_result(item) for item in result]
+    return result
 
 
 @strawberry.type(name="JobConnection", description="A page of jobs, newest first.")
