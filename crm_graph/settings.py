@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     )
     job_resend_after_seconds: int = Field(
         default=1800, ge=30,
-        description="A queued job whose message was lost (Redis down when it was sent) is sent again after this long.",
+        description="A queued job whose message was lost without an error (an API process killed between commit "
+        "and send) is sent again this long after its creation or last send; a send that failed (Redis down) is "
+        "retried on the reaper's next pass.",
     )
     job_time_limit_minutes: int = Field(default=360, ge=1, description="Longest a single job may run.")
     sync_interval_minutes: int = Field(
