@@ -14,8 +14,9 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from crm_graph.models import Job
 from crm_graph.models.types import utcnow
 from crm_graph.services.api_keys import create_api_key
 from crm_graph.settings import Settings
@@ -81,6 +82,23 @@ def _job_of(name: str, body: dict) -> dict:
     return data["job"] if name == "tagCustomers" else data
 
 
+def _reap(workers: WorkerProcesses) -> list[int]:
+    """One pass of the reaper, in a process of its own (as the scheduler runs it); the ids it sent."""
+    reaper = subprocess.run(
+        [sys.executable, "-c", "import json; from workers.maintenance import reap_and_resend; "
+                               "print(json.dumps(reap_and_resend()))"],
+        cwd=ROOT, env=workers.env(), capture_output=True, text=True, timeout=60)
+    assert reaper.returncode == 0, reaper.stderr
+    return json.loads(reaper.stdout.strip().splitlines()[-1])
+
+
+def _unsent(engine, job_ids) -> set[int]:
+    """The jobs among `job_ids` that are QUEUED and marked unsent."""
+    with Session(engine) as session:
+        rows = session.exec(select(Job).where(Job.id.in_(list(job_ids)))).all()
+    return {job.id for job in rows if job.status == "QUEUED" and job.heartbeat_at is None}
+
+
 def test_jobs_started_while_redis_is_down_are_queued_and_run_once_it_is_back(pg_url, engine, make_store, tmp_path):
     store = make_store()
     with Session(engine, expire_on_commit=False) as session:
@@ -106,14 +124,13 @@ def test_jobs_started_while_redis_is_down_are_queued_and_run_once_it_is_back(pg_
         assert ready.status_code == 503 and ready.json()["failed"] == ["redis"], ready.text
         assert httpx.get(f"{api.base}/health", timeout=10).status_code == 200  # alive all the same
 
+        assert _reap(workers) == []  # a pass while Redis is still down sends nothing and loses nothing
+        assert _unsent(engine, jobs.values()) == set(jobs.values())
+
         redis_server.start()  # Redis is back, on the same address
         assert httpx.get(f"{api.base}/ready", timeout=10).json() == {"status": "ok", "database": "ok", "redis": "ok"}
-        reaper = subprocess.run(
-            [sys.executable, "-c", "import json; from workers.maintenance import reap_and_resend; "
-                                   "print(json.dumps(reap_and_resend()))"],
-            cwd=ROOT, env=workers.env(), capture_output=True, text=True, timeout=60)
-        assert reaper.returncode == 0, reaper.stderr
-        assert set(jobs.values()) <= set(json.loads(reaper.stdout.strip().splitlines()[-1]))
+        assert set(jobs.values()) <= set(_reap(workers))
+        assert _unsent(engine, jobs.values()) == set()
         workers.start()
         for name, job_id in jobs.items():
             done = wait_for_job(engine, job_id, timeout=90)
