@@ -48,12 +48,9 @@ def sync_connector_job(job_id: int) -> None:
     """Sync one connector of a store (params: `connector_id`)."""
 
     def work(engine, job, progress):
-        from crm_graph.connectors.egress import EgressPolicy
         from crm_graph.services.sync import sync_connector
-        from workers.broker import worker_settings
 
-        return sync_connector(engine, job.store_id, int(job.params["connector_id"]), progress=progress,
-                              egress=EgressPolicy.from_settings(worker_settings()))
+        return sync_connector(engine, job.store_id, int(job.params["connector_id"]), progress=progress)
 
     run_job(job_id, JobKind.SYNC, work)
 

@@ -268,7 +268,8 @@ _current: ContextVar[EgressPolicy | None] = ContextVar("crm_graph_egress_policy"
 
 
 def current_policy() -> EgressPolicy:
-    """The policy of the code running now: the one `use_policy` set, else this process's settings."""
+    """The policy of the code running now: the one `use_policy` set (every job runs under its worker's,
+    see `workers.runner`), else this process's settings."""
     policy = _current.get()
     if policy is None:
         from crm_graph.settings import get_settings
