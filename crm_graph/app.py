@@ -1,4 +1,4 @@
-"""The ASGI application: GraphQL at /graphql, health at /health.
+"""The ASGI application: GraphQL at /graphql, liveness at /health, readiness at /ready.
 
 The production switch (`CRM_GRAPH_PRODUCTION`) turns off GraphiQL, queries over GET and schema
 introspection, and refuses a development store. In every mode: a request body size limit, CORS only
@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -56,12 +57,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    async def ready(_request: Request) -> JSONResponse:
+        """Readiness: the database and (when jobs go through Redis) Redis answer; 503 names what does not."""
+        from crm_graph.readiness import check_dependencies
+
+        checks = await run_in_threadpool(check_dependencies, engine, settings)
+        failed = sorted(name for name, state in checks.items() if state != "ok")
+        if failed:
+            log.warning("not ready: %s unreachable", ", ".join(failed))
+            return JSONResponse({"status": "unavailable", **checks, "failed": failed}, status_code=503)
+        return JSONResponse({"status": "ok", **checks})
+
     from crm_graph.web import webhooks
 
     methods = ["POST"] if settings.production else ["GET", "POST"]
     routes = [
         Route("/graphql", graphql, methods=methods),
         Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
         Route("/exports/{token}", export_download, methods=["GET"]),
         *webhooks.routes,
     ]

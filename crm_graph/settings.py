@@ -61,6 +61,17 @@ class Settings(BaseSettings):
         description="Comma-separated browser origins allowed to call the API (CORS); empty allows none.",
     )
 
+    connector_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated host names, IP addresses or networks (CIDR) that connectors may reach even "
+        "when they are not public addresses (an internal shop); see SECURITY.md.",
+    )
+    allow_private_connector_urls: bool = Field(
+        default=False,
+        description="Let connectors reach loopback and private addresses (10/8, 172.16/12, 192.168/16, fc00::/7); "
+        "link-local (cloud metadata) and other reserved addresses stay refused.",
+    )
+
     secret_key: str = Field(
         default=DEV_SECRET_KEY,
         description="Signs download links (exports); production refuses the development default.",
@@ -85,7 +96,9 @@ class Settings(BaseSettings):
     )
     job_resend_after_seconds: int = Field(
         default=1800, ge=30,
-        description="A queued job whose message was lost (Redis down when it was sent) is sent again after this long.",
+        description="A queued job whose message was lost without an error (an API process killed between commit "
+        "and send) is sent again this long after its creation or last send; a send that failed (Redis down) is "
+        "retried on the reaper's next pass.",
     )
     job_time_limit_minutes: int = Field(default=360, ge=1, description="Longest a single job may run.")
     sync_interval_minutes: int = Field(

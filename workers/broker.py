@@ -151,12 +151,17 @@ def setup_broker(settings: Settings | None = None) -> dramatiq.Broker:
         return _broker
 
 
+#: What an app's settings decide for the in-process workers that run its jobs.
+APP_SETTINGS = ("database_url", "production", "connector_allowed_hosts", "allow_private_connector_urls")
+
+
 def use_database(settings: Settings) -> None:
-    """Make the actors of this process use `settings.database_url` (the in-process worker of an app)."""
+    """Make the actors of this process use `settings.database_url` (the in-process worker of an app),
+    and its connector address policy."""
     global _settings
     setup_broker(settings)
     with _lock:
-        _settings = _settings.model_copy(update={"database_url": settings.database_url})
+        _settings = _settings.model_copy(update={name: getattr(settings, name) for name in APP_SETTINGS})
 
 
 def worker_settings() -> Settings:

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from crm_graph.models import Job
 from crm_graph.models.enums import JobStatus
 from crm_graph.models.types import utcnow
-from crm_graph.services.job_runs import reap_stale_jobs
+from crm_graph.services.job_runs import mark_unsent, reap_stale_jobs
 from crm_graph.services.jobs import JobKind
 from workers.broker import worker_engine, worker_settings
 from workers.dispatch import send_job
@@ -24,14 +24,28 @@ RESEND_AFTER_SECONDS = 1800
 
 
 def reap_and_resend() -> list[int]:
-    """Queue again the jobs whose worker died and resend lost messages; return the ids sent."""
+    """Queue again the jobs whose worker died and resend lost or unsent messages; return the ids sent.
+
+    When the broker is still unreachable, the jobs not sent are marked unsent again, so that the
+    next pass (every minute under the scheduler) tries them again.
+    """
     settings = worker_settings()
-    to_send = reap_stale_jobs(worker_engine(), lease_seconds=settings.job_lease_seconds,
+    engine = worker_engine()
+    to_send = reap_stale_jobs(engine, lease_seconds=settings.job_lease_seconds,
                               max_attempts=settings.job_max_retries + 1, resend_after_seconds=settings.job_resend_after_seconds)
-    for job_id, kind in to_send:
+    sent: list[int] = []
+    for index, (job_id, kind) in enumerate(to_send):
+        try:
+            send_job(job_id, kind)
+        except Exception as exc:  # noqa: BLE001  (the broker is down: try again on the next pass)
+            unsent = [pending_id for pending_id, _ in to_send[index:]]
+            log.warning("could not send jobs %s again (%s: %s); the next pass tries again", unsent,
+                        type(exc).__name__, exc)
+            mark_unsent(engine, unsent)
+            break
         log.warning("job %s (%s) sent again: its worker died or its message was lost", job_id, kind)
-        send_job(job_id, kind)
-    return [job_id for job_id, _ in to_send]
+        sent.append(job_id)
+    return sent
 
 
 def cleanup_exports(now=None) -> int:

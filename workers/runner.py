@@ -17,6 +17,7 @@ from dramatiq.errors import Retry
 from dramatiq.middleware import CurrentMessage
 from sqlalchemy.engine import Engine
 
+from crm_graph.connectors.egress import EgressPolicy, use_policy
 from crm_graph.models import Job
 from crm_graph.services.job_runs import (
     RUNNING, JobProgress, LeaseLost, claim_job, finish_job, job_status, release_job,
@@ -63,7 +64,7 @@ def run_job(job_id: int, kind: str | tuple[str, ...], work: Work) -> None:
     progress = JobProgress(engine, job_id, claim.token, heartbeat_seconds=heartbeat_seconds(settings.job_lease_seconds))
     log.info("job %s (%s, store %s) started, attempt %s", job_id, job.kind, job.store_id, job.attempts)
     try:
-        with progress:
+        with progress, use_policy(EgressPolicy.from_settings(settings)):  # what a connector of the job may reach
             summary = work(engine, job, progress)
         finish_job(engine, job_id, claim.token, summary, progress=progress, store_id=job.store_id)
     except LeaseLost:

@@ -29,6 +29,10 @@ class ConnectorSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    #: The fields holding an address the connector sends requests to; the core checks them against
+    #: the connector address policy when the settings are saved (`crm_graph.connectors.egress`).
+    url_fields: ClassVar[tuple[str, ...]] = ()
+
     def public_dict(self) -> dict[str, Any]:
         """The settings without any secret, safe to log and to return through the API."""
         return {

@@ -3,6 +3,11 @@
 429 (honouring ``Retry-After``), 5xx, timeouts and dropped connections are retried with exponential
 backoff and jitter, up to `max_retries` times; other 4xx are the caller's problem and raise at once.
 Credentials never appear in errors or logs: URLs are logged without their query string.
+
+Every request goes through `crm_graph.connectors.egress.EgressTransport`: its destination is checked
+against the connector address policy at connection time. Redirects are not followed (a platform
+that moved is reconfigured by its admin), and proxy and ``.netrc`` settings from the environment
+are ignored, so that the checked address is the one connected to.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import time
 from collections.abc import Callable
 
 import httpx
+
+from crm_graph.connectors.egress import EgressPolicy, EgressTransport, current_policy
 
 log = logging.getLogger("crm_graph.connectors.http")
 
@@ -32,12 +39,18 @@ class PlatformError(Exception):
 
 
 class RetryingClient:
-    """A thin wrapper of `httpx.Client` with retries; `sleep` is injectable for tests."""
+    """A thin wrapper of `httpx.Client` with retries; `sleep` is injectable for tests.
+
+    `egress` is the address policy (default: the current one, see `egress.current_policy`).
+    """
 
     def __init__(self, base_url: str, *, headers: dict[str, str] | None = None, auth=None, timeout: float = 30.0,
                  max_retries: int = 6, backoff: float = 0.5, max_backoff: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep, verify: bool = True) -> None:
-        self.client = httpx.Client(base_url=base_url, headers=headers, auth=auth, timeout=timeout, verify=verify)
+                 sleep: Callable[[float], None] = time.sleep, verify: bool = True,
+                 egress: EgressPolicy | None = None) -> None:
+        transport = EgressTransport(egress or current_policy(), verify=verify)
+        self.client = httpx.Client(base_url=base_url, headers=headers, auth=auth, timeout=timeout,
+                                   transport=transport, follow_redirects=False, trust_env=False)
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff

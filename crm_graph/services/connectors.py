@@ -1,7 +1,8 @@
 """A store's connector registrations: register (validate and store settings), list, look up.
 
-Settings are validated by the connector's own `settings_model`; what the API and the logs see is
-`public_settings` (no secrets). Registering again replaces the settings of that connector.
+Settings are validated by the connector's own `settings_model`, and the addresses in its
+`url_fields` by the connector address policy (`crm_graph.connectors.egress`); what the API and the
+logs see is `public_settings` (no secrets). Registering again replaces the settings of that connector.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from crm_graph.connectors.egress import EgressPolicy, EgressRefused, check_url, current_policy
 from crm_graph.errors import NotFound, UserError
 from crm_graph.models import ConnectorConfig, Store, SyncCursor
 from crm_graph.models.types import utcnow
@@ -36,23 +38,38 @@ def installed_connectors() -> list[ConnectorInfo]:
             for cls in sorted(connector_classes().values(), key=lambda cls: cls.name)]
 
 
-def validate_settings(connector: str, settings: dict[str, Any]):
-    """The connector's validated settings model, or a UserError naming the bad field."""
+def validate_settings(connector: str, settings: dict[str, Any], *, egress: EgressPolicy | None = None):
+    """The connector's validated settings model, or a UserError naming the bad field.
+
+    The addresses of the model's `url_fields` must be allowed by `egress` (default: this process's
+    policy); DNS is asked here too, and again on every connection (`EgressTransport`).
+    """
     from crm_graph.plugins import get_connector_class
 
     cls = get_connector_class(connector)
     try:
-        return cls.settings_model.model_validate(settings)
+        model = cls.settings_model.model_validate(settings)
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"]) or "settings"
         raise UserError(f"settings.{where}: {problem['msg']}.") from None
+    policy = egress or current_policy()
+    for name in cls.settings_model.url_fields:
+        value = getattr(model, name, None)
+        if value is None:
+            continue
+        try:
+            check_url(str(value), policy)
+        except EgressRefused as exc:
+            raise UserError(f"settings.{name}: {exc}.") from None
+    return model
 
 
 def register_connector(session: Session, store: Store, connector: str, settings: dict[str, Any],
-                       *, enabled: bool = True) -> ConnectorConfig:
-    """Register (or re-configure) `connector` for the store with validated `settings`."""
-    model = validate_settings(connector, settings)
+                       *, enabled: bool = True, egress: EgressPolicy | None = None) -> ConnectorConfig:
+    """Register (or re-configure) `connector` for the store with validated `settings` (see
+    `validate_settings`; `egress` is the address policy, default this process's)."""
+    model = validate_settings(connector, settings, egress=egress)
     row = session.exec(select(ConnectorConfig).where(
         ConnectorConfig.store_id == store.id, ConnectorConfig.connector == connector)).first()
     if row is None:

@@ -235,14 +235,24 @@ def fail_job(engine: Engine, job_id: int, error: str) -> bool:
         ).rowcount)
 
 
+def mark_unsent(engine: Engine, job_ids: list[int]) -> None:
+    """Record that the messages of these QUEUED jobs could not be sent (the broker was unreachable):
+    their `heartbeat_at` becomes NULL, which the reaper's next pass sends again."""
+    if not job_ids:
+        return
+    with engine.begin() as connection:
+        connection.execute(update(Job).where(Job.id.in_(job_ids), Job.status == QUEUED).values(heartbeat_at=None))
+
+
 def reap_stale_jobs(engine: Engine, *, lease_seconds: int, max_attempts: int, resend_after_seconds: int = 1800,
                     now: datetime | None = None) -> list[tuple[int, str]]:
     """Find jobs whose worker died or whose message was lost; return the (id, kind) to send again.
 
     - RUNNING with a heartbeat older than `lease_seconds`: QUEUED again (or FAILED once it has
       had `max_attempts` attempts), so that the next message claims it.
-    - QUEUED and not sent for `resend_after_seconds` (an API process died between commit and send,
-      or the broker lost its messages): sent again.
+    - QUEUED whose message could not be sent (`heartbeat_at` NULL, see `mark_unsent`): sent again.
+    - QUEUED and not sent for `resend_after_seconds` (`heartbeat_at` is the creation or the last
+      send; an API process died between commit and send, or the broker lost its messages): sent again.
 
     Sending a job twice is harmless: only one message can claim it. Each row is changed by a
     conditional update, so two reapers running at once do not both act on one job.
@@ -269,13 +279,13 @@ def reap_stale_jobs(engine: Engine, *, lease_seconds: int, max_attempts: int, re
             ).rowcount
             if changed and not gave_up:
                 to_send.append((job_id, kind))
+        lost_message = or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < forgotten)
         lost = connection.execute(
-            select(Job.id, Job.kind).where(Job.status == QUEUED, Job.heartbeat_at < forgotten)
+            select(Job.id, Job.kind).where(Job.status == QUEUED, lost_message).order_by(Job.id)
         ).all()
         for job_id, kind in lost:
             changed = connection.execute(
-                update(Job).where(Job.id == job_id, Job.status == QUEUED, Job.heartbeat_at < forgotten)
-                .values(heartbeat_at=now)
+                update(Job).where(Job.id == job_id, Job.status == QUEUED, lost_message).values(heartbeat_at=now)
             ).rowcount
             if changed:
                 to_send.append((job_id, kind))

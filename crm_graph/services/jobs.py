@@ -127,16 +127,33 @@ def enqueue(job: Job, broker: Any = None) -> None:
 
 @event.listens_for(OrmSession, "after_commit")
 def _send_committed_jobs(session: OrmSession) -> None:
+    """Send the jobs the transaction created. A broker that cannot take a message (Redis down) does
+    not fail the request: the job stays QUEUED, is marked unsent, and the reaper sends it again
+    (`reap_stale_jobs`); the caller gets the job and can follow it."""
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
     from workers.dispatch import send_job
 
-    for job_id, kind in pending:
+    for index, (job_id, kind) in enumerate(pending):
         try:
             send_job(job_id, kind)
-        except Exception:  # noqa: BLE001  (the job stays QUEUED; the reaper sends it again)
-            log.exception("could not send job %s to the broker; the reaper will retry", job_id)
+        except Exception as exc:  # noqa: BLE001  (the job stays QUEUED; the reaper sends it again)
+            unsent = [pending_id for pending_id, _ in pending[index:]]
+            log.warning("could not send jobs %s to the broker (%s: %s); they stay QUEUED and the reaper sends "
+                        "them again", unsent, type(exc).__name__, exc)
+            _mark_unsent(session, unsent)
+            return
+
+
+def _mark_unsent(session: OrmSession, job_ids: list[int]) -> None:
+    from crm_graph.services.job_runs import mark_unsent
+
+    bind = session.get_bind()
+    try:
+        mark_unsent(getattr(bind, "engine", bind), job_ids)
+    except Exception:  # noqa: BLE001  (they are still sent again once `job_resend_after_seconds` have passed)
+        log.warning("could not mark jobs %s unsent", job_ids, exc_info=True)
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")

@@ -4,6 +4,12 @@ The cursor of a stream is written in the same transaction as the page's records,
 ahead of the data: a process killed mid-sync resumes from the last committed page, and because
 upserts are idempotent the re-read overlap changes nothing. A time cursor never moves past the
 instant the run started (later changes are for the next run).
+
+What the connector raises while reading becomes one of two errors (`platform_failure`): the
+platform refused the credentials (401/403), or it could not be reached or read. The second does not
+say whether the port was closed, the request timed out, the platform answered an HTTP error or a
+body that is not what the API sends: a tenant admin chooses the address, and those differences
+would let them map what the server can reach. The details go to the server log.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from crm_graph.connectors.base import Connector, Page, format_cursor, parse_cursor
+from crm_graph.connectors.egress import EgressPolicy, EgressRefused, current_policy, use_policy
+from crm_graph.connectors.http import PlatformError
 from crm_graph.connectors.records import RecordError
 from crm_graph.errors import NotFound, UserError
 from crm_graph.models import ConnectorConfig, Store, SyncCursor
@@ -34,6 +42,28 @@ MAX_KEPT_ERRORS = 1000
 BATCH_RECORDS = 1000
 
 Progress = Callable[[int, int | None], None]
+
+#: HTTP statuses by which a reachable platform refuses the connector's credentials.
+CREDENTIALS_REFUSED = (401, 403)
+
+
+class PlatformFailure(UserError):
+    """A sync could not get its data from the platform; the message is the same for every network
+    or protocol failure (see the module docstring). Not retried as a job: the connector's HTTP client
+    has retried the transient failures already, and the next scheduled sync tries again."""
+
+
+def platform_failure(connector: str, store_id: int, exc: Exception) -> PlatformFailure:
+    """The error a sync job reports for `exc`, raised by the connector while reading; logs the details."""
+    status = getattr(exc, "status", None)
+    expected = isinstance(exc, (PlatformError, EgressRefused, ValueError, KeyError, TypeError, OSError))
+    log.warning("sync of %s for store %s: the platform could not be reached or read: %s: %s", connector, store_id,
+                type(exc).__name__, exc, exc_info=not expected)
+    if isinstance(exc, PlatformError) and status in CREDENTIALS_REFUSED:
+        return PlatformFailure(f"{connector}: the platform refused the connector's credentials (HTTP {status}); "
+                               "check the keys in the connector's settings.")
+    return PlatformFailure(f"{connector}: could not reach or read the platform; check the connector's address and "
+                           "that the platform is up (the server log has the details).")
 
 
 @dataclass
@@ -76,8 +106,34 @@ def clamp_cursor(value: str | None, run_started_at: datetime) -> str | None:
 
 
 def sync_connector(engine: Engine, store_id: int, connector_config_id: int, *,
-                   progress: Progress | None = None, now: datetime | None = None) -> SyncSummary:
-    """Run one sync of a store's connector; safe to run again at any point (at-least-once delivery)."""
+                   progress: Progress | None = None, now: datetime | None = None,
+                   egress: EgressPolicy | None = None) -> SyncSummary:
+    """Run one sync of a store's connector; safe to run again at any point (at-least-once delivery).
+
+    The connector's requests follow the address policy `egress` (default: this process's).
+    Failures of the platform raise `PlatformFailure` (see the module docstring).
+    """
+    with use_policy(egress or current_policy()):
+        return _sync_connector(engine, store_id, connector_config_id, progress=progress, now=now)
+
+
+def _pages(connector: Connector, stream, cursor: str | None, run_started_at: datetime, store_id: int):
+    """The connector's pages of `stream`, with what it raises turned into `platform_failure`."""
+    pages = connector.read(stream, cursor, run_started_at=run_started_at)
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (anything the platform made the connector raise)
+            raise platform_failure(connector.name, store_id, exc) from None
+        yield page
+
+
+def _sync_connector(engine: Engine, store_id: int, connector_config_id: int, *,
+                    progress: Progress | None, now: datetime | None) -> SyncSummary:
     from crm_graph.plugins import get_plugin_manager
 
     run_started_at = now or utcnow()
@@ -97,7 +153,7 @@ def sync_connector(engine: Engine, store_id: int, connector_config_id: int, *,
         for stream in connector.streams():
             cursor = cursors.get(stream.name) if stream.incremental else None
             pending: list[Page] = []
-            for page in connector.read(stream, cursor, run_started_at=run_started_at):
+            for page in _pages(connector, stream, cursor, run_started_at, store_id):
                 pending.append(page)
                 if sum(len(p.records) for p in pending) >= BATCH_RECORDS:
                     cursor, batch = _commit(engine, store, config, stream, pending, cursor, run_started_at, policy,

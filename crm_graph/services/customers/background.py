@@ -1,9 +1,9 @@
 """Bulk changes and exports that run as background jobs: a `Job` row per run, handlers by kind.
 
-`create_customer_job` records the job (status QUEUED) in the caller's transaction; after it is
-committed, `start_customer_job` sends it to the workers (Redis workers in production, worker
-threads of this process in the embedded mode), whose actor runs `customer_job_work` under a lease
-(`workers.runner`). `run_customer_job(engine, job_id)` runs one synchronously, without a broker. Handlers are idempotent:
+`create_customer_job` records the job (status QUEUED) in the caller's transaction and, like every
+job (`crm_graph.services.jobs.start_job`), sends it to the workers once that transaction commits
+(Redis workers in production, worker threads of this process in the embedded mode), whose actor
+runs `customer_job_work` under a lease (`workers.runner`). `run_customer_job(engine, job_id)` runs one synchronously, without a broker. Handlers are idempotent:
 running a job twice changes nothing more (erased customers stay erased, a consent equal to the
 current one is not recorded again, a tag already on stays on, an export is rewritten).
 """
@@ -36,22 +36,13 @@ Handler = Callable[[Engine, Store, dict[str, Any], Job], dict[str, Any]]
 
 
 def create_customer_job(session: Session, store: Store, kind: str, params: dict[str, Any]) -> Job:
-    """Record a QUEUED job of `kind` for `store` (committed with the caller's transaction)."""
+    """Record a QUEUED job of `kind` for `store`, sent to the workers when the caller's transaction
+    commits (a broker that cannot take it leaves it QUEUED for the reaper; see `start_job`)."""
+    from crm_graph.services.jobs import start_job
+
     if kind not in _handlers():
         raise ValueError(f"unknown customer job kind {kind!r}")
-    job = Job(store_id=store.id, kind=kind, params=params, status=JobStatus.QUEUED.value)
-    session.add(job)
-    session.flush()
-    return job
-
-
-def start_customer_job(engine: Engine, job_id: int) -> None:
-    """Send the (committed) job to the workers: Redis workers, or this process's worker threads."""
-    from workers.dispatch import send_job
-
-    with session_scope(engine) as session:
-        kind = session.get(Job, job_id).kind
-    send_job(job_id, kind)
+    return start_job(session, store, kind, params)
 
 
 def customer_job_work(engine: Engine, job: Job, progress=None) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from crm_graph.connectors import ConnectorSettings
 class ShopifySettings(ConnectorSettings):
     """Shop address, access token, API version; the app secret signs webhooks."""
 
+    url_fields = ("shop_url",)
+
     shop_url: str = Field(description="https://your-shop.myshopify.com")
     access_token: SecretStr = Field(description="Admin API access token (shpat_...).")
     api_version: str = Field(default="2025-01", pattern=r"^\d{4}-\d{2}$", description="Admin API version.")

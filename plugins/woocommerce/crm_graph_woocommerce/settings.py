@@ -12,6 +12,8 @@ from crm_graph.connectors import ConnectorSettings
 class WooCommerceSettings(ConnectorSettings):
     """Where the shop is and how to authenticate (REST API keys from WooCommerce → Settings → Advanced)."""
 
+    url_fields = ("url",)
+
     url: str = Field(description="The shop's address, e.g. https://shop.example.com.")
     consumer_key: SecretStr = Field(description="REST API consumer key (ck_...).")
     consumer_secret: SecretStr = Field(description="REST API consumer secret (cs_...).")

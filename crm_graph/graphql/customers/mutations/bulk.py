@@ -15,7 +15,7 @@ from crm_graph.graphql.mutation_errors import (
     MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation,
 )
 from crm_graph.models.enums import Role
-from crm_graph.services.customers.background import create_customer_job, start_customer_job
+from crm_graph.services.customers.background import create_customer_job
 from crm_graph.services.customers.selection import MAX_IDS, Selection, make_selection
 
 IDS_HELP = f"Customers to act on, at most {MAX_IDS}; every id must be a customer of the store."
@@ -64,7 +64,6 @@ async def run_bulk(
     job = await run_mutation(info, _create_checked_job, kind, params, selection)
     if isinstance(job, MutationErrorType):
         return job
-    start_customer_job(info.context.engine, job.id)
     return BulkChangeType(changed=None, job=JobType.from_model(job))
 
 

@@ -12,7 +12,7 @@ from crm_graph.graphql.customers.filters import CustomerFilterInput, filter_inpu
 from crm_graph.graphql.jobs.types import JobType
 from crm_graph.graphql.mutation_errors import MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation
 from crm_graph.models.enums import Role
-from crm_graph.services.customers.background import EXPORT, create_customer_job, start_customer_job
+from crm_graph.services.customers.background import EXPORT, create_customer_job
 from crm_graph.services.filters import customer_conditions, parse_filter
 
 ExportCustomersResult = Annotated[
@@ -48,5 +48,4 @@ async def export_customers(
     job = await run_mutation(info, _start_export, filter_json, app_settings(info).export_dir)
     if isinstance(job, MutationErrorType):
         return job
-    start_customer_job(info.context.engine, job.id)
     return JobType.from_model(job)
