@@ -3,11 +3,16 @@
 One engine per URL per process. SQLite gets the pragmas it needs to behave like a real database
 (foreign keys, WAL, a busy timeout); PostgreSQL gets a pool that checks connections before use,
 so the service recovers by itself after a database restart.
+
+API requests run their sessions with a statement timeout (`session_scope(statement_timeout=...)`,
+see `limit_statements`); workers' jobs do not, since they run long precomputes on purpose.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +26,13 @@ from crm_graph.errors import ConfigurationError
 from crm_graph.settings import get_settings
 
 _engines: dict[str, Engine] = {}
+
+#: Connections of an engine's pool: kept open, and opened beyond those when needed (closed when returned).
+POOL_SIZE, POOL_OVERFLOW = 10, 20
+#: The most connections one process holds on one database (its API threads are fewer, see `graphql.fairness`).
+POOL_CONNECTIONS = POOL_SIZE + POOL_OVERFLOW
+#: How many SQLite virtual machine instructions run between two checks of a statement's deadline.
+SQLITE_DEADLINE_CHECK_EVERY = 10_000
 _lock = threading.Lock()
 
 
@@ -95,14 +107,16 @@ def create_db_engine(url: str) -> Engine:
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
                 raise ConfigurationError(f"Folder {str(parent)!r} for the SQLite database does not exist.")
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _sqlite_no_deadline)
         return engine
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         pool_recycle=1800,
         connect_args={"connect_timeout": 5},
     )
@@ -141,12 +155,50 @@ def check_connection(engine: Engine) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A session that commits when the block succeeds and rolls back when it raises."""
+def session_scope(engine: Engine | None = None, *, statement_timeout: float | None = None) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back when it raises.
+
+    With `statement_timeout` (seconds), each of its statements is stopped after that long (see
+    `limit_statements`); API requests pass one, workers' jobs do not.
+    """
     with Session(engine or get_engine(), expire_on_commit=False) as session:
+        if statement_timeout:
+            limit_statements(session, statement_timeout)
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def limit_statements(session: Session, seconds: float) -> None:
+    """Stop every statement `session` runs after `seconds`, on this session only.
+
+    PostgreSQL: ``SET LOCAL statement_timeout`` at the start of each of the session's transactions
+    (it ends with the transaction, so the pooled connection goes back without it); a statement that
+    runs or waits for a lock longer fails with SQLSTATE 57014. SQLite: a progress handler that
+    interrupts the statement once its deadline has passed (the error says "interrupted"); it is
+    removed when the connection goes back to the pool. SQLite's waits for the write lock are not
+    statements that run: its busy timeout (30 s) bounds them.
+    `graphql.errors.is_query_timeout` recognises both errors.
+    """
+
+    @event.listens_for(session, "after_begin")
+    def _limit(_session, _transaction, connection) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, round(seconds * 1000))}")
+            return
+        deadline = [math.inf]
+
+        def started(*_args) -> None:
+            deadline[0] = time.monotonic() + seconds
+
+        connection.connection.driver_connection.set_progress_handler(
+            lambda: time.monotonic() > deadline[0], SQLITE_DEADLINE_CHECK_EVERY)
+        event.listen(connection, "before_cursor_execute", started)
+
+
+def _sqlite_no_deadline(dbapi_connection, _record) -> None:
+    """A connection back in the pool loses the deadline an API session gave it (a job may use it next)."""
+    dbapi_connection.set_progress_handler(None, 0)

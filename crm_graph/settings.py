@@ -56,6 +56,21 @@ class Settings(BaseSettings):
         description="How long an API process reuses the dashboard figures it computed for a store (per range "
         "and settings); new data shows on the dashboard at most this much later. 0 computes every request.",
     )
+    store_concurrency: int = Field(
+        default=4, ge=1, le=64,
+        description="Database calls one store's requests run at once in one API process; the store's "
+        "other calls wait their turn (see SECURITY.md, Fairness between stores).",
+    )
+    store_queue_seconds: float = Field(
+        default=10.0, ge=0,
+        description="Longest a request's database call waits for its store's turn (or a free thread) "
+        "before the request gets a retryable TOO_MANY_REQUESTS error.",
+    )
+    statement_timeout_seconds: float = Field(
+        default=30.0, ge=0,
+        description="Longest one database statement of an API request may run before it is stopped "
+        "(QUERY_TIMEOUT); 0 for no limit. Worker jobs have none.",
+    )
     cors_origins: str = Field(
         default="",
         description="Comma-separated browser origins allowed to call the API (CORS); empty allows none.",

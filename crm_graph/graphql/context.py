@@ -12,6 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from crm_graph.db import session_scope
 from crm_graph.graphql.errors import graphql_error
+from crm_graph.graphql.fairness import StoreLimits
 from crm_graph.graphql.result_cache import ResultCache
 from crm_graph.models import Store
 from crm_graph.models.enums import Role
@@ -28,6 +29,8 @@ class Context:
 
     `store` comes from the API key (or the development store), never from an argument, so no
     resolver can be pointed at another store's data. `loaders` holds this request's DataLoaders.
+    Every database call of a resolver goes through `run` (DataLoaders and `cached` results too),
+    so `limits` bounds them all.
     """
 
     engine: Engine
@@ -41,6 +44,8 @@ class Context:
     loaders: dict[str, Any] = field(default_factory=dict)
     #: This process's recent dashboard results (see `cached`); None keeps nothing.
     results: ResultCache | None = None
+    #: This process's per-store bounds and statement timeout (see `fairness`); None bounds nothing.
+    limits: StoreLimits | None = None
 
     def require(self, role: Role = Role.READ) -> Store:
         """The request's store, or an UNAUTHENTICATED / FORBIDDEN error when the caller lacks `role`."""
@@ -60,7 +65,8 @@ class Context:
         """Call the service ``fn(session, store, *args, **kwargs)`` in a worker thread.
 
         The session commits when `fn` returns and rolls back when it raises. Database work never
-        blocks the event loop, so slow queries do not stall other requests of the process.
+        blocks the event loop, so slow queries do not stall other requests of the process; and it
+        waits for the store's turn (`limits`), so one store's slow requests do not hold every thread.
         """
         store = self.require(role)
         try:
@@ -70,13 +76,21 @@ class Context:
                 self.results.forget(store.id)  # what this request changed shows at once
 
     async def run_unscoped(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call ``fn(session, *args, **kwargs)`` in a worker thread, without checking the caller."""
+        """Call ``fn(session, *args, **kwargs)`` in a worker thread, without checking the caller.
+
+        The call counts against the request's store (if any) in `limits`, and its statements get
+        the statement timeout.
+        """
+        limits = self.limits
+        timeout = limits.statement_timeout if limits is not None else None
 
         def call() -> T:
-            with session_scope(self.engine) as session:
+            with session_scope(self.engine, statement_timeout=timeout) as session:
                 return fn(session, *args, **kwargs)
 
-        return await anyio.to_thread.run_sync(call)
+        if limits is None:
+            return await anyio.to_thread.run_sync(call)
+        return await limits.run(self.store.id if self.store is not None else None, call)
 
     async def cached(self, name: Hashable, fn: Callable[..., T], *args: Hashable, **kwargs: Hashable) -> T:
         """``await self.run(fn, *args, **kwargs)``, reused from this process's recent results.

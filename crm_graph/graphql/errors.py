@@ -7,6 +7,9 @@ Every error a client receives has ``extensions.code``:
 - UNAUTHENTICATED, FORBIDDEN: the API key is missing, wrong, revoked, or lacks the role;
 - a `UserError`'s code (BAD_USER_INPUT, NOT_FOUND, ...): the service refused the arguments;
 - SERVICE_UNAVAILABLE: the database could not be reached; retry later;
+- TOO_MANY_REQUESTS: the store (or the server) has too many requests running; retry after
+  ``extensions.retryAfter`` seconds (see `fairness`);
+- QUERY_TIMEOUT: a database statement ran longer than the statement timeout and was stopped;
 - INTERNAL_SERVER_ERROR: a bug; the message only carries an id, the log has the traceback.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterator
 
@@ -43,7 +47,23 @@ def graphql_error(message: str, code: str, **extensions) -> GraphQLError:
 
 def is_database_unavailable(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot be reached (as opposed to a bad query of ours)."""
+    if is_query_timeout(exc):
+        return False
     return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+#: PostgreSQL's SQLSTATE of a statement cancelled (by `statement_timeout`, here).
+_QUERY_CANCELED = "57014"
+
+
+def is_query_timeout(exc: BaseException) -> bool:
+    """Whether `exc` is a statement the statement timeout stopped (see `db.limit_statements`)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    original = exc.orig
+    if getattr(original, "sqlstate", None) == _QUERY_CANCELED:
+        return True
+    return isinstance(original, sqlite3.OperationalError) and str(original) == "interrupted"
 
 
 class ErrorCodes(SchemaExtension):
@@ -54,6 +74,7 @@ class ErrorCodes(SchemaExtension):
     - An error before execution (parse, validation, limits, variables) keeps its message and gets
       the code that says which.
     - A database that cannot be reached is SERVICE_UNAVAILABLE (logged, no details to the client).
+    - A statement stopped by the statement timeout is QUERY_TIMEOUT (one log line, no traceback).
     - Anything else is an internal error: the client sees "Internal error <id>", the log has the
       traceback under the same id.
     """
@@ -88,6 +109,12 @@ def coded(error: GraphQLError) -> GraphQLError:
                                or error.message.startswith(_COERCION_PREFIXES)):
         return _with(error, error.message, {**(error.extensions or {}), "code": _request_code(error)})
     error_id = uuid.uuid4().hex[:12]
+    if original is not None and is_query_timeout(original):
+        log.warning("query timeout (error %s) at %s: a statement ran longer than the statement timeout",
+                    error_id, error.path)
+        return _with(error, "The query ran longer than this server allows and was stopped; ask for less "
+                     f"(a shorter range, fewer fields) or retry later (error {error_id}).",
+                     {"code": "QUERY_TIMEOUT", "errorId": error_id})
     if original is not None and is_database_unavailable(original):
         log.warning("database unavailable (error %s) at %s: %s", error_id, error.path,
                     str(original).strip().splitlines()[0] if str(original).strip() else original)

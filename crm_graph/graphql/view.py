@@ -18,7 +18,8 @@ from strawberry.types.unset import UNSET
 
 from crm_graph.db import session_scope
 from crm_graph.graphql.context import Context
-from crm_graph.graphql.errors import is_database_unavailable
+from crm_graph.graphql.errors import is_database_unavailable, is_query_timeout
+from crm_graph.graphql.fairness import StoreLimits
 from crm_graph.graphql.result_cache import ResultCache
 from crm_graph.models import ApiKey, Store
 from crm_graph.models.enums import Role
@@ -59,9 +60,11 @@ class CrmGraphQL(GraphQL):
         self.engine = engine
         self.settings = settings
         self.results = ResultCache(settings.dashboard_cache_seconds)
+        self.limits = StoreLimits.from_settings(settings)
 
     async def get_context(self, request: Request, response) -> Context:
-        context = Context(engine=self.engine, request=request, response=response, results=self.results)
+        context = Context(engine=self.engine, request=request, response=response, results=self.results,
+                          limits=self.limits)
         header = request.headers.get("authorization")
         try:
             if header is None:
@@ -78,7 +81,7 @@ class CrmGraphQL(GraphQL):
                 return context
             found = await self._authenticate(token)
         except SQLAlchemyError as exc:
-            if not is_database_unavailable(exc):
+            if not (is_database_unavailable(exc) or is_query_timeout(exc)):
                 raise
             log.warning("authentication failed, database unavailable: %s", str(exc).strip().splitlines()[0])
             context.auth_error = UNAVAILABLE
@@ -157,7 +160,7 @@ class CrmGraphQL(GraphQL):
         return found
 
     def _look_up(self, token: str) -> tuple[ApiKey, Store] | None:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, statement_timeout=self.limits.statement_timeout) as session:
             found = authenticate(session, token)
         if found is not None:
             remember(*found)
@@ -165,13 +168,13 @@ class CrmGraphQL(GraphQL):
 
     def _touch(self, key_id: int) -> None:
         try:
-            with session_scope(self.engine) as session:
+            with session_scope(self.engine, statement_timeout=self.limits.statement_timeout) as session:
                 touch_api_key(session, key_id)
         except SQLAlchemyError as exc:  # the key is valid; its last-use time is best effort
             log.warning("could not record the use of API key %s: %s", key_id, exc)
 
     def _dev_store(self) -> Store:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, statement_timeout=self.limits.statement_timeout) as session:
             return get_store(session, self.settings.dev_store)
 
 
