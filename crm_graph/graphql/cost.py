@@ -8,10 +8,14 @@ its cost from its arguments with one line, through Strawberry's field `metadata`
     @strawberry.field(description="...", metadata=series_cost("range", granularity="granularity"))
     @strawberry.field(description="...", metadata=field_cost(lambda args: 10 * len(args["ids"])))
 
-Before execution, `QueryCostLimiter` walks the operation (fragments included), sums the costs of
-every selected field and refuses the request with code QUERY_TOO_COSTLY when the sum is over the
-limit. A page multiplies the cost of what is selected inside it (200 customers, each with a 30-day
-series, cost 200 + 200 x 30). Fields without a declaration cost nothing.
+Before execution, `QueryCostLimiter` walks the operation execution will run (fragments included),
+sums the costs of every selected field and refuses the request with code QUERY_TOO_COSTLY when the
+sum is over the limit. Each occurrence of a field is priced, so 30 aliases of a field cost 30 times
+one. A page multiplies the cost of what is selected inside it (200 customers, each with a 30-day
+series, cost 200 + 200 x 30); a fragment spread twice costs twice its selections. The walk prices
+each selection set once per parent type (`CostWalk`), so it is linear in the document however the
+fragments are spread. Fields without a declaration cost nothing; tests/graphql/test_cost_model.py
+fails when a root field, or a field taking a range or a page size, has none.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     InlineFragmentNode,
-    OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
 )
@@ -37,6 +40,7 @@ from graphql.execution import ExecutionResult
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
+from crm_graph.graphql.limits import SATURATED, evaluate_once, select_operation
 from crm_graph.settings import get_settings
 
 #: The key under which a field's `FieldCost` sits in its Strawberry `metadata`.
@@ -132,37 +136,86 @@ def _enum_name(value: Any) -> str:
 
 def operation_cost(schema: GraphQLSchema, document: Any, operation_name: str | None,
                    variables: dict[str, Any] | None) -> int:
-    """The summed cost of the operation `operation_name` of `document` with `variables`."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    operation = next((o for o in operations if operation_name is None or
-                      (o.name and o.name.value == operation_name)), None)
-    if operation is None:
-        return 0
-    root = schema.get_root_type(operation.operation)
-    if root is None:
-        return 0
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
-    if isinstance(coerced, list):  # bad variables: execution reports them
-        return 0
-    walker = _Walker(schema, {d.name.value: d for d in document.definitions
-                              if isinstance(d, FragmentDefinitionNode)}, coerced)
-    return walker.cost(root, operation.selection_set)
+    """The summed cost of the operation `operation_name` of `document` with `variables`.
+
+    The operation is the one execution runs (`select_operation`): none, and a cost of 0, when the
+    name is unknown or the document has several operations and no name (execution refuses those).
+    """
+    return CostWalk(schema, document, variables).operation(operation_name)
 
 
-class _Walker:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
-                 variables: dict[str, Any]) -> None:
-        self.schema, self.fragments, self.variables = schema, fragments, variables
+class CostWalk:
+    """Prices one operation of a document, each selection set once per parent type.
 
-    def cost(self, parent: Any, selection_set: SelectionSetNode | None) -> int:
+    A fragment spread twice is priced once and counted twice: its selection set's cost is memoised
+    under (selection set, parent type), so a chain of fragments each spreading the next twice costs
+    2^n in value but is walked in time linear in the document. `visits` counts the selections
+    looked at (at most twice the selections written, per parent type they are reached with).
+    """
+
+    def __init__(self, schema: GraphQLSchema, document: Any, variables: dict[str, Any] | None) -> None:
+        self.schema, self.document, self.raw_variables = schema, document, variables or {}
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.variables: dict[str, Any] = {}
+        self.nodes: dict[tuple[int, str], tuple[Any, SelectionSetNode]] = {}
+        self.memo: dict[tuple[int, str], int] = {}
+        self.visits = 0
+
+    def operation(self, operation_name: str | None) -> int:
+        """The cost of the operation execution would run (0 when there is none)."""
+        operation = select_operation(self.document, operation_name)
+        if operation is None:
+            return 0
+        root = self.schema.get_root_type(operation.operation)
+        if root is None:
+            return 0
+        coerced = get_variable_values(self.schema, operation.variable_definitions or (), self.raw_variables)
+        if isinstance(coerced, list):  # bad variables: execution reports them
+            return 0
+        self.variables = coerced
+        return self.cost(root, operation.selection_set)
+
+    def cost(self, parent: Any, selection_set: SelectionSetNode) -> int:
+        """The cost of `selection_set` selected on the type `parent`."""
+        return evaluate_once(self._key(parent, selection_set), self._children, self._combine, self.memo)
+
+    def _key(self, parent: Any, selection_set: SelectionSetNode) -> tuple[int, str]:
+        key = (id(selection_set), getattr(parent, "name", ""))
+        self.nodes[key] = (parent, selection_set)
+        return key
+
+    def _parts(self, key: tuple[int, str]) -> Iterator[tuple[Any, tuple[int, str] | None]]:
+        """Each selection of the set: (the field's definition or None, the key of what it selects or None)."""
+        parent, selection_set = self.nodes[key]
+        for selection in selection_set.selections:
+            self.visits += 1
+            if isinstance(selection, FieldNode):
+                definition = (getattr(parent, "fields", None) or {}).get(selection.name.value)
+                inner = (self._key(get_named_type(definition.type), selection.selection_set)
+                         if definition is not None and selection.selection_set else None)
+                yield (selection, definition), inner
+            elif isinstance(selection, InlineFragmentNode):
+                yield None, self._key(self._condition(parent, selection.type_condition), selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    yield None, self._key(self._condition(parent, fragment.type_condition), fragment.selection_set)
+
+    def _children(self, key: tuple[int, str]) -> Iterator[tuple[int, str]]:
+        return (inner for _field, inner in self._parts(key) if inner is not None)
+
+    def _combine(self, key: tuple[int, str], value_of: Callable[[tuple[int, str]], int | None]) -> int:
         total = 0
-        for parent_type, node in self._fields(parent, selection_set, frozenset()):
-            fields = getattr(parent_type, "fields", None) or {}
-            definition = fields.get(node.name.value)
+        for field, inner in self._parts(key):
+            inner_cost = (value_of(inner) or 0) if inner is not None else 0
+            if field is None:
+                total += inner_cost
+                continue
+            node, definition = field
             if definition is None:
                 continue
-            declared = _declared_cost(definition)
             own, repeat = 0, 1
+            declared = _declared_cost(definition)
             if declared is not None:
                 try:
                     args = get_argument_values(definition, node, self.variables)
@@ -170,27 +223,8 @@ class _Walker:
                     args = {}
                 own = max(int(declared.own(args)), 0)
                 repeat = max(int(declared.repeat(args)), 0) if declared.repeat else 1
-            inner = self.cost(get_named_type(definition.type), node.selection_set) if node.selection_set else 0
-            total += own + repeat * inner
-        return total
-
-    def _fields(self, parent: Any, selection_set: SelectionSetNode | None,
-                seen: frozenset[str]) -> Iterator[tuple[Any, FieldNode]]:
-        if selection_set is None:
-            return
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                yield parent, selection
-            elif isinstance(selection, InlineFragmentNode):
-                target = self._condition(parent, selection.type_condition)
-                yield from self._fields(target, selection.selection_set, seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:
-                    continue
-                target = self._condition(parent, fragment.type_condition)
-                yield from self._fields(target, fragment.selection_set, seen | {name})
+            total += own + repeat * inner_cost
+        return min(total, SATURATED)
 
     def _condition(self, parent: Any, condition: Any) -> Any:
         if condition is None:
@@ -218,13 +252,13 @@ class QueryCostLimiter(SchemaExtension):
             cost = operation_cost(context.schema._schema, document, context.operation_name, context.variables)
             if cost > self.max_cost:
                 context.result = ExecutionResult(data=None, errors=[GraphQLError(
-                    f"This request costs {cost}, over the limit of {self.max_cost}: ask for fewer days, "
+                    f"This request costs {cost if cost < SATURATED else f'over {SATURATED}'}, over the limit of {self.max_cost}: ask for fewer days, "
                     "smaller pages or fewer aliased copies of heavy fields.",
                     extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "maxCost": self.max_cost},
                 )])
         yield
 
 
-__all__ = ["COST_KEY", "FieldCost", "QueryCostLimiter", "days_in_range", "field_cost", "operation_cost",
+__all__ = ["COST_KEY", "CostWalk", "FieldCost", "QueryCostLimiter", "days_in_range", "field_cost", "operation_cost",
            "page_cost", "series_cost"]
 
