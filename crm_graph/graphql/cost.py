@@ -35,6 +35,8 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
     get_named_type,
+    get_nullable_type,
+    is_list_type,
 )
 from graphql.execution import ExecutionResult
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -50,21 +52,59 @@ COST_KEY = "crm_graph.cost"
 _DAYS_PER_POINT = {"DAY": 1, "WEEK": 7, "MONTH": 28, "QUARTER": 90, "YEAR": 365}
 
 Arguments = Mapping[str, Any]
+#: The cost of a selection set: what its non-list fields cost, and what its list fields cost.
+_Cost = tuple[int, int]
+
+
+#: Days of each date preset (GraphQL enum value names), at their longest; no range and no preset
+#: means LAST_30_DAYS.
+PRESET_DAYS = {"TODAY": 1, "YESTERDAY": 1, "LAST_7_DAYS": 7, "PREVIOUS_WEEK": 7, "LAST_30_DAYS": 30,
+               "LAST_MONTH": 31, "LAST_90_DAYS": 90, "LAST_365_DAYS": 365, "YEAR_TO_DATE": 366}
+DEFAULT_RANGE_DAYS = PRESET_DAYS["LAST_30_DAYS"]
 
 
 @dataclass(frozen=True)
 class FieldCost:
-    """What one occurrence of a field costs (`own`) and how much its selections are repeated (`repeat`)."""
+    """What one occurrence of a field costs (`own`) and how much its selections are repeated (`repeat`).
+
+    `shared`: the field's work is done once per request for each place it is written (a data loader
+    shares it between the rows of a page and between the spreads of a fragment), so its cost is
+    counted once per occurrence in the document text, not multiplied by the page around it.
+    """
 
     own: Callable[[Arguments], int]
     repeat: Callable[[Arguments], int] | None = None
+    shared: bool = False
 
 
 def field_cost(own: Callable[[Arguments], int] | int,
-               repeat: Callable[[Arguments], int] | None = None) -> dict[str, FieldCost]:
+               repeat: Callable[[Arguments], int] | None = None, *, shared: bool = False) -> dict[str, FieldCost]:
     """Field metadata declaring a cost computed from the field's arguments (GraphQL names, coerced)."""
     fn = own if callable(own) else (lambda _args, _value=int(own): _value)
-    return {COST_KEY: FieldCost(own=fn, repeat=repeat)}
+    return {COST_KEY: FieldCost(own=fn, repeat=repeat, shared=shared)}
+
+
+def range_cost(base: int, per_day: int = 1, *, range_argument: str = "range", preset_argument: str = "preset",
+               shared: bool = False) -> dict[str, FieldCost]:
+    """A field that reads the store's customers or orders of a range: `base` + `per_day` x its days.
+
+    The days are those of the `range_argument` input, else of the `preset_argument` preset, else of
+    the default preset (30).
+    """
+
+    def cost(args: Arguments) -> int:
+        return base + per_day * range_days(args, range_argument, preset_argument)
+
+    return {COST_KEY: FieldCost(own=cost, shared=shared)}
+
+
+def range_days(args: Arguments, range_argument: str = "range", preset_argument: str = "preset") -> int:
+    """The days a field's range arguments span (see `range_cost`)."""
+    days = days_in_range(args.get(range_argument))
+    if days is not None:
+        return days
+    preset = args.get(preset_argument)
+    return PRESET_DAYS.get(_enum_name(preset), DEFAULT_RANGE_DAYS) if preset is not None else DEFAULT_RANGE_DAYS
 
 
 def page_cost(size_argument: str = "first", *, default: int = 50, max_size: int | None = None) -> dict[str, FieldCost]:
@@ -158,7 +198,8 @@ class CostWalk:
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         self.variables: dict[str, Any] = {}
         self.nodes: dict[tuple[int, str], tuple[Any, SelectionSetNode]] = {}
-        self.memo: dict[tuple[int, str], int] = {}
+        self.memo: dict[tuple[int, str], _Cost] = {}
+        self.shared = 0
         self.visits = 0
 
     def operation(self, operation_name: str | None) -> int:
@@ -176,8 +217,9 @@ class CostWalk:
         return self.cost(root, operation.selection_set)
 
     def cost(self, parent: Any, selection_set: SelectionSetNode) -> int:
-        """The cost of `selection_set` selected on the type `parent`."""
-        return evaluate_once(self._key(parent, selection_set), self._children, self._combine, self.memo)
+        """The cost of `selection_set` selected on the type `parent` (plus the shared costs met so far)."""
+        plain, rows = evaluate_once(self._key(parent, selection_set), self._children, self._combine, self.memo)
+        return min(plain + rows + self.shared, SATURATED)
 
     def _key(self, parent: Any, selection_set: SelectionSetNode) -> tuple[int, str]:
         key = (id(selection_set), getattr(parent, "name", ""))
@@ -204,17 +246,17 @@ class CostWalk:
     def _children(self, key: tuple[int, str]) -> Iterator[tuple[int, str]]:
         return (inner for _field, inner in self._parts(key) if inner is not None)
 
-    def _combine(self, key: tuple[int, str], value_of: Callable[[tuple[int, str]], int | None]) -> int:
-        total = 0
+    def _combine(self, key: tuple[int, str], value_of: Callable[[tuple[int, str]], _Cost | None]) -> _Cost:
+        plain = rows = 0
         for field, inner in self._parts(key):
-            inner_cost = (value_of(inner) or 0) if inner is not None else 0
-            if field is None:
-                total += inner_cost
+            inner_plain, inner_rows = (value_of(inner) or (0, 0)) if inner is not None else (0, 0)
+            if field is None:  # a fragment: its selections are at this level
+                plain, rows = plain + inner_plain, rows + inner_rows
                 continue
             node, definition = field
             if definition is None:
                 continue
-            own, repeat = 0, 1
+            own, repeat, is_list = 0, 1, is_list_type(get_nullable_type(definition.type))
             declared = _declared_cost(definition)
             if declared is not None:
                 try:
@@ -223,8 +265,17 @@ class CostWalk:
                     args = {}
                 own = max(int(declared.own(args)), 0)
                 repeat = max(int(declared.repeat(args)), 0) if declared.repeat else 1
-            total += own + repeat * inner_cost
-        return min(total, SATURATED)
+                if declared.shared:
+                    self.shared = min(self.shared + own, SATURATED)
+                    own = 0
+            # A page that is a list repeats all it selects; a page object (a connection) repeats its
+            # lists (`nodes`), not its counts and facets, which run once per page.
+            total = own + (repeat * (inner_plain + inner_rows) if is_list else inner_plain + repeat * inner_rows)
+            if is_list:
+                rows += total
+            else:
+                plain += total
+        return min(plain, SATURATED), min(rows, SATURATED)
 
     def _condition(self, parent: Any, condition: Any) -> Any:
         if condition is None:
@@ -259,6 +310,6 @@ class QueryCostLimiter(SchemaExtension):
         yield
 
 
-__all__ = ["COST_KEY", "CostWalk", "FieldCost", "QueryCostLimiter", "days_in_range", "field_cost", "operation_cost",
-           "page_cost", "series_cost"]
+__all__ = ["COST_KEY", "CostWalk", "DEFAULT_RANGE_DAYS", "FieldCost", "PRESET_DAYS", "QueryCostLimiter",
+           "days_in_range", "field_cost", "operation_cost", "page_cost", "range_cost", "range_days", "series_cost"]
 
