@@ -43,6 +43,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from crm_graph.graphql.limits import SATURATED, evaluate_once, select_operation
+from crm_graph.services.dates import MAX_SPAN_YEARS
 from crm_graph.settings import get_settings
 
 #: The key under which a field's `FieldCost` sits in its Strawberry `metadata`.
@@ -61,6 +62,7 @@ _Cost = tuple[int, int]
 PRESET_DAYS = {"TODAY": 1, "YESTERDAY": 1, "LAST_7_DAYS": 7, "PREVIOUS_WEEK": 7, "LAST_30_DAYS": 30,
                "LAST_MONTH": 31, "LAST_90_DAYS": 90, "LAST_365_DAYS": 365, "YEAR_TO_DATE": 366}
 DEFAULT_RANGE_DAYS = PRESET_DAYS["LAST_30_DAYS"]
+_MAX_SPAN_DAYS = 366 * MAX_SPAN_YEARS
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,14 @@ def range_cost(base: int, per_day: int = 1, *, range_argument: str = "range", pr
 
 
 def range_days(args: Arguments, range_argument: str = "range", preset_argument: str = "preset") -> int:
-    """The days a field's range arguments span (see `range_cost`)."""
+    """The days a field's range arguments span (see `range_cost`).
+
+    A range longer than the resolvers accept (`MAX_SPAN_YEARS`) counts no days: it is refused, with
+    its own clearer error, before anything is read.
+    """
     days = days_in_range(args.get(range_argument))
     if days is not None:
-        return days
+        return days if days <= _MAX_SPAN_DAYS else 0
     preset = args.get(preset_argument)
     return PRESET_DAYS.get(_enum_name(preset), DEFAULT_RANGE_DAYS) if preset is not None else DEFAULT_RANGE_DAYS
 

@@ -182,8 +182,8 @@ class DashboardType:
 @strawberry.type
 class DashboardQuery:
     @strawberry.field(description="The edrone CRM dashboard for a range or a preset (default LAST_30_DAYS). "
-                      "Cost: 20 + 2 per day of the range (a preset counts its days, no range 30). The widgets share one computation of the range.",
-                      metadata=range_cost(20, 2))
+                      "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30). The widgets share one computation of the range.",
+                      metadata=range_cost(20))
     def dashboard(
         self, info: Info,
         date_range: Annotated[DateRangeInput | None, strawberry.argument(name="range", description=RANGE_DESCRIPTION)] = None,

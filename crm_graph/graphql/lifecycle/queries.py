@@ -82,7 +82,7 @@ class LifecycleQuery:
         return [ProductPopularityType.from_row(row) for row in rows]
 
     @strawberry.field(description="Products bought together in the orders of the range, most frequent pairs first. "
-                      "Cost: 20 + 2 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20, 2))
+                      "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
     async def product_pairs(
         self, info: Info, date_range: RangeArg = None, preset: PresetArg = None,
         min_orders: Annotated[int, strawberry.argument(description="Only pairs found together in at least this many orders.")] = 1,

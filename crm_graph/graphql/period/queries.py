@@ -36,9 +36,9 @@ class PeriodQuery:
             "Putler's customer KPIs of a range (customers, new, returning, lost, net revenue, orders, "
             "averages, LTV, acquisition pace, top 20% share, one-time vs repeat buyers), each with the "
             "previous period of the same length, and their time series. "
-            "Cost: 20 + 2 per day of the range (a preset counts its days, no range 30). (it reads the previous period too)"
+            "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30)."
         ),
-        metadata=range_cost(20, 2),
+        metadata=range_cost(20),
     )
     async def period_kpis(
         self,
