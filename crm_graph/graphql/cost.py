@@ -308,8 +308,9 @@ class QueryCostLimiter(SchemaExtension):
         if document is not None and context.result is None:
             cost = operation_cost(context.schema._schema, document, context.operation_name, context.variables)
             if cost > self.max_cost:
+                shown = cost if cost < SATURATED else f"over {SATURATED}"
                 context.result = ExecutionResult(data=None, errors=[GraphQLError(
-                    f"This request costs {cost if cost < SATURATED else f'over {SATURATED}'}, over the limit of {self.max_cost}: ask for fewer days, "
+                    f"This request costs {shown}, over the limit of {self.max_cost}: ask for fewer days, "
                     "smaller pages or fewer aliased copies of heavy fields.",
                     extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "maxCost": self.max_cost},
                 )])

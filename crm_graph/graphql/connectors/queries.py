@@ -17,7 +17,8 @@ def _registrations(session, store) -> list[ConnectorType]:
 
 @strawberry.type
 class ConnectorQuery:
-    @strawberry.field(description="The connectors registered for the store (settings without secrets). Cost: 1.", metadata=field_cost(1))
+    @strawberry.field(description="The connectors registered for the store (settings without secrets). Cost: 1.",
+                      metadata=field_cost(1))
     async def connectors(self, info: Info) -> list[ConnectorType]:
         return await info.context.run(_registrations)
 

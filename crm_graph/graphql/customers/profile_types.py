@@ -113,7 +113,8 @@ class OrderType:
         rows = await lines_by_order_loader(info.context).load(int(self.id))
         return [OrderLineType.from_model(row) for row in rows]
 
-    @strawberry.field(description="Refunds issued on the order, oldest first. Cost: 1 (per order).", metadata=field_cost(1))
+    @strawberry.field(description="Refunds issued on the order, oldest first. Cost: 1 (per order).",
+                      metadata=field_cost(1))
     async def refunds(self, info: Info) -> list[RefundType]:
         rows = await refunds_by_order_loader(info.context).load(int(self.id))
         return [RefundType.from_model(row) for row in rows]

@@ -23,7 +23,8 @@ def _id(value: strawberry.ID) -> int | None:
 
 @strawberry.type
 class CustomerQuery:
-    @strawberry.field(description="One customer of the store by internal id (Customer 360); null when there is none. Cost: 1.", metadata=field_cost(1))
+    @strawberry.field(description="One customer of the store by internal id (Customer 360); null when there is none. Cost: 1.",
+                      metadata=field_cost(1))
     async def customer(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Internal id of the customer.")]) -> CustomerType | None:
         customer_id = _id(id)
         if customer_id is None:

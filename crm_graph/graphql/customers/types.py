@@ -71,12 +71,14 @@ class CustomerType:
     first_order_at: datetime | None = strawberry.field(description="When the first counted order was placed.")
     last_order_at: datetime | None = strawberry.field(description="When the latest counted order was placed.")
 
-    @strawberry.field(description="The customer's ids in each source (CRM IDs). Cost: 1 (per customer: it is multiplied by the page around it).", metadata=field_cost(1))
+    @strawberry.field(description="The customer's ids in each source (CRM IDs). Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def identities(self, info: Info) -> list[CustomerIdentityType]:
         rows = await loaders.identities_by_customer_loader(info.context).load(int(self.id))
         return [CustomerIdentityType.from_model(row) for row in rows]
 
-    @strawberry.field(description="Consent now, one entry per channel (EMAIL, SMS), from the latest event. Cost: 1 (per customer: it is multiplied by the page around it).", metadata=field_cost(1))
+    @strawberry.field(description="Consent now, one entry per channel (EMAIL, SMS), from the latest event. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def consents(self, info: Info) -> list[CurrentConsentType]:
         history = await loaders.consents_by_customer_loader(info.context).load(int(self.id))
         result = []
@@ -90,12 +92,14 @@ class CustomerType:
             ))
         return result
 
-    @strawberry.field(description="The consent history, newest first; one channel or all. Cost: 1 (per customer: it is multiplied by the page around it).", metadata=field_cost(1))
+    @strawberry.field(description="The consent history, newest first; one channel or all. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def consent_history(self, info: Info, channel: Annotated[Channel | None, strawberry.argument(description="Only this channel; none: both.")] = None) -> list[ConsentEventType]:
         history = await loaders.consents_by_customer_loader(info.context).load(int(self.id))
         return [ConsentEventType.from_model(e) for e in history if channel is None or e.channel == channel.value]
 
-    @strawberry.field(description="The tags on the customer now, by name. Cost: 1 (per customer: it is multiplied by the page around it).", metadata=field_cost(1))
+    @strawberry.field(description="The tags on the customer now, by name. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def tags(self, info: Info) -> list[CustomerTagType]:
         rows = await loaders.tags_by_customer_loader(info.context).load(int(self.id))
         return [CustomerTagType.from_applied(row) for row in rows]
@@ -107,12 +111,14 @@ class CustomerType:
         rows = await loaders.orders_by_customer_loader(info.context).load((int(self.id), _nested(first)))
         return [OrderType.from_model(row) for row in rows]
 
-    @strawberry.field(description="Products bought in counted orders, most units first. Cost: 1 (per customer: it is multiplied by the page around it).", metadata=field_cost(1))
+    @strawberry.field(description="Products bought in counted orders, most units first. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def products_bought(self, info: Info) -> list[BoughtProductType]:
         rows = await loaders.products_by_customer_loader(info.context).load(int(self.id))
         return [BoughtProductType.from_bought(row) for row in rows]
 
-    @strawberry.field(description="Total sales, refunds, net revenue, orders, AOV, first and last order. Cost: 1 (per customer: it is multiplied by the page around it).", metadata=field_cost(1))
+    @strawberry.field(description="Total sales, refunds, net revenue, orders, AOV, first and last order. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def revenue(self, info: Info) -> CustomerRevenueType:
         stats = await loaders.revenue_by_customer_loader(info.context).load(int(self.id))
         return CustomerRevenueType.from_stats(stats)
@@ -123,7 +129,8 @@ class CustomerType:
         rows = await loaders.events_by_customer_loader(info.context).load((int(self.id), _nested(first)))
         return [ActivityEventType.from_model(row) for row in rows]
 
-    @strawberry.field(description="Value and frequency segment today; null for prospects (no counted order). Cost: 1 (per customer: it is multiplied by the page around it).", metadata=field_cost(1))
+    @strawberry.field(description="Value and frequency segment today; null for prospects (no counted order). Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def spender_segment(self, info: Info) -> CustomerSpenderSegmentType | None:
         segment = await loaders.spender_segment_by_customer_loader(info.context).load(int(self.id))
         return CustomerSpenderSegmentType.from_segment(segment) if segment else None
@@ -145,7 +152,8 @@ class CustomerType:
         found = await loaders.rfm_by_customer_loader(info.context).load(key)
         return CustomerRfmType.from_rfm(found) if found else None
 
-    @strawberry.field(description="Predicted lifetime value from the store's latest CLV fit; null for prospects or before a fit. Cost: 1 (per customer: it is multiplied by the page around it).", metadata=field_cost(1))
+    @strawberry.field(description="Predicted lifetime value from the store's latest CLV fit; null for prospects or before a fit. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def clv(self, info: Info) -> Annotated[CustomerClvType, strawberry.lazy("crm_graph.graphql.lifecycle.types")] | None:
         from crm_graph.graphql.lifecycle.dataloaders import clv_by_customer_loader
         from crm_graph.graphql.lifecycle.types import CustomerClvType
@@ -153,7 +161,8 @@ class CustomerType:
         row = await clv_by_customer_loader(info.context).load(int(self.id))
         return CustomerClvType.from_model(row) if row else None
 
-    @strawberry.field(description="Lifecycle stage as of the store's today; null for prospects (no counted order). Cost: 1 (per customer: it is multiplied by the page around it).", metadata=field_cost(1))
+    @strawberry.field(description="Lifecycle stage as of the store's today; null for prospects (no counted order). Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def lifecycle_stage(self, info: Info) -> Annotated[LifecycleStage, strawberry.lazy("crm_graph.graphql.lifecycle.types")] | None:
         from crm_graph.graphql.lifecycle.dataloaders import stage_by_customer_loader
 
@@ -188,19 +197,23 @@ def _facets(rows) -> list[FacetCountType]:
 class CustomerFacetsType:
     filter: strawberry.Private[CustomerFilter]
 
-    @strawberry.field(description="Customers per country, most first (null value: no country). Cost: 10 (it reads every matching customer).", metadata=field_cost(10))
+    @strawberry.field(description="Customers per country, most first (null value: no country). Cost: 10 (it reads every matching customer).",
+                      metadata=field_cost(10))
     async def countries(self, info: Info, limit: Annotated[int, strawberry.argument(description="How many values, 1 to 100.")] = 20) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.country_facet, self.filter, limit))
 
-    @strawberry.field(description="Products by how many of the customers bought them (counted orders), most first. Cost: 10 (it reads every matching customer).", metadata=field_cost(10))
+    @strawberry.field(description="Products by how many of the customers bought them (counted orders), most first. Cost: 10 (it reads every matching customer).",
+                      metadata=field_cost(10))
     async def products(self, info: Info, limit: Annotated[int, strawberry.argument(description="How many values, 1 to 100.")] = 20) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.product_facet, self.filter, limit))
 
-    @strawberry.field(description="Customers per revenue band (TOP, MIDDLE, BOTTOM, NONE). Cost: 10 (it reads every matching customer).", metadata=field_cost(10))
+    @strawberry.field(description="Customers per revenue band (TOP, MIDDLE, BOTTOM, NONE). Cost: 10 (it reads every matching customer).",
+                      metadata=field_cost(10))
     async def revenue_bands(self, info: Info) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.revenue_band_facet, self.filter))
 
-    @strawberry.field(description="Customers per local year in which they were first seen, newest first. Cost: 10 (it reads every matching customer).", metadata=field_cost(10))
+    @strawberry.field(description="Customers per local year in which they were first seen, newest first. Cost: 10 (it reads every matching customer).",
+                      metadata=field_cost(10))
     async def customer_since(self, info: Info) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.customer_since_facet, self.filter))
 
@@ -212,7 +225,8 @@ class CustomerConnection:
     has_next_page: bool = strawberry.field(description="Whether another page follows.")
     filter: strawberry.Private[CustomerFilter]
 
-    @strawberry.field(description="How many customers match, over all pages. Cost: 10 (it reads every matching customer).", metadata=field_cost(10))
+    @strawberry.field(description="How many customers match, over all pages. Cost: 10 (it reads every matching customer).",
+                      metadata=field_cost(10))
     async def total_count(self, info: Info) -> int:
         return await info.context.run(count_customers, self.filter)
 

@@ -18,7 +18,8 @@ def _job_id(value: str) -> int | None:
 
 @strawberry.type
 class JobQuery:
-    @strawberry.field(description="One background job of the store by id; null when there is none. Cost: 1.", metadata=field_cost(1))
+    @strawberry.field(description="One background job of the store by id; null when there is none. Cost: 1.",
+                      metadata=field_cost(1))
     async def job(self, info: Info, id: strawberry.ID) -> JobType | None:
         job_id = _job_id(str(id))
         if job_id is None:

@@ -87,7 +87,8 @@ class JobType:
         url, expires_at = download_link(settings.secret_key, store.id, int(self.id), settings.export_link_seconds)
         return JobDownloadType(url=url, expires_at=expires_at)
 
-    @strawberry.field(description="How many records the job rejected (only the first 1,000 are kept in `errors`). Cost: 1.", metadata=field_cost(1))
+    @strawberry.field(description="How many records the job rejected (only the first 1,000 are kept in `errors`). Cost: 1.",
+                      metadata=field_cost(1))
     async def error_count(self, info: Info) -> int:
         return await info.context.run(job_service.job_error_count, int(self.id))
 

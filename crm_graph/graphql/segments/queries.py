@@ -20,7 +20,8 @@ class SegmentQuery:
     async def segments(self, info: Info) -> list[SegmentType]:
         return [SegmentType.from_model(row) for row in await info.context.run(list_segments)]
 
-    @strawberry.field(description="One saved segment; null when the store has none with this id. Cost: 1.", metadata=field_cost(1))
+    @strawberry.field(description="One saved segment; null when the store has none with this id. Cost: 1.",
+                      metadata=field_cost(1))
     async def segment(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Internal id of the segment.")]) -> SegmentType | None:
         segment_id = parse_id(id)
         if segment_id is None:
