@@ -5,14 +5,7 @@ changes. `schema.graphql` at the top of the repository is this schema printed (`
 """
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
 from strawberry.tools import merge_types
 
 from crm_graph.graphql.api_keys.mutations import ApiKeyMutation
@@ -33,6 +26,7 @@ from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMut
 from crm_graph.graphql.jobs.mutations.sync_start import SyncStartMutation
 from crm_graph.graphql.jobs.queries import JobQuery
 from crm_graph.graphql.lifecycle.queries import LifecycleQuery
+from crm_graph.graphql.limits import ShapeLimits, SingleOperation, Validation
 from crm_graph.graphql.store.queries import StoreQuery
 from crm_graph.graphql.text_guard import TextGuard
 
@@ -49,17 +43,27 @@ MUTATIONS: tuple[type, ...] = (
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+#: Fields of one operation once its fragments are expanded: no more than its tokens could spell out.
+MAX_FIELDS = MAX_TOKENS
 #: Default limit of a request's summed field costs (see crm_graph/graphql/cost.py); a setting.
 MAX_COST = 5000
 
 
 class CrmSchema(strawberry.Schema):
-    """The Strawberry schema, minus Strawberry's own error logging.
+    """The Strawberry schema, minus Strawberry's own error logging, and optionally without suggestions.
 
     `ErrorCodes` logs internal errors once, with the id the client sees; the caller's mistakes
     (validation, bad arguments, limits) are not worth a traceback, and logging each one would let a
     hostile client flood the log.
     """
+
+    def __init__(self, *args, hide_suggestions: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_suggestions = hide_suggestions
+
+    def _get_custom_context_kwargs(self, *args, **kwargs) -> dict:
+        """Strawberry's arguments to graphql-core's `execute`, plus `hide_suggestions` (variable values)."""
+        return {**super()._get_custom_context_kwargs(*args, **kwargs), "hide_suggestions": self.hide_suggestions}
 
     def process_errors(self, errors, execution_context=None) -> None:
         """Log nothing here: `ErrorCodes` does it."""
@@ -78,19 +82,22 @@ class CrmSchema(strawberry.Schema):
 
 
 def build_schema(*, introspection: bool = True, max_cost: int = MAX_COST) -> strawberry.Schema:
-    """Build the schema; `introspection=False` in production; `max_cost` is the request cost limit."""
+    """Build the schema; `introspection=False` in production; `max_cost` is the request cost limit.
+
+    Without introspection, validation errors carry no "Did you mean …?" suggestions either: they
+    would name the fields introspection hides.
+    """
     from strawberry.extensions import DisableIntrospection
 
-    # The limiters' validation rules are built once: each limiter instance makes a new rule class, and
-    # the validation cache is keyed by the rule classes, so per-request limiters would never hit it.
-    limit_rules = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-                   *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
+    # The shape rule class is built once: the validation cache is keyed by the rule classes.
+    limit_rules = [ShapeLimits(max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES, max_fields=MAX_FIELDS).rule()]
     extensions = [
         ErrorCodes,
         lambda: AddValidationRules(limit_rules),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        lambda: Validation(hide_suggestions=not introspection),
+        SingleOperation,
         lambda: QueryCostLimiter(max_cost=max_cost),
         TextGuard,
     ]
@@ -98,7 +105,7 @@ def build_schema(*, introspection: bool = True, max_cost: int = MAX_COST) -> str
         extensions.append(DisableIntrospection)
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
-    return CrmSchema(query=query, mutation=mutation, extensions=extensions)
+    return CrmSchema(query=query, mutation=mutation, extensions=extensions, hide_suggestions=not introspection)
 
 
 schema = build_schema()

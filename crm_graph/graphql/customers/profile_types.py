@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
+from crm_graph.graphql.cost import field_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.dataloaders import lines_by_order_loader, refunds_by_order_loader
 from crm_graph.graphql.enums import ActivityKind, Channel, ConsentBucket, ConsentState, OptInLevel, OrderStatus
@@ -107,12 +108,13 @@ class OrderType:
     tax: Decimal = strawberry.field(description="Tax.")
     channel: str | None = strawberry.field(description="Acquisition channel of the order.")
 
-    @strawberry.field(description="The product lines.")
+    @strawberry.field(description="The product lines. Cost: 1 (per order).", metadata=field_cost(1))
     async def lines(self, info: Info) -> list[OrderLineType]:
         rows = await lines_by_order_loader(info.context).load(int(self.id))
         return [OrderLineType.from_model(row) for row in rows]
 
-    @strawberry.field(description="Refunds issued on the order, oldest first.")
+    @strawberry.field(description="Refunds issued on the order, oldest first. Cost: 1 (per order).",
+                      metadata=field_cost(1))
     async def refunds(self, info: Info) -> list[RefundType]:
         rows = await refunds_by_order_loader(info.context).load(int(self.id))
         return [RefundType.from_model(row) for row in rows]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from crm_graph.graphql.cost import field_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.cost import page_cost
 from crm_graph.graphql.customers.filters import CustomerFilterInput, CustomerSort, SortDirection, to_filter
@@ -22,7 +23,8 @@ def _id(value: strawberry.ID) -> int | None:
 
 @strawberry.type
 class CustomerQuery:
-    @strawberry.field(description="One customer of the store by internal id (Customer 360); null when there is none.")
+    @strawberry.field(description="One customer of the store by internal id (Customer 360); null when there is none. Cost: 1.",
+                      metadata=field_cost(1))
     async def customer(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Internal id of the customer.")]) -> CustomerType | None:
         customer_id = _id(id)
         if customer_id is None:
@@ -30,7 +32,8 @@ class CustomerQuery:
         row = await info.context.run(get_customer, customer_id)
         return CustomerType.from_model(row) if row else None
 
-    @strawberry.field(description="The store's customers matching `filter`, sorted, a page at a time (keyset cursors).",
+    @strawberry.field(description="The store's customers matching `filter`, sorted, a page at a time (keyset cursors). "
+                      "Cost: `first` (default 50), and what each customer selects costs `first` times.",
                       metadata=page_cost("first", default=50))
     async def customers(
         self,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from crm_graph.graphql.cost import field_cost, page_cost, range_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers import dataloaders as loaders
 from crm_graph.graphql.customers.profile_types import (
@@ -70,12 +71,14 @@ class CustomerType:
     first_order_at: datetime | None = strawberry.field(description="When the first counted order was placed.")
     last_order_at: datetime | None = strawberry.field(description="When the latest counted order was placed.")
 
-    @strawberry.field(description="The customer's ids in each source (CRM IDs).")
+    @strawberry.field(description="The customer's ids in each source (CRM IDs). Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def identities(self, info: Info) -> list[CustomerIdentityType]:
         rows = await loaders.identities_by_customer_loader(info.context).load(int(self.id))
         return [CustomerIdentityType.from_model(row) for row in rows]
 
-    @strawberry.field(description="Consent now, one entry per channel (EMAIL, SMS), from the latest event.")
+    @strawberry.field(description="Consent now, one entry per channel (EMAIL, SMS), from the latest event. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def consents(self, info: Info) -> list[CurrentConsentType]:
         history = await loaders.consents_by_customer_loader(info.context).load(int(self.id))
         result = []
@@ -89,42 +92,53 @@ class CustomerType:
             ))
         return result
 
-    @strawberry.field(description="The consent history, newest first; one channel or all.")
+    @strawberry.field(description="The consent history, newest first; one channel or all. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def consent_history(self, info: Info, channel: Annotated[Channel | None, strawberry.argument(description="Only this channel; none: both.")] = None) -> list[ConsentEventType]:
         history = await loaders.consents_by_customer_loader(info.context).load(int(self.id))
         return [ConsentEventType.from_model(e) for e in history if channel is None or e.channel == channel.value]
 
-    @strawberry.field(description="The tags on the customer now, by name.")
+    @strawberry.field(description="The tags on the customer now, by name. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def tags(self, info: Info) -> list[CustomerTagType]:
         rows = await loaders.tags_by_customer_loader(info.context).load(int(self.id))
         return [CustomerTagType.from_applied(row) for row in rows]
 
-    @strawberry.field(description="The latest orders (any status), newest first; at most 100.")
+    @strawberry.field(description="The latest orders (any status), newest first; at most 100. Cost: `first` (default 20) "
+                      "per customer, and what each order selects costs `first` times.",
+                      metadata=page_cost("first", default=20, max_size=100))
     async def orders(self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1 to 100.")] = 20) -> list[OrderType]:
         rows = await loaders.orders_by_customer_loader(info.context).load((int(self.id), _nested(first)))
         return [OrderType.from_model(row) for row in rows]
 
-    @strawberry.field(description="Products bought in counted orders, most units first.")
+    @strawberry.field(description="Products bought in counted orders, most units first. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def products_bought(self, info: Info) -> list[BoughtProductType]:
         rows = await loaders.products_by_customer_loader(info.context).load(int(self.id))
         return [BoughtProductType.from_bought(row) for row in rows]
 
-    @strawberry.field(description="Total sales, refunds, net revenue, orders, AOV, first and last order.")
+    @strawberry.field(description="Total sales, refunds, net revenue, orders, AOV, first and last order. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def revenue(self, info: Info) -> CustomerRevenueType:
         stats = await loaders.revenue_by_customer_loader(info.context).load(int(self.id))
         return CustomerRevenueType.from_stats(stats)
 
-    @strawberry.field(description="The latest activity events, newest first; at most 100.")
+    @strawberry.field(description="The latest activity events, newest first; at most 100. Cost: `first` (default 10) "
+                      "per customer.", metadata=page_cost("first", default=10, max_size=100))
     async def recent_events(self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1 to 100.")] = 10) -> list[ActivityEventType]:
         rows = await loaders.events_by_customer_loader(info.context).load((int(self.id), _nested(first)))
         return [ActivityEventType.from_model(row) for row in rows]
 
-    @strawberry.field(description="Value and frequency segment today; null for prospects (no counted order).")
+    @strawberry.field(description="Value and frequency segment today; null for prospects (no counted order). Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def spender_segment(self, info: Info) -> CustomerSpenderSegmentType | None:
         segment = await loaders.spender_segment_by_customer_loader(info.context).load(int(self.id))
         return CustomerSpenderSegmentType.from_segment(segment) if segment else None
 
-    @strawberry.field(description="RFM cell and segment over a range (default LAST_30_DAYS); null off the grid.")
+    @strawberry.field(description="RFM cell and segment over a range (default LAST_30_DAYS); null off the grid. "
+                      "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30). Counted once per place it is written, not per customer: the scores of a "
+                      "range are computed once for all the customers of a request.",
+                      metadata=range_cost(20, shared=True))
     async def rfm(
         self, info: Info,
         date_range: Annotated[DateRangeInput | None, strawberry.argument(name="range", description=RANGE_DESCRIPTION)] = None,
@@ -138,7 +152,8 @@ class CustomerType:
         found = await loaders.rfm_by_customer_loader(info.context).load(key)
         return CustomerRfmType.from_rfm(found) if found else None
 
-    @strawberry.field(description="Predicted lifetime value from the store's latest CLV fit; null for prospects or before a fit.")
+    @strawberry.field(description="Predicted lifetime value from the store's latest CLV fit; null for prospects or before a fit. Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def clv(self, info: Info) -> Annotated[CustomerClvType, strawberry.lazy("crm_graph.graphql.lifecycle.types")] | None:
         from crm_graph.graphql.lifecycle.dataloaders import clv_by_customer_loader
         from crm_graph.graphql.lifecycle.types import CustomerClvType
@@ -146,7 +161,8 @@ class CustomerType:
         row = await clv_by_customer_loader(info.context).load(int(self.id))
         return CustomerClvType.from_model(row) if row else None
 
-    @strawberry.field(description="Lifecycle stage as of the store's today; null for prospects (no counted order).")
+    @strawberry.field(description="Lifecycle stage as of the store's today; null for prospects (no counted order). Cost: 1 (per customer: it is multiplied by the page around it).",
+                      metadata=field_cost(1))
     async def lifecycle_stage(self, info: Info) -> Annotated[LifecycleStage, strawberry.lazy("crm_graph.graphql.lifecycle.types")] | None:
         from crm_graph.graphql.lifecycle.dataloaders import stage_by_customer_loader
 
@@ -181,19 +197,23 @@ def _facets(rows) -> list[FacetCountType]:
 class CustomerFacetsType:
     filter: strawberry.Private[CustomerFilter]
 
-    @strawberry.field(description="Customers per country, most first (null value: no country).")
+    @strawberry.field(description="Customers per country, most first (null value: no country). Cost: 10 (it reads every matching customer).",
+                      metadata=field_cost(10))
     async def countries(self, info: Info, limit: Annotated[int, strawberry.argument(description="How many values, 1 to 100.")] = 20) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.country_facet, self.filter, limit))
 
-    @strawberry.field(description="Products by how many of the customers bought them (counted orders), most first.")
+    @strawberry.field(description="Products by how many of the customers bought them (counted orders), most first. Cost: 10 (it reads every matching customer).",
+                      metadata=field_cost(10))
     async def products(self, info: Info, limit: Annotated[int, strawberry.argument(description="How many values, 1 to 100.")] = 20) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.product_facet, self.filter, limit))
 
-    @strawberry.field(description="Customers per revenue band (TOP, MIDDLE, BOTTOM, NONE).")
+    @strawberry.field(description="Customers per revenue band (TOP, MIDDLE, BOTTOM, NONE). Cost: 10 (it reads every matching customer).",
+                      metadata=field_cost(10))
     async def revenue_bands(self, info: Info) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.revenue_band_facet, self.filter))
 
-    @strawberry.field(description="Customers per local year in which they were first seen, newest first.")
+    @strawberry.field(description="Customers per local year in which they were first seen, newest first. Cost: 10 (it reads every matching customer).",
+                      metadata=field_cost(10))
     async def customer_since(self, info: Info) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.customer_since_facet, self.filter))
 
@@ -205,7 +225,8 @@ class CustomerConnection:
     has_next_page: bool = strawberry.field(description="Whether another page follows.")
     filter: strawberry.Private[CustomerFilter]
 
-    @strawberry.field(description="How many customers match, over all pages.")
+    @strawberry.field(description="How many customers match, over all pages. Cost: 10 (it reads every matching customer).",
+                      metadata=field_cost(10))
     async def total_count(self, info: Info) -> int:
         return await info.context.run(count_customers, self.filter)
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types.nodes import SelectedField
 
+from crm_graph.graphql.cost import field_cost, range_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.dashboard.types import (
     ActivityBucketsType,
@@ -120,13 +121,15 @@ class DashboardType:
     def comparison_day(self) -> date:
         return kpi_comparison_day(self.resolved)
 
-    @strawberry.field(description="A. Consent KPI cards: EMAIL and SMS × SUBSCRIBED/UNSUBSCRIBED/UNKNOWN.")
+    @strawberry.field(description="A. Consent KPI cards: EMAIL and SMS × SUBSCRIBED/UNSUBSCRIBED/UNKNOWN. Cost: 1 (the dashboard's own cost covers the range).",
+                      metadata=field_cost(1))
     async def consent_kpis(self, info: Info) -> list[ConsentKpiType]:
         r = self.resolved
         counts = await self._consent_counts(info, [r.last_day, kpi_comparison_day(r)])
         return [ConsentKpiType.from_service(row) for row in consent.kpis_from_counts(counts, r)]
 
-    @strawberry.field(description="B. Subscriptions over time: per channel and period, customers per bucket as of the period's end.")
+    @strawberry.field(description="B. Subscriptions over time: per channel and period, customers per bucket as of the period's end. Cost: 1 (the dashboard's own cost covers the range).",
+                      metadata=field_cost(1))
     async def subscriptions(
         self, info: Info,
         granularity: Annotated[Granularity, strawberry.argument(description=GRANULARITY_DESCRIPTION)] = Granularity.DAY,
@@ -137,7 +140,8 @@ class DashboardType:
         rows = consent.series_from_counts(counts, periods, _channels(channel))
         return [SubscriptionPointType.from_service(row) for row in rows]
 
-    @strawberry.field(description="C. Subscription × gender at the end of the range: per channel, gender × bucket.")
+    @strawberry.field(description="C. Subscription × gender at the end of the range: per channel, gender × bucket. Cost: 1 (the dashboard's own cost covers the range).",
+                      metadata=field_cost(1))
     async def subscriptions_by_gender(
         self, info: Info,
         channel: Annotated[Channel | None, strawberry.argument(description=CHANNEL_DESCRIPTION)] = None,
@@ -147,7 +151,8 @@ class DashboardType:
         rows = consent.gender_rows_from_counts(counts[day], _channels(channel))
         return [GenderConsentRowType.from_service(row) for row in rows]
 
-    @strawberry.field(description="D. Identified vs unidentified customers as of the end of each period, and the totals.")
+    @strawberry.field(description="D. Identified vs unidentified customers as of the end of each period, and the totals. Cost: 1 (the dashboard's own cost covers the range).",
+                      metadata=field_cost(1))
     async def identified(
         self, info: Info,
         granularity: Annotated[Granularity, strawberry.argument(description=GRANULARITY_DESCRIPTION)] = Granularity.DAY,
@@ -156,23 +161,27 @@ class DashboardType:
         counts = await self._customer_counts(info, [p.last_day for p in periods])
         return IdentifiedSeriesType.from_service(customers.identified_from_counts(counts, self.resolved, periods))
 
-    @strawberry.field(description="E. Spenders vs prospects at the end of the range.")
+    @strawberry.field(description="E. Spenders vs prospects at the end of the range. Cost: 1 (the dashboard's own cost covers the range).",
+                      metadata=field_cost(1))
     async def spenders_prospects(self, info: Info) -> SpendersProspectsType:
         day = self.resolved.last_day
         counts = await self._customer_counts(info, [day])
         return SpendersProspectsType.from_service(customers.spenders_from_counts(counts, day))
 
-    @strawberry.field(description="F. Activity buckets at the end of the range, with the store's windows.")
+    @strawberry.field(description="F. Activity buckets at the end of the range, with the store's windows. Cost: 1 (the dashboard's own cost covers the range).",
+                      metadata=field_cost(1))
     async def activity(self, info: Info) -> ActivityBucketsType:
         return ActivityBucketsType.from_service(
             await info.context.cached(_with_settings(info, "activity"), customers.activity_buckets, self.resolved))
 
-    @strawberry.field(description="G. Spender segments by value and by frequency, with their thresholds.")
+    @strawberry.field(description="G. Spender segments by value and by frequency, with their thresholds. Cost: 1 (the dashboard's own cost covers the range).",
+                      metadata=field_cost(1))
     async def spender_segments(self, info: Info) -> SpenderSegmentsType:
         return SpenderSegmentsType.from_service(
             await info.context.cached(_with_settings(info, "spenders"), spenders.spender_segments, self.resolved))
 
-    @strawberry.field(description="H. The 10 tags on the most customers today (ties by name); ignores the range.")
+    @strawberry.field(description="H. The 10 tags on the most customers today (ties by name); ignores the range. Cost: 1 (the dashboard's own cost covers the range).",
+                      metadata=field_cost(1))
     async def top_tags(self, info: Info) -> list[TagCountType]:
         rows = await info.context.cached(("top_tags", store_today(info.context.require())), tags.top_tags)
         return [TagCountType.from_service(row) for row in rows]
@@ -180,7 +189,9 @@ class DashboardType:
 
 @strawberry.type
 class DashboardQuery:
-    @strawberry.field(description="The edrone CRM dashboard for a range or a preset (default LAST_30_DAYS).")
+    @strawberry.field(description="The edrone CRM dashboard for a range or a preset (default LAST_30_DAYS). "
+                      "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30). The widgets share one computation of the range.",
+                      metadata=range_cost(20))
     def dashboard(
         self, info: Info,
         date_range: Annotated[DateRangeInput | None, strawberry.argument(name="range", description=RANGE_DESCRIPTION)] = None,

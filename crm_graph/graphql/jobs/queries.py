@@ -3,6 +3,7 @@
 import strawberry
 
 from crm_graph.errors import UserError
+from crm_graph.graphql.cost import field_cost, page_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.enums import JobStatus
 from crm_graph.graphql.ids import parse_id
@@ -17,7 +18,8 @@ def _job_id(value: str) -> int | None:
 
 @strawberry.type
 class JobQuery:
-    @strawberry.field(description="One background job of the store by id; null when there is none.")
+    @strawberry.field(description="One background job of the store by id; null when there is none. Cost: 1.",
+                      metadata=field_cost(1))
     async def job(self, info: Info, id: strawberry.ID) -> JobType | None:
         job_id = _job_id(str(id))
         if job_id is None:
@@ -25,7 +27,9 @@ class JobQuery:
         row = await info.context.run(get_job, job_id)
         return JobType.from_model(row) if row else None
 
-    @strawberry.field(description="The store's background jobs, newest first, optionally of one status or kind.")
+    @strawberry.field(description="The store's background jobs, newest first, optionally of one status or kind. "
+                      "Cost: `first` (default 20), and what each job selects costs `first` times.",
+                      metadata=page_cost("first", default=20))
     async def jobs(
         self,
         info: Info,

@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from crm_graph.graphql.cost import field_cost, page_cost
 from crm_graph.graphql.context import Info, app_settings
 from crm_graph.graphql.enums import JobStatus
 from crm_graph.models import Job, JobError
@@ -92,11 +93,13 @@ class JobType:
         url, expires_at = download_link(settings.secret_key, store.id, int(self.id), settings.export_link_seconds)
         return JobDownloadType(url=url, expires_at=expires_at)
 
-    @strawberry.field(description="How many records the job rejected (only the first 1,000 are kept in `errors`).")
+    @strawberry.field(description="How many records the job rejected (only the first 1,000 are kept in `errors`). Cost: 1.",
+                      metadata=field_cost(1))
     async def error_count(self, info: Info) -> int:
         return await info.context.run(job_service.job_error_count, int(self.id))
 
-    @strawberry.field(description="The records the job rejected, in the order they were met.")
+    @strawberry.field(description="The records the job rejected, in the order they were met. Cost: `first` (default 100).",
+                      metadata=page_cost("first", default=100, max_size=MAX_ERRORS_PAGE))
     async def errors(self, info: Info, first: int = 100) -> list[JobRecordErrorType]:
         first = max(1, min(first, MAX_ERRORS_PAGE))
         rows = await info.context.run(job_service.job_errors, int(self.id), first=first)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from crm_graph.graphql.cost import field_cost, range_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.dates import (
     GRANULARITY_DESCRIPTION,
@@ -41,31 +42,37 @@ def _range(info: Info, date_range: DateRangeInput | None, preset) -> dates.Resol
 
 @strawberry.type
 class LifecycleQuery:
-    @strawberry.field(description="The store's latest predicted-CLV fit (any status); null when never fitted.")
+    @strawberry.field(description="The store's latest predicted-CLV fit (any status); null when never fitted. Cost: 1.",
+                      metadata=field_cost(1))
     async def clv_model(self, info: Info) -> ClvModelType | None:
         model = await info.context.run(clv.latest_model)
         return ClvModelType.from_model(model) if model else None
 
-    @strawberry.field(description="Buyers per lifecycle stage as of the end of each period of the range.")
+    @strawberry.field(description="Buyers per lifecycle stage as of the end of each period of the range. Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).",
+                      metadata=range_cost(20))
     async def lifecycle_stages(self, info: Info, date_range: RangeArg = None, preset: PresetArg = None,
                                granularity: GranularityArg = dates.Granularity.DAY) -> list[LifecycleStagePointType]:
         points = await info.context.run(stages.stage_counts, _range(info, date_range, preset), granularity)
         return [LifecycleStagePointType.from_point(point) for point in points]
 
     @strawberry.field(
-        description="Retention matrix of the monthly cohorts (month of first counted order) the range touches."
+        description="Retention matrix of the monthly cohorts (month of first counted order) the range touches. "
+        "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).",
+        metadata=range_cost(20),
     )
     async def cohorts(self, info: Info, date_range: RangeArg = None, preset: PresetArg = None) -> list[CohortType]:
         rows = await info.context.run(cohorts.cohort_matrix, _range(info, date_range, preset))
         return [CohortType.from_cohort(row) for row in rows]
 
-    @strawberry.field(description="Days between orders in the range and the average lifetime of repeat buyers.")
+    @strawberry.field(description="Days between orders in the range and the average lifetime of repeat buyers. "
+                      "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
     async def purchase_rhythm(self, info: Info, date_range: RangeArg = None,
                               preset: PresetArg = None) -> PurchaseRhythmType:
         figures = await info.context.run(rhythm.purchase_rhythm, _range(info, date_range, preset))
         return PurchaseRhythmType.from_rhythm(figures)
 
-    @strawberry.field(description="The most popular products of the range by buyers, orders, units or revenue.")
+    @strawberry.field(description="The most popular products of the range by buyers, orders, units or revenue. "
+                      "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
     async def product_popularity(
         self, info: Info, date_range: RangeArg = None, preset: PresetArg = None,
         sort_by: Annotated[ProductSort, strawberry.argument(description="What to rank by.")] = products.ProductSort.REVENUE,
@@ -74,7 +81,8 @@ class LifecycleQuery:
         rows = await info.context.run(products.product_popularity, _range(info, date_range, preset), sort_by, limit)
         return [ProductPopularityType.from_row(row) for row in rows]
 
-    @strawberry.field(description="Products bought together in the orders of the range, most frequent pairs first.")
+    @strawberry.field(description="Products bought together in the orders of the range, most frequent pairs first. "
+                      "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
     async def product_pairs(
         self, info: Info, date_range: RangeArg = None, preset: PresetArg = None,
         min_orders: Annotated[int, strawberry.argument(description="Only pairs found together in at least this many orders.")] = 1,
@@ -84,7 +92,8 @@ class LifecycleQuery:
                                       min_orders=min_orders, limit=limit)
         return [ProductPairType.from_row(row) for row in rows]
 
-    @strawberry.field(description="Per acquisition channel: new customers, their revenue, repeat rate, LTV, spend, CAC and ROI.")
+    @strawberry.field(description="Per acquisition channel: new customers, their revenue, repeat rate, LTV, spend, CAC and ROI. "
+                      "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
     async def acquisition_channels(self, info: Info, date_range: RangeArg = None,
                                    preset: PresetArg = None) -> list[AcquisitionChannelType]:
         rows = await info.context.run(channels.acquisition_channels, _range(info, date_range, preset))

@@ -5,6 +5,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types.nodes import SelectedField
 
+from crm_graph.graphql.cost import range_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.dates import (
     GRANULARITY_DESCRIPTION,
@@ -34,8 +35,10 @@ class PeriodQuery:
         description=(
             "Putler's customer KPIs of a range (customers, new, returning, lost, net revenue, orders, "
             "averages, LTV, acquisition pace, top 20% share, one-time vs repeat buyers), each with the "
-            "previous period of the same length, and their time series."
-        )
+            "previous period of the same length, and their time series. "
+            "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30)."
+        ),
+        metadata=range_cost(20),
     )
     async def period_kpis(
         self,

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import strawberry
 
+from crm_graph.graphql.cost import range_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerFilterInput, to_filter
 from crm_graph.graphql.dates import PRESET_DESCRIPTION, RANGE_DESCRIPTION, DatePreset, DateRangeInput, resolve_range_arguments
@@ -17,8 +18,10 @@ class RfmQuery:
     @strawberry.field(
         description=(
             "The live RFM grid of a range (default LAST_30_DAYS) in the store's scheme or `scheme`. A range "
-            "that is exactly a precomputed preset range is read from the daily precompute (see `computedAt`)."
-        )
+            "that is exactly a precomputed preset range is read from the daily precompute (see `computedAt`). "
+            "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30)."
+        ),
+        metadata=range_cost(20),
     )
     async def rfm_grid(
         self,

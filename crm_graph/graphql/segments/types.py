@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from crm_graph.graphql.cost import days_in_range, field_cost, page_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerSort, SortDirection, filter_as_input_json
 from crm_graph.graphql.customers.types import CustomerConnection, CustomerType
@@ -40,11 +41,13 @@ class SegmentType:
     saved_filter: strawberry.Private[CustomerFilter]
     row: strawberry.Private[Segment]
 
-    @strawberry.field(description="The member count now, counted live (may be slower than `memberCount`).")
+    @strawberry.field(description="The member count now, counted live (may be slower than `memberCount`). Cost: 10.",
+                      metadata=field_cost(10))
     async def live_count(self, info: Info) -> int:
         return await info.context.run(count_members, self.row)
 
-    @strawberry.field(description="The members now (live membership), like the customer list.")
+    @strawberry.field(description="The members now (live membership), like the customer list. Cost: `first` (default 50), "
+                      "and what each customer selects costs `first` times.", metadata=page_cost("first", default=50))
     async def customers(
         self, info: Info,
         sort: Annotated[CustomerSort, strawberry.argument(description="What to order by.")] = CustomerSort.CREATED,
@@ -62,7 +65,8 @@ class SegmentType:
             has_next_page=page.has_next_page, filter=members,
         )
 
-    @strawberry.field(description="The member count at the end of each day in `from`..`to` that has a snapshot.")
+    @strawberry.field(description="The member count at the end of each day in `from`..`to` that has a snapshot. "
+                      "Cost: 1 + 1 per day.", metadata=field_cost(lambda args: 1 + (days_in_range(args) or 1)))
     async def count_history(
         self, info: Info,
         from_: Annotated[datetime.date, strawberry.argument(name="from", description="First local day.")],

@@ -4,6 +4,7 @@ from datetime import datetime
 
 import strawberry
 
+from crm_graph.graphql.cost import field_cost
 from crm_graph.graphql.context import Info
 from crm_graph.models import Store
 from crm_graph.services.stores import customer_count
@@ -18,7 +19,8 @@ class StoreType:
     currency: str = strawberry.field(description="ISO 4217 currency of every amount of money.")
     created_at: datetime = strawberry.field(description="When the store was created in crm-graph.")
 
-    @strawberry.field(description="Number of customers of the store, erased customers excluded.")
+    @strawberry.field(description="Number of customers of the store, erased customers excluded. Cost: 10 (it counts them).",
+                      metadata=field_cost(10))
     async def customer_count(self, info: Info) -> int:
         return await info.context.run(customer_count)
 
