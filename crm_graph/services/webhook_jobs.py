@@ -46,9 +46,13 @@ def apply_webhook_job(engine: Engine, store_id: int, params: Mapping[str, Any]) 
     """Apply the delivery a WEBHOOK job holds; counts of what it changed (nothing for a duplicate)."""
     from crm_graph.services.webhooks import apply_webhook
 
+    if "body" not in params:  # an erasure removed the payload before it was applied
+        return {"counts": {"payload_removed": 1}, "errors": [], "topic": params.get("topic"),
+                "delivery_id": params.get("delivery_id")}
     outcome = apply_webhook(engine, params["connector"], store_id, params["headers"], base64.b64decode(params["body"]))
     result = outcome.result
     counts = dict(result.counts) if result is not None else {}
     counts["duplicate"] = int(outcome.duplicate)
+    counts.update(outcome.skipped or {})
     errors = list(getattr(result, "errors", None) or [])
     return {"counts": counts, "errors": errors, "topic": outcome.topic, "delivery_id": outcome.delivery_id}

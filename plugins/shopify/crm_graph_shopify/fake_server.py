@@ -239,6 +239,12 @@ class FakeShopify:
         if path != self.path:
             return 404, {"errors": "Not Found"}, {}
         match = re.search(r"query\s+(\w+)", request.get("query") or "")
+        if match and match.group(1) == "Exists":
+            with self._lock:
+                _, cost = self._cost(1)
+            gid = variables.get("id")
+            found = any(gid in getattr(self, name) for name in ("customers", "orders", "products"))
+            return 200, {"data": {"node": {"id": gid} if found else None}, "extensions": {"cost": cost}}, {}
         connection = {"Customers": "customers", "Orders": "orders", "Products": "products"}.get(
             match.group(1) if match else "")
         if connection is None:
