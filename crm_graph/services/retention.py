@@ -236,7 +236,9 @@ def _scrub_uploads(session: Session, store: Store, people: ErasedPeople) -> int:
 def _rewrite_without(path: Path, emails: set[str], tails: set[str], ids: set[str]) -> int:
     """Rewrite a CSV file without the rows that name one of the people; how many rows went."""
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header_line = text.split("\n", 1)[0]
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","  # as the CSV reader decides
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     if not rows:
         return 0
     header = [name.strip().lower() for name in rows[0]]
@@ -256,7 +258,7 @@ def _rewrite_without(path: Path, emails: set[str], tails: set[str], ids: set[str
     gone = len(rows) - len(kept)
     if gone:
         out = io.StringIO(newline="")
-        csv.writer(out).writerows(kept)
+        csv.writer(out, delimiter=delimiter).writerows(kept)
         temporary = path.with_name(path.name + ".scrub")
         temporary.write_text(out.getvalue(), encoding="utf-8")
         os.replace(temporary, path)
