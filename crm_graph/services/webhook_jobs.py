@@ -4,7 +4,9 @@ worker applies it (`crm_graph.services.webhooks.apply_webhook`, deduplicated on 
 The job keeps the raw body (base64, since the signature is over the exact bytes) and the headers the
 platforms sign or identify deliveries with, so the worker verifies the signature again before it
 applies anything. A delivery with a platform delivery id is one job per id: a platform that sends
-it again gets the first job back.
+it again gets the first job back. The body is personal data: the maintenance deletes ended jobs
+after `webhook_retention_days`, and an erasure drops the bodies that mention the person
+(`crm_graph.services.retention`).
 """
 
 from __future__ import annotations
