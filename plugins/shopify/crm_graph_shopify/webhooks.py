@@ -100,7 +100,7 @@ def check_topic(topic: str, payload) -> datetime | None:
     elif family == "customers_marketing_consent":
         stamp = (payload.get("sms_marketing_consent") or {}).get("consent_updated_at")
     else:
-        stamp = payload.get("updated_at") or payload.get("created_at")
+        stamp = payload.get("updated_at")
     try:
         return n.instant(stamp)
     except (ValueError, TypeError, AttributeError):

@@ -74,7 +74,7 @@ def check_topic(topic: str, payload) -> datetime | None:
     if missing:
         raise WebhookMalformed(f"a {topic} body is a whole {resource}; this one lacks {', '.join(sorted(missing))}")
     try:
-        return instant(payload.get("date_modified_gmt") or payload.get("date_created_gmt"))
+        return instant(payload.get("date_modified_gmt"))  # not the creation time: an old record may change now
     except (ValueError, TypeError, AttributeError):
         raise WebhookMalformed(f"the {resource}'s date_modified_gmt is not a time") from None
 
