@@ -27,7 +27,8 @@ def upgrade() -> None:
     sa.Column('entity', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('modified_at', crm_graph.models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['store_id'], ['store.id'], name=op.f('fk_webhook_version_store_id_store'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['store_id'], ['store.id'], name=op.f('fk_webhook_version_store_id_store'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_version')),
     sa.UniqueConstraint('store_id', 'connector', 'entity', 'external_id',
                         name=op.f('uq_webhook_version_store_id_connector_entity_external_id'))
