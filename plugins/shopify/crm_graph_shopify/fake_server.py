@@ -4,7 +4,9 @@ It answers the connector's `Customers`, `Orders` and `Products` queries (recogni
 name) with the documented connection shape (`nodes`, `pageInfo.hasNextPage/endCursor`), a search
 string filtering on ``updated_at``, stable cursors, ``extensions.cost`` with a leaky bucket that
 answers ``THROTTLED`` when empty, the access-token header, and queued faults (429, 500, timeout).
-Its data are the vendor's REST sample payloads, turned into GraphQL nodes.
+The `Exists` query (``node(id:)``) answers the node's id, or null once it is removed from
+`customers`, `orders` or `products`. Its data are the vendor's REST sample payloads, turned into
+GraphQL nodes.
 """
 
 from __future__ import annotations
