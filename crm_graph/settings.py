@@ -124,6 +124,21 @@ class Settings(BaseSettings):
         description="How long after a store's local midnight the scheduler precomputes the day before.",
     )
     export_ttl_hours: int = Field(default=24, ge=1, description="How long export files are kept.")
+    import_upload_ttl_hours: int = Field(
+        default=24, ge=1,
+        description="Longest a CSV file sent through the API is kept; it is deleted when its import job ends, "
+        "and the maintenance deletes any left (a job that never ended) after this long.",
+    )
+    webhook_max_age_hours: int = Field(
+        default=72, ge=0,
+        description="Webhook deliveries whose resource was modified (or which were sent) longer ago are "
+        "refused as stale; platforms retry for up to 48 hours. 0 turns the check off.",
+    )
+    webhook_retention_days: int = Field(
+        default=7, ge=1,
+        description="How long the raw body of an applied webhook delivery is kept (for retries and "
+        "inspection); the maintenance removes older ones.",
+    )
     embedded_scheduler: bool = Field(
         default=False,
         description="Embedded mode: run the scheduler inside the API process (`serve` and `demo` turn it on).",

@@ -2,7 +2,7 @@
 
 Start workers with ``dramatiq workers.actors`` (see docs/OPERATIONS.md). Every job actor takes only
 a job id; what to do (the connector, the file, the days) is in the job's row, which is also where
-progress, counts and errors go. Maintenance actors (reaper, export clean-up) take nothing.
+progress, counts and errors go. Maintenance actors (reaper, export clean-up, retention) take nothing.
 """
 
 from __future__ import annotations
@@ -73,10 +73,19 @@ def import_csv_job(job_id: int) -> None:
 
     def work(engine, job, progress):
         from crm_graph.services.csv_import import import_csv
+        from crm_graph.services.retention import discard_upload
+        from workers.retry_policy import is_transient
 
         params = job.params
-        return import_csv(engine, job.store_id, params["path"], params["kind"], progress=progress,
-                          mapping=params.get("mapping"))
+        try:
+            summary = import_csv(engine, job.store_id, params["path"], params["kind"], progress=progress,
+                                 mapping=params.get("mapping"))
+        except BaseException as exc:
+            if not is_transient(exc):  # the job fails for good: its upload goes (retries still need it)
+                discard_upload(params["path"], job.store_id)
+            raise
+        discard_upload(params["path"], job.store_id)  # the import ended: the upload has no further use
+        return summary
 
     run_job(job_id, JobKind.CSV_IMPORT, work)
 
@@ -137,6 +146,14 @@ def reap_jobs() -> None:
     from workers.maintenance import reap_and_resend
 
     reap_and_resend()
+
+
+@dramatiq.actor(actor_name="crm_graph.apply_retention", queue_name=QUEUE_MAINTENANCE, max_retries=0)
+def apply_data_retention() -> None:
+    """Delete ended imports' uploads and old webhook payloads (see `crm_graph.services.retention`)."""
+    from workers.maintenance import apply_retention
+
+    apply_retention()
 
 
 @dramatiq.actor(actor_name="crm_graph.cleanup_exports", queue_name=QUEUE_MAINTENANCE, max_retries=0)

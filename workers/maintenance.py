@@ -1,4 +1,4 @@
-"""Maintenance that keeps jobs honest: the reaper and the clean-up of expired exports."""
+"""Maintenance that keeps jobs honest: the reaper, the clean-up of expired exports, and data retention."""
 
 from __future__ import annotations
 
@@ -77,3 +77,18 @@ def cleanup_exports(now=None) -> int:
                 result={**{k: v for k, v in result.items() if k != "path"}, "expired": True}))
         removed += 1
     return removed
+
+
+def apply_retention(now=None) -> dict[str, int]:
+    """Delete uploads of ended imports (and any older than `import_upload_ttl_hours`), and webhook
+    payloads older than `webhook_retention_days`; counts of each. Harmless to run twice or on two
+    machines (see `crm_graph.services.retention`)."""
+    from crm_graph.services.retention import cleanup_uploads, prune_webhook_payloads
+
+    settings = worker_settings()
+    engine = worker_engine()
+    uploads = cleanup_uploads(engine, settings.import_dir, settings.import_upload_ttl_hours, now=now)
+    payloads = prune_webhook_payloads(engine, settings.webhook_retention_days, settings.webhook_max_age_hours, now=now)
+    if uploads or payloads:
+        log.info("retention: %d uploads and %d webhook payloads deleted", uploads, payloads)
+    return {"uploads": uploads, "webhook_payloads": payloads}

@@ -1,5 +1,5 @@
 """The schedule: each store's daily precompute after its local midnight, periodic connector syncs,
-the job reaper and the export clean-up (`crm-graph scheduler`, APScheduler).
+the job reaper, the export clean-up and data retention (`crm-graph scheduler`, APScheduler).
 
 Every minute the scheduler plans: for each store, whether the day before (in the store's timezone)
 is due and which days are missing since the last precomputed one (the catch-up); for each enabled
@@ -134,7 +134,7 @@ def build_scheduler(settings: Settings, *, background: bool = False):
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from crm_graph.db import get_engine
-    from workers.maintenance import cleanup_exports, reap_and_resend
+    from workers.maintenance import apply_retention, cleanup_exports, reap_and_resend
 
     engine = get_engine(settings.database_url)
     scheduler = (BackgroundScheduler if background else BlockingScheduler)(timezone="UTC")
@@ -150,4 +150,5 @@ def build_scheduler(settings: Settings, *, background: bool = False):
     scheduler.add_job(plan, "cron", second=5, id="plan", **options)
     scheduler.add_job(reap_and_resend, "cron", second=35, id="reap", **options)
     scheduler.add_job(cleanup_exports, "cron", minute=17, id="cleanup_exports", **options)
+    scheduler.add_job(apply_retention, "cron", minute=47, id="apply_retention", **options)
     return scheduler

@@ -8,6 +8,7 @@ from crm_graph.connectors.base import (
     WebhookEvent,
     WebhookMalformed,
     WebhookRejected,
+    WebhookStale,
     format_cursor,
     parse_cursor,
     window_start,
@@ -31,6 +32,6 @@ from crm_graph.connectors.records import (
 __all__ = [
     "ActivityRecord", "ConsentRecord", "Connector", "ConnectorSettings", "CustomerRecord", "CustomerRef",
     "DeletionRecord", "OrderLineRecord", "OrderRecord", "Page", "ProductRecord", "Record", "RecordError",
-    "RefundRecord", "SpendRecord", "Stream", "TagRecord", "WebhookEvent", "WebhookMalformed", "WebhookRejected", "format_cursor",
-    "parse_cursor", "window_start",
+    "RefundRecord", "SpendRecord", "Stream", "TagRecord", "WebhookEvent", "WebhookMalformed", "WebhookRejected",
+    "WebhookStale", "format_cursor", "parse_cursor", "window_start",
 ]

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from crm_graph.connectors.records import Record, RecordError
+from crm_graph.connectors.records import DeletionRecord, Record, RecordError
 
 
 class ConnectorSettings(BaseModel):
@@ -91,17 +91,32 @@ class WebhookRejected(Exception):
 
 class WebhookMalformed(WebhookRejected):
     """An inbound webhook whose body cannot be read (not JSON, not the payload its topic has); the
-    endpoint answers 400 instead of the 401 of a failed signature."""
+    endpoint answers 400 instead of the 401 of a failed signature.
+
+    The platforms sign the body only, not the topic header: a connector checks that the body is
+    what the topic says (a deletion carries only the deleted id; a creation or update carries the
+    whole resource) and raises this when it is not, so a genuine body replayed under another topic
+    is refused."""
+
+
+class WebhookStale(WebhookRejected):
+    """A verified webhook older than the age limit (a replay, or a delivery too late to trust)."""
 
 
 @dataclass(slots=True)
 class WebhookEvent:
-    """A verified inbound webhook: its topic, the platform's delivery id (if any), parsed body, send time."""
+    """A verified inbound webhook: its topic, the platform's delivery id (if any), parsed body, send time.
+
+    `modified_at` is the resource's modification time read from the (signed) body, when it has one;
+    `triggered_at` is the send time from a header, which the signature does not cover, so it may
+    only make a delivery look older, never fresher (see `crm_graph.services.webhooks`).
+    """
 
     topic: str
     delivery_id: str | None
     payload: Any
     triggered_at: datetime | None = None
+    modified_at: datetime | None = None
 
 
 class Connector(ABC):
@@ -136,6 +151,15 @@ class Connector(ABC):
     def records_from_webhook(self, event: WebhookEvent) -> list[Record]:
         """The records a verified webhook carries (empty for topics the connector ignores)."""
         return []
+
+    def confirm_deletion(self, record: DeletionRecord) -> bool:
+        """Whether the platform says the record a deletion webhook names is gone (404, trashed).
+
+        A deletion webhook is a notification, not an order: the signature does not cover the topic,
+        so the core deletes only what the platform confirms. A connector that cannot ask answers
+        False, and its deletions arrive with the next sync instead.
+        """
+        return False
 
     def close(self) -> None:
         """Release what the connector holds (HTTP connections)."""

@@ -6,7 +6,7 @@ from crm_graph.models.customer import ConsentEvent, Customer, CustomerIdentity
 from crm_graph.models.commerce import MarketingSpend, Order, OrderLine, Product, Refund
 from crm_graph.models.activity import ActivityEvent, CustomerTag, Tag
 from crm_graph.models.segment import Segment, SegmentSnapshot
-from crm_graph.models.connector import ConnectorConfig, SyncCursor, WebhookDelivery
+from crm_graph.models.connector import ConnectorConfig, SyncCursor, WebhookDelivery, WebhookVersion
 from crm_graph.models.job import Job, JobError
 from crm_graph.models.aggregates import (
     DailyConsentCount,
@@ -27,5 +27,5 @@ __all__ = [
     "CustomerErasure", "CustomerIdentity", "CustomerTag", "DailyConsentCount", "DailyConsentGenderCount",
     "DailyCustomerCount", "DailyRfmCell", "DailySpenderThresholds", "DailyTagCount", "ErasedIdentity", "Job",
     "JobError", "MarketingSpend", "Order", "OrderLine", "Product", "Refund", "Segment", "SegmentSnapshot",
-    "Store", "StoreSettings", "SyncCursor", "Tag", "WebhookDelivery", "metadata",
+    "Store", "StoreSettings", "SyncCursor", "Tag", "WebhookDelivery", "WebhookVersion", "metadata",
 ]

@@ -46,8 +46,11 @@ class SyncCursor(SQLModel, table=True):
 class WebhookDelivery(SQLModel, table=True):
     """A platform webhook delivery already applied, so that a redelivery changes nothing.
 
-    Shopify may deliver the same event more than once; its `X-Shopify-Webhook-Id` is the key.
-    Rows older than the platform's retry window can be deleted.
+    Shopify may deliver the same event more than once; its `X-Shopify-Webhook-Id` is the key. The
+    delivery id is not signed, so every applied delivery also has a row whose `delivery_id` is
+    ``sha256:`` and the hash of its connector, topic and body: a replay under a new (or without a)
+    delivery id is a duplicate too. The maintenance prunes rows older than the webhook age limit
+    and the payload retention (a delivery that old is refused anyway).
     """
 
     __tablename__ = "webhook_delivery"
@@ -59,3 +62,18 @@ class WebhookDelivery(SQLModel, table=True):
     delivery_id: str = Field(max_length=255, nullable=False)
     topic: str = Field(max_length=128, nullable=False)
     received_at: datetime = created_field()
+
+
+class WebhookVersion(SQLModel, table=True):
+    """The newest modification time (the platform's) of a resource a webhook applied, so that an
+    older delivery of it arriving later (a delay, a retry, a replay) does not overwrite it."""
+
+    __tablename__ = "webhook_version"
+    __table_args__ = (UniqueConstraint("store_id", "connector", "entity", "external_id"),)
+
+    id: int | None = id_field()
+    store_id: int = store_field()
+    connector: str = Field(max_length=64, nullable=False)
+    entity: str = Field(max_length=32, nullable=False)
+    external_id: str = Field(max_length=255, nullable=False)
+    modified_at: datetime = instant_field(nullable=False)

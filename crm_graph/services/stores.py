@@ -40,6 +40,11 @@ def create_store(
     return store
 
 
+def valid_slug(slug: str) -> bool:
+    """Whether `slug` can name a store (lower-case letters, digits and dashes, at most 64)."""
+    return bool(_SLUG.fullmatch(slug))
+
+
 def get_store(session: Session, slug: str) -> Store:
     """The store named `slug`, or `NotFound` saying how to list the stores there are."""
     store = session.exec(select(Store).where(Store.slug == slug)).first()

@@ -4,7 +4,9 @@ worker applies it (`crm_graph.services.webhooks.apply_webhook`, deduplicated on 
 The job keeps the raw body (base64, since the signature is over the exact bytes) and the headers the
 platforms sign or identify deliveries with, so the worker verifies the signature again before it
 applies anything. A delivery with a platform delivery id is one job per id: a platform that sends
-it again gets the first job back.
+it again gets the first job back. The body is personal data: the maintenance deletes ended jobs
+after `webhook_retention_days`, and an erasure drops the bodies that mention the person
+(`crm_graph.services.retention`).
 """
 
 from __future__ import annotations
@@ -46,9 +48,13 @@ def apply_webhook_job(engine: Engine, store_id: int, params: Mapping[str, Any]) 
     """Apply the delivery a WEBHOOK job holds; counts of what it changed (nothing for a duplicate)."""
     from crm_graph.services.webhooks import apply_webhook
 
+    if "body" not in params:  # an erasure removed the payload before it was applied
+        return {"counts": {"payload_removed": 1}, "errors": [], "topic": params.get("topic"),
+                "delivery_id": params.get("delivery_id")}
     outcome = apply_webhook(engine, params["connector"], store_id, params["headers"], base64.b64decode(params["body"]))
     result = outcome.result
     counts = dict(result.counts) if result is not None else {}
     counts["duplicate"] = int(outcome.duplicate)
+    counts.update(outcome.skipped or {})
     errors = list(getattr(result, "errors", None) or [])
     return {"counts": counts, "errors": errors, "topic": outcome.topic, "delivery_id": outcome.delivery_id}

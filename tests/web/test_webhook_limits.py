@@ -15,6 +15,8 @@ from sqlmodel import Session
 
 from crm_graph.services.connectors import register_connector
 from crm_graph.web.webhooks import MAX_BODY
+from crm_graph.models.types import utcnow
+from crm_graph_woocommerce.fake_server import sample
 from crm_graph_woocommerce.webhooks import signature
 from tests.ingest_helpers import count
 
@@ -65,7 +67,9 @@ def test_refused_deliveries_leave_no_trace_and_are_logged(api, engine, hooked, c
 
 
 def test_a_replayed_delivery_is_applied_once(api, engine, hooked):
-    body = json.dumps({"id": 9, "email": "r@example.com", "first_name": "R"}).encode()
+    customer = dict(sample("woocommerce_customer_retrieve.json"), id=9, email="r@example.com",
+                    date_modified_gmt=utcnow().strftime("%Y-%m-%dT%H:%M:%S"))
+    body = json.dumps(customer).encode()
     first = _post(api, hooked, body, delivery="same")
     again = _post(api, hooked, body, delivery="same")
     assert first.status_code == again.status_code == 200

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from crm_graph.models import Customer, Job, Order
+from crm_graph.models.types import utcnow
 from crm_graph.services.connectors import register_connector
 from tests.workers.conftest import wait_for_job
 
@@ -76,7 +77,8 @@ def test_a_second_start_sync_while_one_is_pending_returns_the_same_job(api, stor
 
 def test_a_webhook_is_verified_queued_answered_and_applied_once(api, store, engine):
     _connect(engine, store, "http://127.0.0.1:9", webhook_secret="s3cret")
-    body = json.dumps(sample("woocommerce_order_retrieve.json")).encode()
+    order = dict(sample("woocommerce_order_retrieve.json"), date_modified_gmt=utcnow().strftime("%Y-%m-%dT%H:%M:%S"))
+    body = json.dumps(order).encode()
     headers = {"X-WC-Webhook-Topic": "order.created", "X-WC-Webhook-Delivery-ID": "d-1",
                "X-WC-Webhook-Signature": signature(body, "s3cret"), "Content-Type": "application/json"}
     url = f"/webhooks/woocommerce/{store.slug}"

@@ -108,4 +108,4 @@ def test_sync_slots_absorb_small_clock_skew():
 
 def test_the_scheduler_has_its_periodic_jobs():
     built = scheduler.build_scheduler(_settings(database_url="sqlite://"), background=True)
-    assert {job.id for job in built.get_jobs()} == {"plan", "reap", "cleanup_exports"}
+    assert {job.id for job in built.get_jobs()} == {"plan", "reap", "cleanup_exports", "apply_retention"}

@@ -14,6 +14,9 @@ What erasure does to each selected customer (all in the caller's transaction):
 6. The customer row keeps only its id, store, dates, lifetime order figures and acquisition channel;
    email, phone, names, city and country are cleared and gender becomes UNKNOWN.
 7. A `customer_erasure` row records when and by whom (the API key, never a person's data).
+8. What is kept outside the customer tables is scrubbed (`services.retention.scrub_erased`): stored
+   webhook bodies that mention the person lose their body, uploads still waiting for their import
+   lose the person's rows, job errors naming them lose the record.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ def erase_customers(session: Session, store: Store, selection: Selection, *, act
         return 0
     erased = select(Customer.id).where(Customer.store_id == store.id, Customer.erased_at == stamp)
     _write_tombstones(session, store, stamp, erased)
+    people = _erased_people(session, store, stamp, erased)
     erased_emails = select(Customer.email).where(
         Customer.store_id == store.id, Customer.erased_at == stamp, Customer.email.is_not(None)
     )
@@ -100,8 +104,29 @@ def erase_customers(session: Session, store: Store, selection: Selection, *, act
         literal(store.id), Customer.id, literal(stamp, CustomerErasure.__table__.c.erased_at.type), literal(actor)
     ).where(Customer.store_id == store.id, Customer.erased_at == stamp)
     session.execute(insert(CustomerErasure).from_select(["store_id", "customer_id", "erased_at", "actor"], rows))
+    from crm_graph.services.retention import scrub_erased
+
+    scrub_erased(session, store, people)
     session.expire_all()
     return marked
+
+
+def _erased_people(session: Session, store: Store, stamp, erased):
+    """The emails, phones and platform ids of the customers erased at `stamp` (read before they are
+    blanked), for `services.retention.scrub_erased`."""
+    from crm_graph.services.retention import ErasedPeople
+
+    people = ErasedPeople()
+    for email, phone in session.execute(select(Customer.email, Customer.phone).where(
+            Customer.store_id == store.id, Customer.erased_at == stamp)):
+        if email:
+            people.emails.add(email.strip().lower())
+        if phone:
+            people.phones.add(phone)
+    people.identities.update((source, external_id) for source, external_id in session.execute(
+        select(CustomerIdentity.source, CustomerIdentity.external_id).where(
+            CustomerIdentity.store_id == store.id, CustomerIdentity.customer_id.in_(erased))))
+    return people
 
 
 def _write_tombstones(session: Session, store: Store, stamp, erased) -> None:

@@ -86,6 +86,12 @@ class ShopifyClient:
                 return
             after = info.get("endCursor")
 
+    def is_gone(self, gid: str) -> bool:
+        """Whether the shop no longer has the node `gid` (Shopify answers ``node: null`` for it)."""
+        from crm_graph_shopify.queries import EXISTS
+
+        return self.execute(EXISTS, {"id": gid}).get("node") is None
+
     def close(self) -> None:
         """Close the connections."""
         self.http.close()

@@ -4,7 +4,9 @@ It answers the connector's `Customers`, `Orders` and `Products` queries (recogni
 name) with the documented connection shape (`nodes`, `pageInfo.hasNextPage/endCursor`), a search
 string filtering on ``updated_at``, stable cursors, ``extensions.cost`` with a leaky bucket that
 answers ``THROTTLED`` when empty, the access-token header, and queued faults (429, 500, timeout).
-Its data are the vendor's REST sample payloads, turned into GraphQL nodes.
+The `Exists` query (``node(id:)``) answers the node's id, or null once it is removed from
+`customers`, `orders` or `products`. Its data are the vendor's REST sample payloads, turned into
+GraphQL nodes.
 """
 
 from __future__ import annotations
@@ -239,6 +241,12 @@ class FakeShopify:
         if path != self.path:
             return 404, {"errors": "Not Found"}, {}
         match = re.search(r"query\s+(\w+)", request.get("query") or "")
+        if match and match.group(1) == "Exists":
+            with self._lock:
+                _, cost = self._cost(1)
+            gid = variables.get("id")
+            found = any(gid in getattr(self, name) for name in ("customers", "orders", "products"))
+            return 200, {"data": {"node": {"id": gid} if found else None}, "extensions": {"cost": cost}}, {}
         connection = {"Customers": "customers", "Orders": "orders", "Products": "products"}.get(
             match.group(1) if match else "")
         if connection is None:

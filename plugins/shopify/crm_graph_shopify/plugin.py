@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from crm_graph.connectors import Connector, Page, RecordError, Stream, format_cursor, window_start
+from crm_graph.connectors import Connector, DeletionRecord, Page, RecordError, Stream, format_cursor, window_start
 from crm_graph.connectors.normalise import instant
 from crm_graph.hookspecs import hookimpl
 from crm_graph_shopify import mapping, queries, webhooks
@@ -62,6 +62,13 @@ class ShopifyConnector(Connector):
     def records_from_webhook(self, event):
         """Customers, consent changes, orders, products and deletions."""
         return webhooks.records(event)
+
+    def confirm_deletion(self, record: DeletionRecord) -> bool:
+        """Ask the shop: the customer, order or product is gone when its GID names no node."""
+        kind = {"customer": "Customer", "order": "Order", "product": "Product"}.get(record.entity)
+        if kind is None or not record.external_id.isdigit():
+            return False
+        return self.client.is_gone(f"gid://shopify/{kind}/{record.external_id}")
 
     def close(self) -> None:
         """Close the HTTP client."""

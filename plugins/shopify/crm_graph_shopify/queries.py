@@ -49,4 +49,10 @@ query Products($first: Int!, $after: String, $query: String) {{
 }}
 """
 
+EXISTS = """
+query Exists($id: ID!) {
+  node(id: $id) { id }
+}
+"""
+
 BY_STREAM = {"customers": ("Customers", CUSTOMERS), "orders": ("Orders", ORDERS), "products": ("Products", PRODUCTS)}

@@ -4,6 +4,11 @@
 ``X-Shopify-Webhook-Id`` identifies a delivery (Shopify may deliver twice; the core keeps the ids
 it applied). Since API 2025-01 customer webhooks carry no consent: the consent topics
 ``customers_email_marketing_consent/update`` and ``customers_marketing_consent/update`` (SMS) do.
+
+The headers (``X-Shopify-Topic``, ``X-Shopify-Webhook-Id``, ``X-Shopify-Triggered-At``) are not
+signed, so the body must agree with the topic (`check_topic`): a */delete body carries only the ids
+(``id``, ``admin_graphql_api_id``, and for customers ``tax_exemptions``), any other topic's body has
+keys of its resource. The resource's ``updated_at`` (signed) dates the delivery.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from datetime import datetime
 
 from crm_graph.connectors import DeletionRecord, WebhookEvent, WebhookMalformed, WebhookRejected
 from crm_graph.connectors import normalise as n
@@ -26,6 +32,22 @@ TOPICS = (
     "customers_marketing_consent/update", "orders/create", "orders/updated", "orders/paid", "orders/cancelled",
     "orders/fulfilled", "orders/delete", "products/create", "products/update", "products/delete",
 )
+
+
+#: All a */delete body carries.
+DELETION_KEYS = frozenset({"id", "admin_graphql_api_id", "tax_exemptions"})
+
+#: Keys the body of each family of topics has (by the topic's part before ``/``).
+SHAPES = {
+    "customers": frozenset({"created_at", "updated_at", "first_name", "last_name"}),
+    "orders": frozenset({"line_items", "created_at", "updated_at"}),
+    "products": frozenset({"variants", "title", "updated_at"}),
+    "customers_email_marketing_consent": frozenset({"customer_id", "email_marketing_consent"}),
+    "customers_marketing_consent": frozenset({"sms_marketing_consent"}),
+}
+
+#: Keys that only another family's body has: an order body is not a customer.
+FOREIGN = {"customers": frozenset({"line_items", "variants"}), "products": frozenset({"line_items"})}
 
 
 def signature(body: bytes, secret: str) -> str:
@@ -46,8 +68,43 @@ def verify(settings: ShopifySettings, headers: Mapping[str, str], body: bytes) -
         payload = json.loads(body)
     except ValueError:
         raise WebhookMalformed("the body is not JSON") from None
-    return WebhookEvent(topic=headers.get("x-shopify-topic", ""), delivery_id=headers.get("x-shopify-webhook-id"),
-                        payload=payload, triggered_at=n.instant(headers.get("x-shopify-triggered-at")))
+    topic = headers.get("x-shopify-topic", "")
+    modified = check_topic(topic, payload)
+    try:
+        triggered = n.instant(headers.get("x-shopify-triggered-at"))
+    except ValueError:
+        raise WebhookMalformed("X-Shopify-Triggered-At is not a time") from None
+    return WebhookEvent(topic=topic, delivery_id=headers.get("x-shopify-webhook-id"), payload=payload,
+                        triggered_at=triggered, modified_at=modified)
+
+
+def check_topic(topic: str, payload) -> datetime | None:
+    """Refuse a body that is not what `topic` says; the resource's modification time from the body
+    (None for a deletion, or when the body has none)."""
+    family, _, action = topic.partition("/")
+    if topic not in TOPICS:
+        return None
+    if not isinstance(payload, dict):
+        raise WebhookMalformed(f"a {topic} body is a JSON object")
+    if action == "delete":
+        if "id" not in payload or not set(payload) <= DELETION_KEYS:
+            raise WebhookMalformed(f"a {topic} body carries only the deleted ids; this one carries more")
+        return None
+    missing = SHAPES[family] - set(payload)
+    foreign = FOREIGN.get(family, frozenset()) & set(payload)
+    if missing or foreign or set(payload) <= DELETION_KEYS:
+        raise WebhookMalformed(f"a {topic} body is not what the topic says (lacks {', '.join(sorted(missing)) or '-'}"
+                               f"; has {', '.join(sorted(foreign)) or '-'})")
+    if family == "customers_email_marketing_consent":
+        stamp = (payload.get("email_marketing_consent") or {}).get("consent_updated_at")
+    elif family == "customers_marketing_consent":
+        stamp = (payload.get("sms_marketing_consent") or {}).get("consent_updated_at")
+    else:
+        stamp = payload.get("updated_at")
+    try:
+        return n.instant(stamp)
+    except (ValueError, TypeError, AttributeError):
+        raise WebhookMalformed(f"the time in the {topic} body is not a time") from None
 
 
 def records(event: WebhookEvent) -> list:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from crm_graph.connectors.http import RetryingClient
+from crm_graph.connectors.http import PlatformError, RetryingClient
 from crm_graph.connectors.normalise import instant
 from crm_graph_woocommerce.settings import WooCommerceSettings
 
@@ -93,6 +93,19 @@ class WooCommerceClient:
     def refunds(self, order_id: int | str) -> list[dict]:
         """An order's refunds (with their dates, which the order itself lacks)."""
         return self.get(f"/orders/{order_id}/refunds", {"per_page": PER_PAGE}).json()
+
+    def is_gone(self, resource: str, resource_id: str) -> bool:
+        """Whether the shop no longer has a customer, order or product: it answers 404 or 410 for
+        it, or it is in the trash (an order or product "deleted" in the admin)."""
+        if resource not in ("customer", "order", "product") or not resource_id.isdigit():
+            return False
+        try:
+            item = self.get(f"/{resource}s/{resource_id}").json()
+        except PlatformError as exc:
+            if exc.status in (404, 410):
+                return True
+            raise
+        return isinstance(item, dict) and item.get("status") == "trash"
 
     def close(self) -> None:
         """Close the connections."""

@@ -74,6 +74,10 @@ class WooCommerceConnector(Connector):
         """Orders, customers, products and their deletions."""
         return webhooks.records(self.settings, event)
 
+    def confirm_deletion(self, record: DeletionRecord) -> bool:
+        """Ask the shop: the resource is gone when it answers 404 (or 410), or has the status trash."""
+        return self.client.is_gone(record.entity, record.external_id)
+
     def close(self) -> None:
         """Close the HTTP client."""
         self.client.close()
