@@ -107,8 +107,9 @@ def create_db_engine(url: str) -> Engine:
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
                 raise ConfigurationError(f"Folder {str(parent)!r} for the SQLite database does not exist.")
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        # An in-memory database lives in one connection (SingletonThreadPool): no pool to size.
+        pool = dict(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW) if database and database != ":memory:" else {}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "checkin", _sqlite_no_deadline)
         return engine
@@ -201,4 +202,5 @@ def limit_statements(session: Session, seconds: float) -> None:
 
 def _sqlite_no_deadline(dbapi_connection, _record) -> None:
     """A connection back in the pool loses the deadline an API session gave it (a job may use it next)."""
-    dbapi_connection.set_progress_handler(None, 0)
+    if dbapi_connection is not None:  # None once the connection was invalidated
+        dbapi_connection.set_progress_handler(None, 0)

@@ -9,7 +9,7 @@ from crm_graph.connectors import Connector, ConnectorSettings, CustomerRecord, P
 from crm_graph.hookspecs import hookimpl
 from crm_graph.models import ConnectorConfig
 from crm_graph.plugins import get_plugin_manager
-from crm_graph.services.sync import clamp_cursor, sync_connector
+from crm_graph.services.sync import PlatformFailure, clamp_cursor, sync_connector
 from tests.factories import utc
 from tests.ingest_helpers import STORE_TABLES, count, rows, snapshot
 
@@ -122,7 +122,7 @@ def test_a_changed_record_is_updated_on_the_next_sync(engine, store, config):
 def test_a_crash_leaves_the_cursor_at_the_last_committed_page_and_the_rerun_completes(engine, store, config):
     dataset = config.config["dataset"]
     CRASH_AFTER[dataset] = 2
-    with pytest.raises(RuntimeError):
+    with pytest.raises(PlatformFailure):  # what the connector raised, told uniformly
         sync_connector(engine, store.id, config.id, now=utc(2026, 2, 1))
     assert count(engine, "customer", store.id) == 4
     assert cursor_of(engine, config) == format_cursor(utc(2026, 1, 1, 0, 3))  # last record of page 2
@@ -144,7 +144,7 @@ def test_pages_are_gathered_into_batches_with_the_last_cursor(engine, store, con
     monkeypatch.setattr("crm_graph.services.sync.BATCH_RECORDS", 1000)
     dataset = config.config["dataset"]
     CRASH_AFTER[dataset] = 2
-    with pytest.raises(RuntimeError):
+    with pytest.raises(PlatformFailure):  # what the connector raised, told uniformly
         sync_connector(engine, store.id, config.id, now=utc(2026, 2, 1))
     assert count(engine, "customer", store.id) == 0  # the pages read were not committed: neither was a cursor
     assert rows(engine, "SELECT value FROM sync_cursor WHERE connector_id = :c", c=config.id) == []
