@@ -104,7 +104,7 @@ def test_days_after_the_newest_precomputed_one_are_brought_forward_exactly(sessi
     b.consent(anna, "EMAIL", "SUBSCRIBED", utc(2026, 3, 2, 12))
     b.consent(bob, "SMS", "SUBSCRIBED", utc(2026, 3, 2, 13))
     b.commit()
-    precompute_range(session, store, date(2026, 3, 1), date(2026, 3, 4))
+    precompute.refresh_stored(session, store, date(2026, 3, 1), date(2026, 3, 4))
     session.commit()
     # After the newest precomputed day (4 March): Anna unsubscribes and resubscribes on the 5th (two
     # events at one instant: the later id wins), Bob's SMS turns invalid, Cleo (no earlier event)
