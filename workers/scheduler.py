@@ -5,9 +5,10 @@ Every minute the scheduler plans: for each store, whether the day before (in the
 is due and which days are missing since the last precomputed one (the catch-up), and whether a
 change has made stored days stale (`stale_recompute`: the job recomputes them); for each enabled
 connector, whether its current sync slot has a job. Planned work becomes jobs with a key
-(``precompute:<day>``, ``precompute:stale:<newest invalidation>``, ``sync:<connector>:<slot>``) that is unique per store in the database, so
-two schedulers started by mistake, or an embedded scheduler in each API process, create each job
-once: the second insert finds the first one's row and sends nothing.
+(``precompute:<day>``, ``precompute:stale:<newest invalidation>``, ``sync:<connector>:<slot>``) that
+is unique per store in the database, so two schedulers started by mistake, or an embedded scheduler
+in each API process, create each job once: the second insert finds the first one's row and sends
+nothing.
 """
 
 from __future__ import annotations

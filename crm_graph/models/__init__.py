@@ -24,7 +24,8 @@ from crm_graph.models.lifecycle import ClvModel, CustomerClv
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ActivityEvent", "AnalyticsInvalidation", "ApiKey", "ClvModel", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerClv",
+    "ActivityEvent", "AnalyticsInvalidation", "ApiKey", "ClvModel", "ConnectorConfig", "ConsentEvent", "Customer",
+    "CustomerClv",
     "CustomerErasure", "CustomerIdentity", "CustomerTag", "DailyConsentCount", "DailyConsentGenderCount",
     "DailyCustomerCount", "DailyRfmCell", "DailySpenderThresholds", "DailyTagCount", "ErasedIdentity", "Job",
     "JobError", "MarketingSpend", "Order", "OrderLine", "Product", "Refund", "Segment", "SegmentSnapshot",

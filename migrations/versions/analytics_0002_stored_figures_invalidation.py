@@ -160,7 +160,8 @@ def _sqlite_install() -> None:
     for table in _WATCHED:
         for event in ("insert", "update", "delete"):
             op.execute(_sqlite_trigger(table, event))
-    op.execute(f"CREATE TRIGGER analytics_stale_store_update AFTER UPDATE ON store WHEN OLD.timezone IS NOT NEW.timezone "
+    op.execute(f"CREATE TRIGGER analytics_stale_store_update AFTER UPDATE ON store "
+               f"WHEN OLD.timezone IS NOT NEW.timezone "
                f"BEGIN INSERT INTO {TABLE} (store_id, from_day) VALUES (NEW.id, '1970-01-01'); END")
 
 
@@ -191,8 +192,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     postgres = op.get_context().dialect.name == "postgresql"
-    names = [f"analytics_stale_{table}_{event}" for table in _WATCHED for event in ("insert", "update", "delete")]
-    for name, table in [*zip(names, [t for t in _WATCHED for _ in range(3)]), ("analytics_stale_store_update", "store")]:
+    events = ("insert", "update", "delete")
+    triggers = [(f"analytics_stale_{table}_{event}", table) for table in _WATCHED for event in events]
+    for name, table in [*triggers, ("analytics_stale_store_update", "store")]:
         if postgres:
             op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS crm_{name}()")

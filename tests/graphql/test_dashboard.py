@@ -192,6 +192,7 @@ def test_value_thresholds_round_up_to_the_cent_on_both_databases(api, session, s
     b.order(b.customer(email="a@example.com", created_at=utc(2026, 1, 1)), "380.50", utc(2026, 2, 1))
     b.order(b.customer(email="b@example.com", created_at=utc(2026, 1, 1)), "380.53", utc(2026, 2, 2))
     b.commit()
-    query = "query($range: DateRange) { dashboard(range: $range) { spenderSegments { valueLowThreshold valueHighThreshold } } }"
+    query = ("query($range: DateRange) { dashboard(range: $range) { "
+             "spenderSegments { valueLowThreshold valueHighThreshold } } }")
     data = api.data(query, {"range": MARCH}, key=api.key(store, "read"))["dashboard"]["spenderSegments"]
     assert (data["valueLowThreshold"], data["valueHighThreshold"]) == ("380.52", "380.53")

@@ -44,7 +44,8 @@ PRESET_RANGES = {
 #: Ends two days after the newest precomputed day: brought forward from it.
 LATER = {"from": "2026-03-04", "to": "2026-04-02"}
 
-HEADER = "order_id;placed_at;status;total;email;currency;refund_amount;refunded_at;line_id;product_id;quantity;unit_price\n"
+HEADER = ("order_id;placed_at;status;total;email;currency;refund_amount;refunded_at;line_id;product_id;quantity;"
+          "unit_price\n")
 
 
 @pytest.fixture
@@ -147,7 +148,8 @@ def test_every_figure_equals_live_after_late_changes_before_and_after_the_recomp
 
     def refund_of_a_precomputed_order(store):
         import_file(engine, store, tmp_path, "orders", HEADER
-                    + "L1;2026-03-10T12:00:00Z;refunded;99.00;ann@example.com;PLN;99.00;2026-03-18T10:00:00Z;1;p1;1;99.00\n")
+                    + "L1;2026-03-10T12:00:00Z;refunded;99.00;ann@example.com;PLN;99.00;2026-03-18T10:00:00Z;1;p1;1;"
+                      "99.00\n")
 
     def consent(store):
         import_file(engine, store, tmp_path, "consents", "email,channel,state,occurred_at\n"

@@ -143,7 +143,8 @@ def test_a_first_sync_still_running_leaves_no_stored_history_without_its_data(en
 
     def pending() -> int:
         with Session(engine) as session:
-            return len(session.exec(select(AnalyticsInvalidation).where(AnalyticsInvalidation.store_id == store.id)).all())
+            entries = session.exec(select(AnalyticsInvalidation).where(AnalyticsInvalidation.store_id == store.id))
+            return len(entries.all())
 
     def run(job_ids):
         for job_id in job_ids:

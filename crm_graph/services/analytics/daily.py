@@ -123,7 +123,12 @@ def brought_forward(session: Session, store: Store, days: list[date],
 
 def consent_counts(session: Session, store: Store, days: list[date], *,
                    by_gender: bool = False) -> dict[date, dict[tuple[str, str | None, str], int]] | None:
-    """Precomputed consent counts per day keyed like `consent.consent_counts_at`, or None if not covered."""
+    """Precomputed consent counts per day keyed like `consent.consent_counts_at`, or None if not covered.
+
+    Whether the days are there and fresh is decided once, by `customer_rows`: the rows read next are
+    those of the same days (a recompute replaces a day's rows of every table in one transaction), so
+    an invalidation committed in between cannot leave a day half read.
+    """
     if customer_rows(session, store, days) is None:
         return None
     result: dict[date, dict[tuple[str, str | None, str], int]] = {}
@@ -132,14 +137,12 @@ def consent_counts(session: Session, store: Store, days: list[date], *,
         result[day] = {(c.value, g, b.value): 0 for c in Channel for g in genders for b in ConsentBucket}
     if by_gender:
         rows = session.exec(select(DailyConsentGenderCount).where(
-            DailyConsentGenderCount.store_id == store.id, DailyConsentGenderCount.day.in_(days),
-            fresh(DailyConsentGenderCount.day, store)))
+            DailyConsentGenderCount.store_id == store.id, DailyConsentGenderCount.day.in_(days)))
         for row in rows:
             result[row.day][(row.channel, row.gender, row.bucket)] = row.customers
     else:
         rows = session.exec(select(DailyConsentCount).where(
-            DailyConsentCount.store_id == store.id, DailyConsentCount.day.in_(days),
-            fresh(DailyConsentCount.day, store)))
+            DailyConsentCount.store_id == store.id, DailyConsentCount.day.in_(days)))
         for row in rows:
             result[row.day][(row.channel, None, row.bucket)] = row.customers
     return result
@@ -155,14 +158,14 @@ def spender_row(session: Session, store: Store, day: date) -> DailySpenderThresh
 
 
 def top_tag_rows(session: Session, store: Store, day: date, limit: int) -> list[tuple[int, str, int]] | None:
-    """The precomputed top tags (id, name, customers) of `day`, or None when the day is not precomputed."""
+    """The precomputed top tags (id, name, customers) of `day`, or None when the day is not precomputed
+    or not fresh (decided by `customer_rows`, as in `consent_counts`)."""
     if customer_rows(session, store, [day]) is None:
         return None
     rows = session.exec(
         select(Tag.id, Tag.name, DailyTagCount.customers)
         .join(Tag, Tag.id == DailyTagCount.tag_id)
-        .where(DailyTagCount.store_id == store.id, DailyTagCount.day == day, DailyTagCount.customers > 0,
-               fresh(DailyTagCount.day, store))
+        .where(DailyTagCount.store_id == store.id, DailyTagCount.day == day, DailyTagCount.customers > 0)
         .order_by(DailyTagCount.customers.desc(), Tag.name, Tag.id)
         .limit(limit)
     )

@@ -23,7 +23,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import CTE, Integer, Numeric, Select, Subquery, case, cast, func, literal, select, true, type_coerce, union_all
+from sqlalchemy import (
+    CTE, Integer, Numeric, Select, Subquery, case, cast, func, literal, select, true, type_coerce, union_all,
+)
 from sqlmodel import Session
 
 from crm_graph.models import Customer, Order, Refund, Store
