@@ -45,9 +45,23 @@ _WATCHED = {
     "consent_event": ("customer_id", "channel", "state", "occurred_at"),
     "activity_event": ("customer_id", "occurred_at"),
     "customer_tag": ("customer_id", "tag_id", "applied_at", "removed_at"),
-    # who is counted (created_at, erased_at), identified (email, phone, has_account) and by gender
-    "customer": ("created_at", "erased_at", "email", "phone", "has_account", "gender"),
+    # who is counted (created_at, erased_at), and by gender; whether identified: see `_watched`
+    "customer": ("created_at", "erased_at", "gender"),
 }
+
+#: Whether a customer row is identified (an email, a phone or a store account), as the figures count it.
+_IDENTIFIED = "(({r}.email IS NOT NULL AND {r}.email <> '') OR ({r}.phone IS NOT NULL AND {r}.phone <> '') " \
+              "OR {r}.has_account)"
+
+
+def _changed(table: str, old: str, new: str, differs: str) -> str:
+    """SQL: whether an UPDATE changed what the stored figures read of the row. For a customer, a new
+    email or phone only matters when it makes the customer identified or not (a profile edit from one
+    address to another changes no figure, and would otherwise invalidate the person's whole history)."""
+    tests = [f"{old}.{c} {differs} {new}.{c}" for c in _WATCHED[table]]
+    if table == "customer":
+        tests.append(f"{_IDENTIFIED.format(r=old)} {differs} {_IDENTIFIED.format(r=new)}")
+    return " OR ".join(tests)
 
 
 def _earliest(table: str, event: str, old: str, new: str, least, differs: str) -> str:
@@ -91,7 +105,7 @@ def _sqlite_trigger(table: str, event: str) -> str:
     at = _earliest(table, event, "OLD", "NEW", _sqlite_least, "IS NOT")
     when = ""
     if event == "update":
-        when = "WHEN " + " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _WATCHED[table]) + " "
+        when = f"WHEN {_changed(table, 'OLD', 'NEW', 'IS NOT')} "
     return (
         f"CREATE TRIGGER analytics_stale_{table}_{event} AFTER {event.upper()} ON {table} {when}BEGIN "
         f"INSERT INTO {TABLE} (store_id, from_day) SELECT d.store_id, d.from_day FROM ("
@@ -122,8 +136,7 @@ def _pg_rows(table: str, event: str) -> str:
         side = "new_rows" if event == "insert" else "old_rows"
         return f"SELECT r.store_id, {_earliest(table, event, 'r', 'r', _pg_least, '')} AS at FROM {side} r"
     at = _earliest(table, event, "o", "n", _pg_least, "IS DISTINCT FROM")
-    columns = _WATCHED[table]
-    changed = f"({', '.join('o.' + c for c in columns)}) IS DISTINCT FROM ({', '.join('n.' + c for c in columns)})"
+    changed = _changed(table, "o", "n", "IS DISTINCT FROM")
     return f"SELECT n.store_id, {at} AS at FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed}"
 
 
@@ -134,8 +147,7 @@ def _pg_install() -> None:
             if table == "customer" and event == "update":
                 rows = (f"SELECT NEW.store_id AS store_id, "
                         f"{_earliest(table, event, 'OLD', 'NEW', _pg_least, 'IS DISTINCT FROM')} AS at")
-                level = "FOR EACH ROW WHEN (" + " OR ".join(
-                    f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in _WATCHED[table]) + ")"
+                level = f"FOR EACH ROW WHEN ({_changed(table, 'OLD', 'NEW', 'IS DISTINCT FROM')})"
             else:
                 rows = _pg_rows(table, event)
                 tables = {"insert": "NEW TABLE AS new_rows", "delete": "OLD TABLE AS old_rows",

@@ -219,3 +219,22 @@ def test_the_job_writes_the_preset_grids_of_its_last_day(live_api, engine, make_
         assert stored_grid["computedAt"] and live_grid["computedAt"] is None
         assert {k: v for k, v in stored_grid.items() if k != "computedAt"} == {
             k: v for k, v in live_grid.items() if k != "computedAt"}
+
+
+def test_a_profile_edit_invalidates_only_when_a_figure_depends_on_it(live_api, engine, make_store):
+    api = live_api
+    store = make_store()
+    with Session(engine, expire_on_commit=False) as session:
+        ids = build(session, store)
+        visitor = StoreBuilder(session, store).customer(created_at=utc(2026, 3, 2))
+        session.commit()
+    key = api.key(store, "admin")
+    precompute(api, engine, key, "2026-03-01", "2026-03-31")
+    edit = """mutation($id: ID!, $input: CustomerInput!) { updateCustomer(id: $id, input: $input) { __typename } }"""
+    api.data(edit, {"id": str(ids["ann"]), "input": {"email": "ann.lee@example.com", "city": "Kraków"}}, key=key)
+    assert pending(engine, store) == 0  # still identified: no figure changes
+    api.data(edit, {"id": str(visitor.id), "input": {"phone": "+48600700800"}}, key=key)
+    assert pending(engine, store) == 1  # identified now, from its creation on
+    with Session(engine) as session:
+        assert session.exec(select(AnalyticsInvalidation.from_day)
+                            .where(AnalyticsInvalidation.store_id == store.id)).one() <= date(2026, 3, 2)
