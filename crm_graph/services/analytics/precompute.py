@@ -121,7 +121,9 @@ def refresh_stored(session: Session, store: Store, first_day: date, last_day: da
     3. Writes the RFM grids of the presets ending on the last day (`precompute_rfm_day`), and drops
        the stale stored rows the range did not rewrite (RFM grids of other days; days beyond
        `MAX_DAYS`).
-    4. Deletes exactly the claimed entries, in the transaction of step 3 (the caller commits).
+    4. Deletes exactly the claimed entries, in the transaction of step 3 (the caller commits); if
+       another refresh has taken some of them over meanwhile, records its own days as stale instead
+       of trusting them.
 
     Changes committed after step 1 leave entries of their own, so the days they affect stay unused
     until the next refresh, even when this one read part of their data.
@@ -143,10 +145,16 @@ def refresh_stored(session: Session, store: Store, first_day: date, last_day: da
             if table is DailyRfmCell:
                 dropped = (table.day >= stale) & (table.day != last_day)
             session.execute(delete(table).where(table.store_id == store.id, dropped))
+    cleared = 0
     for start in range(0, len(claim.ids), 1000):
-        session.execute(delete(AnalyticsInvalidation).where(
-            AnalyticsInvalidation.id.in_(claim.ids[start:start + 1000])))
-    summary.counts["invalidations_cleared"] = len(claim.ids)
+        cleared += session.execute(delete(AnalyticsInvalidation).where(
+            AnalyticsInvalidation.id.in_(claim.ids[start:start + 1000]),
+            AnalyticsInvalidation.claimed_by == claimant)).rowcount or 0
+    if cleared < len(claim.ids):
+        # Another refresh took entries over while this one ran (one whose worker was presumed dead
+        # and came back): it may clear changes this one has not read, so these rows are not trusted.
+        session.add(AnalyticsInvalidation(store_id=store.id, from_day=first_day))
+    summary.counts["invalidations_cleared"] = cleared
     summary.first_day, summary.last_day = first_day, last_day
     session.flush()
     return summary
