@@ -2,11 +2,13 @@
 the job reaper, the export clean-up and data retention (`crm-graph scheduler`, APScheduler).
 
 Every minute the scheduler plans: for each store, whether the day before (in the store's timezone)
-is due and which days are missing since the last precomputed one (the catch-up); for each enabled
+is due and which days are missing since the last precomputed one (the catch-up), and whether a
+change has made stored days stale (`stale_recompute`: the job recomputes them); for each enabled
 connector, whether its current sync slot has a job. Planned work becomes jobs with a key
-(``precompute:<day>``, ``sync:<connector>:<slot>``) that is unique per store in the database, so
-two schedulers started by mistake, or an embedded scheduler in each API process, create each job
-once: the second insert finds the first one's row and sends nothing.
+(``precompute:<day>``, ``precompute:stale:<newest invalidation>``, ``sync:<connector>:<slot>``) that
+is unique per store in the database, so two schedulers started by mistake, or an embedded scheduler
+in each API process, create each job once: the second insert finds the first one's row and sends
+nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from crm_graph.db import session_scope
-from crm_graph.models import ConnectorConfig, Customer, DailyCustomerCount, Store
+from crm_graph.models import AnalyticsInvalidation, ConnectorConfig, Customer, DailyCustomerCount, Store
 from crm_graph.models.types import utcnow
 from crm_graph.services.jobs import JobKind, active_job, start_keyed_job
 from crm_graph.settings import Settings
@@ -57,6 +59,31 @@ def precompute_span(session: Session, store: Store, last_day: date) -> tuple[dat
     return (first_day, last_day) if first_day <= last_day else None
 
 
+def stale_recompute(session: Session, store: Store) -> tuple[tuple[date, date], int] | None:
+    """The stored days to recompute because changes made them stale, and the newest pending
+    invalidation's id (the job's key); None when no stored day is stale.
+
+    Invalidations of days after the newest stored one wait for the daily precompute, which takes
+    them. While a sync or CSV import of the store is queued or running, more changes are on their
+    way: the recompute waits for it to end (answers are live meanwhile), so a first sync that runs
+    for hours does not make the workers recompute the history after each of its batches.
+    """
+    from crm_graph.services.analytics.precompute import stored_span
+
+    earliest, newest_id = session.exec(
+        select(func.min(AnalyticsInvalidation.from_day), func.max(AnalyticsInvalidation.id))
+        .where(AnalyticsInvalidation.store_id == store.id)
+    ).one()
+    if earliest is None:
+        return None
+    stored = stored_span(session, store)
+    if stored is None or earliest > stored[1]:
+        return None
+    if any(active_job(session, store, kind) is not None for kind in (JobKind.SYNC, JobKind.CSV_IMPORT)):
+        return None
+    return (max(earliest, stored[0]), stored[1]), newest_id
+
+
 def plan_precomputes(engine: Engine, settings: Settings, now: datetime | None = None) -> list[int]:
     """Create (and send) the due precompute jobs of every store; return the ids of new jobs."""
     now = now or utcnow()
@@ -69,10 +96,16 @@ def plan_precomputes(engine: Engine, settings: Settings, now: datetime | None = 
             if active_job(session, store, JobKind.PRECOMPUTE) is not None:
                 continue
             span = precompute_span(session, store, last_day)
-            if span is None:
-                continue
-            params = {"first_day": span[0].isoformat(), "last_day": span[1].isoformat(), "scheduled": True}
-            job = start_keyed_job(session, store, JobKind.PRECOMPUTE, params, key=f"precompute:{last_day.isoformat()}")
+            job = None
+            if span is not None:
+                params = {"first_day": span[0].isoformat(), "last_day": span[1].isoformat(), "scheduled": True}
+                job = start_keyed_job(session, store, JobKind.PRECOMPUTE, params,
+                                      key=f"precompute:{last_day.isoformat()}")
+            stale = stale_recompute(session, store) if job is None else None
+            if stale is not None:
+                (first_day, stale_last), newest_id = stale
+                params = {"first_day": first_day.isoformat(), "last_day": stale_last.isoformat(), "scheduled": True}
+                job = start_keyed_job(session, store, JobKind.PRECOMPUTE, params, key=f"precompute:stale:{newest_id}")
             if job is not None:
                 created.append(job.id)
     return created

@@ -9,6 +9,7 @@ from crm_graph.models.segment import Segment, SegmentSnapshot
 from crm_graph.models.connector import ConnectorConfig, SyncCursor, WebhookDelivery, WebhookVersion
 from crm_graph.models.job import Job, JobError
 from crm_graph.models.aggregates import (
+    AnalyticsInvalidation,
     DailyConsentCount,
     DailyConsentGenderCount,
     DailyCustomerCount,
@@ -23,7 +24,8 @@ from crm_graph.models.lifecycle import ClvModel, CustomerClv
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ActivityEvent", "ApiKey", "ClvModel", "ConnectorConfig", "ConsentEvent", "Customer", "CustomerClv",
+    "ActivityEvent", "AnalyticsInvalidation", "ApiKey", "ClvModel", "ConnectorConfig", "ConsentEvent", "Customer",
+    "CustomerClv",
     "CustomerErasure", "CustomerIdentity", "CustomerTag", "DailyConsentCount", "DailyConsentGenderCount",
     "DailyCustomerCount", "DailyRfmCell", "DailySpenderThresholds", "DailyTagCount", "ErasedIdentity", "Job",
     "JobError", "MarketingSpend", "Order", "OrderLine", "Product", "Refund", "Segment", "SegmentSnapshot",

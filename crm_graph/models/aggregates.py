@@ -7,9 +7,10 @@ to live computation for days not covered.
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
-from crm_graph.models.base import created_field, store_field
+from crm_graph.models.base import created_field, id_field, store_field
 from crm_graph.models.types import ZERO, BigId, Money
 
 
@@ -113,3 +114,29 @@ class DailyRfmCell(SQLModel, table=True):
     customers: int = Field(nullable=False)
     revenue: Decimal = Field(default=ZERO, sa_type=Money, nullable=False)
     computed_at: datetime = created_field()
+
+
+class AnalyticsInvalidation(SQLModel, table=True):
+    """"The store's stored figures are stale from local day `from_day` on": written by database triggers.
+
+    Every write to a table the stored figures read (orders, refunds, consent and activity events,
+    customer tags, customers) adds, in its own transaction, an entry with the first day it affects,
+    unless an entry covering that day already exists (see the migration `analytics_0002`). Readers
+    ignore stored rows of days on or after a store's earliest entry; the PRECOMPUTE job claims the
+    entries (`claimed_by`, its job id), recomputes, and deletes exactly the entries it claimed in
+    the transaction that writes its last rows.
+
+    Writers only ever insert here (an append-only log): concurrent writers of one store never wait for
+    each other on a shared row, as they would on a per-store watermark row that each one updates.
+    `tx` is the PostgreSQL transaction that wrote the entry (a trigger skips only entries of its own
+    transaction there; SQLite has one writer at a time and skips any entry not yet claimed).
+    """
+
+    __tablename__ = "analytics_invalidation"
+    __table_args__ = (Index("ix_analytics_invalidation_store_day", "store_id", "from_day"),)
+
+    id: int | None = id_field()
+    store_id: int = store_field()
+    from_day: date = Field(nullable=False)
+    tx: int | None = Field(default=None, sa_type=BigInteger)
+    claimed_by: int | None = Field(default=None, sa_type=BigId)

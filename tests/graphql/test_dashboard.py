@@ -182,3 +182,17 @@ def test_consent_widgets_share_one_computation_and_agree_with_the_services(api, 
     kpis = {(k["channel"], k["bucket"]): (k["count"], k["previousCount"]) for k in data["consentKpis"]}
     assert kpis == {(k.channel.value, k.bucket.value): (k.change.value, k.change.previous)
                     for k in consent_kpis(session, store, r)}
+
+
+def test_value_thresholds_round_up_to_the_cent_on_both_databases(api, session, store):
+    """Net 380.50 and 380.53: the 50th percentile is 380.515 and the 80th 380.524, both rounded UP (a
+    spender at exactly the threshold belongs to the upper segment). SQLite used to round them to the
+    nearest cent first (380.51, 380.52)."""
+    b = StoreBuilder(session, store)
+    b.order(b.customer(email="a@example.com", created_at=utc(2026, 1, 1)), "380.50", utc(2026, 2, 1))
+    b.order(b.customer(email="b@example.com", created_at=utc(2026, 1, 1)), "380.53", utc(2026, 2, 2))
+    b.commit()
+    query = ("query($range: DateRange) { dashboard(range: $range) { "
+             "spenderSegments { valueLowThreshold valueHighThreshold } } }")
+    data = api.data(query, {"range": MARCH}, key=api.key(store, "read"))["dashboard"]["spenderSegments"]
+    assert (data["valueLowThreshold"], data["valueHighThreshold"]) == ("380.52", "380.53")

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from crm_graph.services.analytics.rfm_grid import precompute_rfm_day
+from crm_graph.services.analytics.precompute import precompute_day
 from tests.services.analytics.test_period import build_store as build_period_store
 from tests.services.analytics.test_rfm import build_march_store
 
@@ -73,7 +73,7 @@ def test_rfm_grid_over_graphql(api, session, store):
 
 def test_rfm_grid_reads_the_precomputed_preset(api, session, store):
     build_march_store(session, store)
-    precompute_rfm_day(session, store, date(2026, 3, 31))
+    precompute_day(session, store, date(2026, 3, 31))
     session.commit()
     key = api.key(store, "read")
     same_days = {"from": "2026-03-02", "to": "2026-03-31"}  # LAST_30_DAYS ending 31 March

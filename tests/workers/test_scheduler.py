@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date
+from decimal import Decimal
 
 from sqlmodel import Session, select
 
@@ -109,3 +110,77 @@ def test_sync_slots_absorb_small_clock_skew():
 def test_the_scheduler_has_its_periodic_jobs():
     built = scheduler.build_scheduler(_settings(database_url="sqlite://"), background=True)
     assert {job.id for job in built.get_jobs()} == {"plan", "reap", "cleanup_exports", "apply_retention"}
+
+
+def test_a_first_sync_still_running_leaves_no_stored_history_without_its_data(engine, db_url, make_store,
+                                                                              monkeypatch):
+    """The catch-up runs while the store's first sync is still writing; the sync's later (older) data
+    makes the caught-up days stale at once, and once the sync has ended the scheduler plans (once) a
+    job that recomputes them, after which the stored days equal the live figures again."""
+    from crm_graph.connectors.records import CustomerRef, OrderRecord
+    from crm_graph.models import AnalyticsInvalidation
+    from crm_graph.models.enums import OrderStatus
+    from crm_graph.services.analytics.daily import customer_rows
+    from crm_graph.services.ingest import ingest_records
+    from crm_graph.services.jobs import JobKind, create_job
+    from tests.services.analytics.test_precompute import assert_days_equal_live
+    from workers.actors import precompute_job
+    from workers.broker import use_database
+
+    use_database(_settings(database_url=db_url))  # the jobs run here, in this thread (`precompute_job.fn`)
+    sent = []
+    monkeypatch.setattr("workers.dispatch.send_job", lambda job_id, kind, broker=None: sent.append(job_id))
+    store = make_store(timezone="Europe/Warsaw")
+    now = utc(2026, 3, 10, 23, 40)
+    with Session(engine, expire_on_commit=False) as session:
+        b = StoreBuilder(session, store)
+        ann = b.customer(email="ann@example.com", created_at=utc(2026, 3, 1, 10))
+        b.order(ann, "40.00", utc(2026, 3, 3, 9))
+        b.tag(ann, "vip", utc(2026, 3, 4))
+        sync = create_job(session, store, JobKind.SYNC, {"connector_id": 1})
+        sync.status = "RUNNING"
+        session.commit()
+
+    def pending() -> int:
+        with Session(engine) as session:
+            entries = session.exec(select(AnalyticsInvalidation).where(AnalyticsInvalidation.store_id == store.id))
+            return len(entries.all())
+
+    def run(job_ids):
+        for job_id in job_ids:
+            precompute_job.fn(job_id)
+            assert _job(engine, job_id).status == "SUCCEEDED", _job(engine, job_id).error
+
+    catch_up = plan_precomputes(engine, _settings(), now=now)
+    catch_up = [job_id for job_id in catch_up if _job(engine, job_id).store_id == store.id]
+    assert len(catch_up) == 1 and _job(engine, catch_up[0]).params["first_day"] == "2026-03-01"
+    run(catch_up)
+    assert pending() == 0
+    # The sync's next batch: a guest's order of 2 March, older than every caught-up day.
+    with Session(engine, expire_on_commit=False) as session:
+        order = OrderRecord(source="shop", external_id="o-1", customer=CustomerRef(email="bob@example.com"),
+                            status=OrderStatus.COMPLETED, placed_at=utc(2026, 3, 2, 12), currency="PLN",
+                            total=Decimal("99.00"))
+        ingest_records(session, session.merge(store), [order], source="shop")
+        session.commit()
+    assert pending() > 0
+    with Session(engine, expire_on_commit=False) as session:
+        assert customer_rows(session, store, [date(2026, 3, 5)]) is None  # stale: not used
+    assert not [j for j in plan_precomputes(engine, _settings(), now=now) if _job(engine, j).store_id == store.id]
+    with Session(engine, expire_on_commit=False) as session:  # the sync ends
+        session.get(Job, sync.id).status = "SUCCEEDED"
+        session.commit()
+    again = [j for j in plan_precomputes(engine, _settings(), now=now) if _job(engine, j).store_id == store.id]
+    assert len(again) == 1 and _job(engine, again[0]).key.startswith("precompute:stale:")
+    assert not [j for j in plan_precomputes(engine, _settings(), now=now) if _job(engine, j).store_id == store.id]
+    run(again)
+    assert pending() == 0
+    with Session(engine, expire_on_commit=False) as session:
+        assert customer_rows(session, store, [date(2026, 3, 5)])[date(2026, 3, 5)].customers == 2
+        assert_days_equal_live(session, store, date(2026, 3, 1), date(2026, 3, 10))
+    assert not [j for j in plan_precomputes(engine, _settings(), now=now) if _job(engine, j).store_id == store.id]
+
+
+def _job(engine, job_id) -> Job:
+    with Session(engine, expire_on_commit=False) as session:
+        return session.get(Job, job_id)

@@ -1,9 +1,11 @@
 """Reading the precomputed daily aggregates.
 
 A day is precomputed for a store when its `DailyCustomerCount` row exists: `precompute_day` and
-`precompute_range` write every daily table of a day in one transaction. Precomputed rows describe
-the data as it was when they were computed (workers recompute recent days on a schedule and after
-syncs); readers use them only when *every* day a widget needs is present, and, for the figures that
+`precompute_range` write every daily table of a day in one transaction. A stored row is used only
+while it is fresh: a day on or after the store's earliest pending `AnalyticsInvalidation` entry
+(written by database triggers in the transaction of every change the figures depend on) is treated
+as not precomputed until the workers have recomputed it (`fresh`, docs/analytics.md). Readers use
+stored rows only when *every* day a widget needs is present and fresh, and, for the figures that
 depend on store settings (activity buckets, spender segments), only when the rows were computed with
 the store's current settings. Otherwise the widget is computed live.
 """
@@ -14,9 +16,12 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TypeVar
 
+from sqlalchemy import Date, func, literal
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
 from crm_graph.models import (
+    AnalyticsInvalidation,
     DailyConsentCount,
     DailyConsentGenderCount,
     DailyCustomerCount,
@@ -36,6 +41,25 @@ T = TypeVar("T")
 CATCH_UP_DAYS = 7
 
 
+#: Stands for "no pending invalidation" in `fresh` (later than any stored day).
+_NEVER = date(9999, 12, 31)
+
+
+def stale_from(session: Session, store: Store) -> date | None:
+    """The earliest day from which the store's stored figures are stale (pending invalidations), or None."""
+    return session.exec(
+        select(func.min(AnalyticsInvalidation.from_day)).where(AnalyticsInvalidation.store_id == store.id)
+    ).one()
+
+
+def fresh(day_column, store: Store) -> ColumnElement[bool]:
+    """SQL: the stored row of `day_column` is still valid, i.e. its day is before the store's earliest
+    pending invalidation. One uncorrelated index look-up, evaluated once per statement."""
+    earliest = (select(func.min(AnalyticsInvalidation.from_day))
+                .where(AnalyticsInvalidation.store_id == store.id).scalar_subquery())
+    return day_column < func.coalesce(earliest, literal(_NEVER, Date))
+
+
 def settings_key(settings: StoreSettings) -> str:
     """A short fingerprint of the settings the precomputed figures depend on."""
     low, high = settings.value_percentiles
@@ -52,7 +76,8 @@ def customer_rows(session: Session, store: Store, days: Iterable[date], *,
     if not wanted:
         return {}
     query = select(DailyCustomerCount).where(
-        DailyCustomerCount.store_id == store.id, DailyCustomerCount.day.in_(sorted(wanted))
+        DailyCustomerCount.store_id == store.id, DailyCustomerCount.day.in_(sorted(wanted)),
+        fresh(DailyCustomerCount.day, store),
     )
     if current_settings:
         query = query.where(DailyCustomerCount.settings_key == settings_key(store.analytics_settings))
@@ -61,9 +86,10 @@ def customer_rows(session: Session, store: Store, days: Iterable[date], *,
 
 
 def newest_day(session: Session, store: Store) -> date | None:
-    """The newest precomputed day of the store, or None when none is."""
+    """The newest precomputed day of the store that is still fresh, or None when none is."""
     return session.exec(
-        select(DailyCustomerCount.day).where(DailyCustomerCount.store_id == store.id)
+        select(DailyCustomerCount.day).where(DailyCustomerCount.store_id == store.id,
+                                             fresh(DailyCustomerCount.day, store))
         .order_by(DailyCustomerCount.day.desc()).limit(1)
     ).first()
 
@@ -97,7 +123,12 @@ def brought_forward(session: Session, store: Store, days: list[date],
 
 def consent_counts(session: Session, store: Store, days: list[date], *,
                    by_gender: bool = False) -> dict[date, dict[tuple[str, str | None, str], int]] | None:
-    """Precomputed consent counts per day keyed like `consent.consent_counts_at`, or None if not covered."""
+    """Precomputed consent counts per day keyed like `consent.consent_counts_at`, or None if not covered.
+
+    Whether the days are there and fresh is decided once, by `customer_rows`: the rows read next are
+    those of the same days (a recompute replaces a day's rows of every table in one transaction), so
+    an invalidation committed in between cannot leave a day half read.
+    """
     if customer_rows(session, store, days) is None:
         return None
     result: dict[date, dict[tuple[str, str | None, str], int]] = {}
@@ -118,15 +149,17 @@ def consent_counts(session: Session, store: Store, days: list[date], *,
 
 
 def spender_row(session: Session, store: Store, day: date) -> DailySpenderThresholds | None:
-    """The precomputed spender thresholds and segment sizes of `day` under the current settings."""
+    """The precomputed spender thresholds and segment sizes of `day` under the current settings (when fresh)."""
     return session.exec(select(DailySpenderThresholds).where(
         DailySpenderThresholds.store_id == store.id, DailySpenderThresholds.day == day,
         DailySpenderThresholds.settings_key == settings_key(store.analytics_settings),
+        fresh(DailySpenderThresholds.day, store),
     )).first()
 
 
 def top_tag_rows(session: Session, store: Store, day: date, limit: int) -> list[tuple[int, str, int]] | None:
-    """The precomputed top tags (id, name, customers) of `day`, or None when the day is not precomputed."""
+    """The precomputed top tags (id, name, customers) of `day`, or None when the day is not precomputed
+    or not fresh (decided by `customer_rows`, as in `consent_counts`)."""
     if customer_rows(session, store, [day]) is None:
         return None
     rows = session.exec(

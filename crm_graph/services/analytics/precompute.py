@@ -11,6 +11,11 @@ one day alone takes the live statements, each over the whole history; a range of
 per-customer running state (`running.RunningState`) that each day advances with its own changes,
 and computes the day's figures from it. Either way the values are exactly what the live computation
 returns for the same data (tests assert it).
+
+`refresh_stored` is what the PRECOMPUTE job runs: it also recomputes every stored day that a change
+has made stale since (the `AnalyticsInvalidation` entries the database triggers write), writes the
+RFM grids of the presets ending on its last day, and clears the entries it has dealt with
+(docs/analytics.md).
 """
 
 from __future__ import annotations
@@ -19,14 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import delete, insert
-from sqlmodel import Session
+from sqlalchemy import delete, func, insert, update
+from sqlmodel import Session, select
 
 from crm_graph.db import begin_writing
 from crm_graph.models import (
+    AnalyticsInvalidation,
     DailyConsentCount,
     DailyConsentGenderCount,
     DailyCustomerCount,
+    DailyRfmCell,
     DailySpenderThresholds,
     DailyTagCount,
     Store,
@@ -57,16 +64,99 @@ class PrecomputeSummary:
 
     counts: dict[str, int] = field(default_factory=dict)
     errors: list = field(default_factory=list)
+    first_day: date | None = None
+    last_day: date | None = None
 
 
 def precompute_day(session: Session, store: Store, day: date) -> PrecomputeSummary:
-    """Compute and store every daily aggregate of local `day` (replacing what was there).
+    """Compute and store every stored figure of local `day`: `refresh_stored` of that one day."""
+    return refresh_stored(session, store, day, day)
 
-    Besides the daily tables of `precompute_range`, this stores the RFM grids of the preset ranges
-    ending on `day` (`rfm_grid.precompute_rfm_day`), which only a day's own run needs.
+
+@dataclass(frozen=True)
+class Claim:
+    """The invalidation entries a refresh took: their ids and the earliest day they make stale."""
+
+    ids: list[int]
+    stale_from: date | None
+
+
+def claim_invalidations(session: Session, store: Store, claimant: int) -> Claim:
+    """Mark every pending invalidation entry of the store as taken by `claimant` and return them.
+
+    Runs in the caller's transaction, holding SQLite's write lock (so no write is half-way); entries
+    that other refreshes claimed and never cleared (a worker died) are taken over. From then on, the
+    triggers ignore these entries and record later changes in new ones (on SQLite they skip only
+    unclaimed entries; on PostgreSQL only entries of their own transaction), which stay pending
+    after this refresh deletes the ones it claimed.
     """
-    summary = precompute_range(session, store, day, day)
-    summary.counts["rfm_rows"] = precompute_rfm_day(session, store, day)
+    begin_writing(session)
+    session.execute(update(AnalyticsInvalidation).where(AnalyticsInvalidation.store_id == store.id)
+                    .values(claimed_by=claimant).execution_options(synchronize_session=False))
+    rows = session.exec(select(AnalyticsInvalidation.id, AnalyticsInvalidation.from_day).where(
+        AnalyticsInvalidation.store_id == store.id, AnalyticsInvalidation.claimed_by == claimant)).all()
+    return Claim(ids=[row[0] for row in rows], stale_from=min((row[1] for row in rows), default=None))
+
+
+def stored_span(session: Session, store: Store) -> tuple[date, date] | None:
+    """The oldest and newest day the store has stored figures of (daily tables or RFM grids), or None."""
+    spans = [
+        session.exec(select(func.min(table.day), func.max(table.day)).where(table.store_id == store.id)).one()
+        for table in (DailyCustomerCount, DailyRfmCell)
+    ]
+    days = [day for span in spans for day in span if day is not None]
+    return (min(days), max(days)) if days else None
+
+
+def refresh_stored(session: Session, store: Store, first_day: date, last_day: date, *, claimant: int = 0,
+                   progress: Callable[[int, int | None], None] | None = None, chunk_days: int | None = None,
+                   after_chunk: Callable[[], None] | None = None) -> PrecomputeSummary:
+    """Precompute `first_day`..`last_day` and every stored day made stale since it was computed.
+
+    1. Claims the store's pending invalidation entries (`claim_invalidations`, as `claimant`).
+    2. Widens the range so that it covers every stored day on or after the earliest claimed day (to
+       the newest stored day), and computes it with `precompute_range` (`chunk_days`, `after_chunk`
+       and `progress` as there: a long range commits chunk by chunk, its days staying unused until
+       step 4 commits).
+    3. Writes the RFM grids of the presets ending on the last day (`precompute_rfm_day`), and drops
+       the stale stored rows the range did not rewrite (RFM grids of other days; days beyond
+       `MAX_DAYS`).
+    4. Deletes exactly the claimed entries, in the transaction of step 3 (the caller commits); if
+       another refresh has taken some of them over meanwhile, records its own days as stale instead
+       of trusting them.
+
+    Changes committed after step 1 leave entries of their own, so the days they affect stay unused
+    until the next refresh, even when this one read part of their data.
+    """
+    claim = claim_invalidations(session, store, claimant)
+    stored = stored_span(session, store)
+    stale = claim.stale_from
+    if stale is not None and stored is not None and stale <= stored[1]:
+        first_day = min(first_day, max(stale, stored[0]))
+        last_day = max(last_day, stored[1])
+        first_day = max(first_day, last_day - timedelta(days=MAX_DAYS - 1))
+    summary = precompute_range(session, store, first_day, last_day, progress, chunk_days=chunk_days,
+                               after_chunk=after_chunk)
+    begin_writing(session)
+    summary.counts["rfm_rows"] = precompute_rfm_day(session, store, last_day)
+    if stale is not None:
+        for table in (*_TABLES, DailyRfmCell):
+            dropped = (table.day >= stale) & (table.day < first_day)
+            if table is DailyRfmCell:
+                dropped = (table.day >= stale) & (table.day != last_day)
+            session.execute(delete(table).where(table.store_id == store.id, dropped))
+    cleared = 0
+    for start in range(0, len(claim.ids), 1000):
+        cleared += session.execute(delete(AnalyticsInvalidation).where(
+            AnalyticsInvalidation.id.in_(claim.ids[start:start + 1000]),
+            AnalyticsInvalidation.claimed_by == claimant)).rowcount or 0
+    if cleared < len(claim.ids):
+        # Another refresh took entries over while this one ran (one whose worker was presumed dead
+        # and came back): it may clear changes this one has not read, so these rows are not trusted.
+        session.add(AnalyticsInvalidation(store_id=store.id, from_day=first_day))
+    summary.counts["invalidations_cleared"] = cleared
+    summary.first_day, summary.last_day = first_day, last_day
+    session.flush()
     return summary
 
 

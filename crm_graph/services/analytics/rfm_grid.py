@@ -1,8 +1,9 @@
 """The RFM grid (SPEC §4.I): every cell of the 5×5 (or 4×4) grid with its customers and revenue.
 
-Live, the grid is one SQL statement over `rfm_scores`. The daily precompute stores the grids of the
-preset ranges ending on a day (`PRECOMPUTED_PRESETS`, both schemes) in `daily_rfm_cell`; a request
-for exactly such a range (by preset or by the same days) reads them, any other request is live.
+Live, the grid is one SQL statement over `rfm_scores`. The PRECOMPUTE job stores the grids of the
+preset ranges ending on the last day it computes (`PRECOMPUTED_PRESETS`, both schemes) in
+`daily_rfm_cell`; a request for exactly such a range (by preset or by the same days) reads them while
+they are fresh (`daily.fresh`: no change dated on or before their day since), any other request is live.
 
 A filtered grid (the customer-list filter or a saved segment) shows where the matching customers sit
 in the store-wide grid: scores are computed over every customer of the range, then only the matching
@@ -23,6 +24,7 @@ from sqlmodel import Session
 from crm_graph.models import Customer, DailyRfmCell, Order, Store
 from crm_graph.models.enums import RfmScheme
 from crm_graph.models.types import ZERO, utcnow
+from crm_graph.services.analytics.daily import fresh
 from crm_graph.services.analytics.rfm import SCALE, SEGMENT_OF_CELL, RfmSegment, rfm_scores
 from crm_graph.services.analytics.scope import counted_in, prepare_analytics
 from crm_graph.services.dates import DatePreset, ResolvedRange, preset_days, resolve_range
@@ -161,7 +163,7 @@ def matching_preset(resolved_range: ResolvedRange) -> DatePreset | None:
 
 def precomputed_rfm_grid(session: Session, store: Store, resolved_range: ResolvedRange,
                          scheme: RfmScheme | str) -> RfmGrid | None:
-    """The stored grid of exactly this range, or None when it was not precomputed."""
+    """The stored grid of exactly this range, or None when it was not precomputed or is no longer fresh."""
     scheme = RfmScheme(scheme)
     preset = matching_preset(resolved_range)
     if preset is None:
@@ -170,7 +172,8 @@ def precomputed_rfm_grid(session: Session, store: Store, resolved_range: Resolve
         select(DailyRfmCell.r, DailyRfmCell.fm, DailyRfmCell.customers, DailyRfmCell.revenue,
                DailyRfmCell.computed_at)
         .where(DailyRfmCell.store_id == store.id, DailyRfmCell.day == resolved_range.last_day,
-               DailyRfmCell.preset == preset.value, DailyRfmCell.scheme == scheme.value)
+               DailyRfmCell.preset == preset.value, DailyRfmCell.scheme == scheme.value,
+               fresh(DailyRfmCell.day, store))
     ).all()
     if not rows:
         return None

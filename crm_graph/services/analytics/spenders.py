@@ -23,7 +23,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import CTE, Integer, Select, Subquery, case, cast, func, literal, select, true, union_all
+from sqlalchemy import (
+    CTE, Integer, Numeric, Select, Subquery, case, cast, func, literal, select, true, type_coerce, union_all,
+)
 from sqlmodel import Session
 
 from crm_graph.models import Customer, Order, Refund, Store
@@ -32,6 +34,9 @@ from crm_graph.models.types import Money, UTCDateTime
 from crm_graph.services.analytics import daily
 from crm_graph.services.analytics._sql import money_up, tune_for_analytics
 from crm_graph.services.dates import ResolvedRange, day_end
+
+#: An interpolated threshold as read: a Decimal of every digit the database gives (ten places from SQLite's float).
+_EXACT = Numeric(asdecimal=True)
 
 VALUE_SEGMENTS = ("SMALL", "MEDIUM", "BIG")
 FREQUENCY_SEGMENTS = ("ONE_TIME", "REPEAT", "FREQUENT")
@@ -164,7 +169,9 @@ def _thresholds(store: Store, spend: CTE) -> CTE:
     minimum = settings.frequent_min_orders
 
     def interpolate(lo, hi, rem, den):
-        return lo + (func.coalesce(hi, lo) - lo) * cast(rem, Money) / den
+        # Read as an unscaled number: through Money's two-place result processor, SQLite's float would
+        # be rounded to the nearest cent before `money_up` rounds it up (380.522 would give 380.52).
+        return type_coerce(lo + (func.coalesce(hi, lo) - lo) * cast(rem, Money) / den, _EXACT)
 
     return select(
         raw.c.spenders,

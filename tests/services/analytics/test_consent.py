@@ -6,6 +6,9 @@ A Warsaw store (DST on 29 March 2026) whose expected counts are worked out by ha
 from datetime import date
 
 import pytest
+from sqlalchemy import update
+
+from crm_graph.models import DailyConsentCount
 
 from crm_graph.services.analytics.consent import (
     consent_by_gender,
@@ -13,7 +16,7 @@ from crm_graph.services.analytics.consent import (
     consent_kpis,
     subscriptions_over_time,
 )
-from crm_graph.services.analytics.precompute import precompute_range
+from crm_graph.services.analytics.precompute import precompute_range, refresh_stored
 from crm_graph.services.dates import DateRange, resolve_range
 from tests.factories import StoreBuilder, utc
 
@@ -168,17 +171,24 @@ def test_precomputed_days_give_the_same_answers_and_are_used(session, warsaw):
     r = resolve_range(warsaw, MARCH, today=TODAY)
     live = (consent_kpis(session, warsaw, r), subscriptions_over_time(session, warsaw, r, "DAY"),
             subscriptions_over_time(session, warsaw, r, "WEEK"), consent_by_gender(session, warsaw, r))
-    precompute_range(session, warsaw, date(2026, 3, 1), date(2026, 3, 31))
+    refresh_stored(session, warsaw, date(2026, 3, 1), date(2026, 3, 31))
     session.commit()
     stored = (consent_kpis(session, warsaw, r), subscriptions_over_time(session, warsaw, r, "DAY"),
               subscriptions_over_time(session, warsaw, r, "WEEK"), consent_by_gender(session, warsaw, r))
     assert stored == live
     assert kpi_table(stored[0]) == EXPECTED_KPIS
-    # Proof that the daily rows are read: a change made after precomputing shows only live.
+    # Proof that the daily rows are read: a stored count changed by hand shows.
+    marked = update(DailyConsentCount).where(
+        DailyConsentCount.store_id == warsaw.id, DailyConsentCount.day == date(2026, 3, 31),
+        DailyConsentCount.channel == "EMAIL", DailyConsentCount.bucket == "SUBSCRIBED").values(customers=99)
+    session.execute(marked)
+    session.commit()
+    assert kpi_table(consent_kpis(session, warsaw, r))[("EMAIL", "SUBSCRIBED")][0] == 99
+    # A change dated inside the precomputed days makes them stale: the answer is live at once.
     b = StoreBuilder(session, warsaw)
     b.consent(b.customer(email="late@example.com"), "EMAIL", "SUBSCRIBED", utc(2026, 3, 2))
     b.commit()
-    assert kpi_table(consent_kpis(session, warsaw, r)) == EXPECTED_KPIS
+    assert kpi_table(consent_kpis(session, warsaw, r))[("EMAIL", "SUBSCRIBED")][0] == 5
     live_now = consent_counts_at(session, warsaw, [r.end])[0]
     assert live_now[("EMAIL", None, "SUBSCRIBED")] == 5
 

@@ -104,7 +104,7 @@ def test_days_after_the_newest_precomputed_one_are_brought_forward_exactly(sessi
     b.consent(anna, "EMAIL", "SUBSCRIBED", utc(2026, 3, 2, 12))
     b.consent(bob, "SMS", "SUBSCRIBED", utc(2026, 3, 2, 13))
     b.commit()
-    precompute_range(session, store, date(2026, 3, 1), date(2026, 3, 4))
+    precompute.refresh_stored(session, store, date(2026, 3, 1), date(2026, 3, 4))
     session.commit()
     # After the newest precomputed day (4 March): Anna unsubscribes and resubscribes on the 5th (two
     # events at one instant: the later id wins), Bob's SMS turns invalid, Cleo (no earlier event)
@@ -283,3 +283,35 @@ def test_a_range_and_its_days_alone_write_the_same_rows(session, make_store):
     session.commit()
     ranged = [[r for r in rows if r[1] in days] for rows in snapshot()]
     assert ranged == alone
+
+
+def test_a_refresh_whose_entries_were_taken_over_leaves_its_days_stale(engine, make_store):
+    """Two refreshes of one store at once (a worker presumed dead came back): the one whose claimed
+    entries another took over does not clear them, and records its own days as stale."""
+    from sqlmodel import Session
+
+    from crm_graph.models import AnalyticsInvalidation
+    from crm_graph.services.analytics.daily import stale_from
+
+    store = make_store(timezone="Europe/Warsaw")
+    with Session(engine, expire_on_commit=False) as session:
+        build(session, store)
+        taken = []
+
+        def take_over():
+            session.commit()
+            if not taken:
+                with Session(engine) as other:
+                    taken.append(precompute.claim_invalidations(other, store, claimant=2).ids)
+                    other.commit()
+
+        summary = precompute.refresh_stored(session, store, date(2026, 3, 1), date(2026, 3, 4), claimant=1,
+                                            chunk_days=2, after_chunk=take_over)
+        session.commit()
+        assert taken[0] and summary.counts["invalidations_cleared"] == 0
+        assert stale_from(session, store) <= date(2026, 3, 1)
+        left = session.exec(select(AnalyticsInvalidation.id, AnalyticsInvalidation.from_day,
+                                   AnalyticsInvalidation.claimed_by)
+                            .where(AnalyticsInvalidation.store_id == store.id)).all()
+        assert set(taken[0]) <= {row[0] for row in left}
+        assert (date(2026, 3, 1), None) in {(row[1], row[2]) for row in left}

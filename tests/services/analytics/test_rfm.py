@@ -12,6 +12,7 @@ from sqlmodel import select
 from crm_graph.models import Customer
 from crm_graph.models.enums import RfmScheme
 from crm_graph.services.analytics.rfm import SEGMENT_OF_CELL, RfmSegment, cells_of_segment, rfm_scores
+from crm_graph.services.analytics.precompute import precompute_day
 from crm_graph.services.analytics.rfm_grid import precompute_rfm_day, rfm_grid
 from crm_graph.services.dates import DatePreset, resolve_range
 from tests.factories import StoreBuilder, utc
@@ -221,7 +222,7 @@ def test_precomputed_grid_equals_live(session, make_store):
     store = make_store(timezone="Europe/Warsaw")
     build_march_store(session, store)
     day = date(2026, 3, 31)
-    written = precompute_rfm_day(session, store, day)
+    written = precompute_day(session, store, day).counts["rfm_rows"]
     session.commit()
     assert written == 5 * (26 + 17)  # 5 presets x (25 + prospects, 16 + prospects)
     for preset in (DatePreset.LAST_7_DAYS, DatePreset.LAST_30_DAYS, DatePreset.LAST_90_DAYS,
