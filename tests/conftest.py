@@ -27,7 +27,19 @@ from tests.factories import StoreFactory
 PG_ADMIN_URL = os.environ.get(
     "CRM_GRAPH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("CRM_GRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url_of_this_worker(url: str) -> str:
+    """`url` for this pytest process: under pytest-xdist, worker gwN uses database number (db - N), so
+    parallel workers never flush each other's Redis database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    base, _, db = url.rpartition("/")
+    if not worker.startswith("gw") or not db.isdigit():
+        return url
+    return f"{base}/{max(int(db) - int(worker[2:]), 0)}"
+
+
+REDIS_URL = _redis_url_of_this_worker(os.environ.get("CRM_GRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ["sqlite", "postgresql"]
 
