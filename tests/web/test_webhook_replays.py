@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from crm_graph.services.connectors import register_connector
 from tests.ingest_helpers import count, rows
+from tests.webhook_helpers import WEBHOOK_SECRET, registered_fake_woocommerce
 from tests.workers.conftest import wait_for_job
 
 crm_graph_woocommerce = pytest.importorskip("crm_graph_woocommerce")
@@ -26,10 +27,9 @@ from crm_graph_shopify import webhooks as shopify_webhooks  # noqa: E402
 from crm_graph_shopify.fake_server import FakeShopify  # noqa: E402
 from crm_graph_shopify.fake_server import sample as shopify_sample  # noqa: E402
 from crm_graph_woocommerce import webhooks as woo_webhooks  # noqa: E402
-from crm_graph_woocommerce.fake_server import FakeWooCommerce  # noqa: E402
 from crm_graph_woocommerce.fake_server import sample as woo_sample  # noqa: E402
 
-SECRET = "wh-secret"
+SECRET = WEBHOOK_SECRET
 CUSTOMERS = "{ customers { nodes { id firstName } } }"
 UPDATE = """mutation($id: ID!, $input: CustomerInput!) { updateCustomer(id: $id, input: $input) {
   __typename ... on Customer { firstName } } }"""
@@ -45,16 +45,9 @@ def _woo_time(moment: datetime) -> str:
 
 @pytest.fixture
 def woo(engine, store):
-    """A fake WooCommerce, registered for `store` with a webhook secret."""
-    fake = FakeWooCommerce(key="ck", secret="cs", timeout_seconds=0.6)
-    url = fake.start()
-    with Session(engine) as session:
-        register_connector(session, store, "woocommerce", {
-            "url": url, "consumer_key": "ck", "consumer_secret": "cs", "webhook_secret": SECRET,
-            "timeout": 0.5, "max_retries": 0})
-        session.commit()
-    yield fake
-    fake.stop()
+    """A fake WooCommerce, registered for `store` with the webhook secret."""
+    with registered_fake_woocommerce(engine, store) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -14,19 +14,19 @@ from sqlmodel import Session, select
 
 from crm_graph.models import Customer, Job
 from crm_graph.models.types import utcnow
-from crm_graph.services.connectors import register_connector
 from crm_graph.services.customers.importing import start_customer_import
 from crm_graph.settings import Settings
 from tests.graphql.customers.helpers import wait_for_job as wait_for_api_job
+from tests.webhook_helpers import WEBHOOK_SECRET, registered_fake_woocommerce
 from tests.workers.conftest import wait_for_job
 from workers import maintenance
 from workers.broker import use_database
 
 crm_graph_woocommerce = pytest.importorskip("crm_graph_woocommerce")
-from crm_graph_woocommerce.fake_server import FakeWooCommerce, sample  # noqa: E402
+from crm_graph_woocommerce.fake_server import sample  # noqa: E402
 from crm_graph_woocommerce.webhooks import signature  # noqa: E402
 
-SECRET = "wh-secret"
+SECRET = WEBHOOK_SECRET
 IMPORT = """mutation($csv: String!) { importCustomers(csv: $csv) {
   __typename ... on Job { id } ... on MutationError { code message } } }"""
 ERASE = "mutation($ids: [ID!]) { eraseCustomers(ids: $ids) { __typename ... on BulkChange { changed } } }"
@@ -38,15 +38,9 @@ def _files(folder) -> list[str]:
 
 @pytest.fixture
 def woo(engine, store):
-    fake = FakeWooCommerce(key="ck", secret="cs", timeout_seconds=0.6)
-    url = fake.start()
-    with Session(engine) as session:
-        register_connector(session, store, "woocommerce", {
-            "url": url, "consumer_key": "ck", "consumer_secret": "cs", "webhook_secret": SECRET,
-            "timeout": 0.5, "max_retries": 0})
-        session.commit()
-    yield fake
-    fake.stop()
+    """A fake WooCommerce, registered for `store` with the webhook secret."""
+    with registered_fake_woocommerce(engine, store) as fake:
+        yield fake
 
 
 def deliver(api, store, customer: dict, delivery: str) -> Job:
