@@ -179,9 +179,12 @@ def _epoch(value) -> float:
     return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp()
 
 
-def scrape_registry(engine: Engine | None) -> CollectorRegistry:
-    """The registry a scrape reads: every API process's series (multi-process mode) or this one's."""
-    if engine is not None:
+def scrape_registry(engine: Engine | None, *, pool: bool = True) -> CollectorRegistry:
+    """The registry a scrape reads: every API process's series (multi-process mode) or this one's.
+
+    `pool=False` in the `serve` process that only serves the metrics port: its own pool is not the API's.
+    """
+    if engine is not None and pool:
         record_pool(engine)
     if multiprocess_dir():
         from prometheus_client import multiprocess
@@ -223,5 +226,5 @@ def serve_metrics(host: str, port: int, engine: Engine | None) -> None:
     """Serve `/metrics` on `host`:`port` from a thread of this process (`CRM_GRAPH_METRICS_PORT`)."""
     from prometheus_client import start_http_server
 
-    start_http_server(port, addr=host, registry=scrape_registry(engine))
+    start_http_server(port, addr=host, registry=scrape_registry(engine, pool=not multiprocess_dir()))
 
