@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL at /graphql, liveness at /health, readiness at /ready.
+"""The ASGI application: GraphQL at /graphql, liveness at /health, readiness at /ready, Prometheus
+metrics at /metrics (see `metrics_on_api`); every request gets an id (``X-Request-Id``).
 
 The production switch (`CRM_GRAPH_PRODUCTION`) turns off GraphiQL, queries over GET and schema
 introspection, and refuses a development store. In every mode: a request body size limit, CORS only
@@ -22,13 +23,20 @@ from starlette.routing import Route
 from crm_graph.db import get_engine
 from crm_graph.errors import ConfigurationError
 from crm_graph.graphql.schema import build_schema
-from crm_graph.graphql.view import CrmGraphQL
 from crm_graph.downloads import export_download
+from crm_graph.observability.http import MeasuredGraphQL, RequestContext, metrics_endpoint
 from crm_graph.middleware import BodySizeLimit, SecurityHeaders, UnexpectedErrors
 from crm_graph.services.webhook_jobs import enqueue_webhook
 from crm_graph.settings import DEV_SECRET_KEY, Settings, get_settings
 
 log = logging.getLogger("crm_graph.app")
+
+
+def metrics_on_api(settings: Settings) -> bool:
+    """Whether the API answers `/metrics`: not when it has a port of its own; in production only with a token."""
+    if settings.metrics_port:
+        return False
+    return bool(settings.metrics_token) or not settings.production
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -39,8 +47,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if settings.production and settings.secret_key == DEV_SECRET_KEY:
         raise ConfigurationError("Set CRM_GRAPH_SECRET_KEY to a long random string; the default is for development only.")
     engine = get_engine(settings.database_url)
-    graphql = CrmGraphQL(
-        build_schema(introspection=not settings.production, max_cost=settings.max_query_cost),
+    schema = build_schema(introspection=not settings.production, max_cost=settings.max_query_cost)
+    if settings.tracing:
+        from crm_graph.observability import tracing
+
+        tracing.setup_tracing()
+        tracing.instrument_engine(engine)
+        schema.extensions = [*schema.extensions, tracing.graphql_extension()]
+    graphql = MeasuredGraphQL(
+        schema,
         engine=engine,
         settings=settings,
         graphql_ide=None if settings.production else "graphiql",
@@ -78,7 +93,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/exports/{token}", export_download, methods=["GET"]),
         *webhooks.routes,
     ]
+    if metrics_on_api(settings):
+        routes.append(Route("/metrics", metrics_endpoint(engine, settings.metrics_token), methods=["GET"]))
     middleware = [
+        Middleware(RequestContext, engine=engine),
         Middleware(SecurityHeaders, strict=settings.production),
         Middleware(UnexpectedErrors),
         Middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=methods,

@@ -175,11 +175,25 @@ def serve(
         os.environ.setdefault("CRM_GRAPH_EMBEDDED_SCHEDULER", "true")
         get_settings.cache_clear()
     settings = get_settings()
-    _migrated_engine()
+    engine = _migrated_engine()
     host, port = host or settings.host, port or settings.port
-    console.print(f"GraphQL API on http://{host}:{port}/graphql")
-    uvicorn.run("crm_graph.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower())
+    say = logging.getLogger("crm_graph.serve").info if settings.log_format == "json" else console.print
+    say(f"GraphQL API on http://{host}:{port}/graphql")
+    # Observability: one log format for uvicorn and the app; several processes share their metrics.
+    from crm_graph.observability import logging_config, multiprocess
+
+    metrics_dir = multiprocess.prepare(workers)
+    try:
+        if settings.metrics_port:
+            from crm_graph.observability.metrics import serve_metrics
+
+            serve_metrics(settings.metrics_host, settings.metrics_port, engine)
+            say(f"Metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics")
+        uvicorn.run("crm_graph.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=settings.log_level.lower(),
+                    log_config=logging_config.dict_config(settings.log_format, settings.log_level))
+    finally:
+        multiprocess.cleanup(metrics_dir)
 
 
 @app.command()
@@ -248,12 +262,9 @@ def main() -> None:
     from pydantic import ValidationError
 
     try:
-        level = get_settings().log_level.upper()
-        logging.basicConfig(level=getattr(logging, level, logging.INFO),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        # Migration steps are reported by `crm-graph migrate` itself, not line by line.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        from crm_graph.observability.logging_config import configure
+
+        configure(get_settings().log_format, get_settings().log_level)  # alembic and apscheduler quiet
         app()
     except UserError as exc:
         _fail(str(exc))

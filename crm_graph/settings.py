@@ -1,6 +1,7 @@
 """Process settings, read from the environment (prefix ``CRM_GRAPH_``) and an optional ``.env`` file."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -143,8 +144,10 @@ class Settings(BaseSettings):
         default=False,
         description="Embedded mode: run the scheduler inside the API process (`serve` and `demo` turn it on).",
     )
-    worker_metrics: bool = Field(
-        default=False, description="Expose Prometheus metrics from worker processes (needs prometheus-client).",
+    worker_metrics: bool | None = Field(
+        default=None,
+        description="Expose Dramatiq's Prometheus metrics from worker processes; unset: on when prometheus-client "
+        "is installed.",
     )
     redis_namespace: str = Field(default="crm_graph", description="Prefix of the broker's Redis keys.")
     redis_heartbeat_timeout_ms: int = Field(
@@ -154,6 +157,26 @@ class Settings(BaseSettings):
     redis_maintenance_chance: int = Field(
         default=10_000, ge=1, le=1_000_000,
         description="Per million broker commands, how many also requeue dead workers' messages.",
+    )
+
+    # Observability (crm_graph/observability; docs/OPERATIONS.md, Metrics).
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object per log line (app, uvicorn, Dramatiq).",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token `/metrics` on the API asks for; in production /metrics is served on the API "
+        "only with a token (or on CRM_GRAPH_METRICS_PORT).",
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="Serve `/metrics` on this port (of CRM_GRAPH_METRICS_HOST) instead of the API's.",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Address the CRM_GRAPH_METRICS_PORT server binds to.")
+    tracing: bool = Field(
+        default=False,
+        description="OpenTelemetry traces (needs the `tracing` extra); the exporter follows OTEL_TRACES_EXPORTER "
+        "(none by default).",
     )
 
 

@@ -106,6 +106,9 @@ def build_middleware(settings: Settings, *, metrics: bool = False) -> list[Middl
 
 
 def _metrics_enabled(settings: Settings) -> bool:
+    """`CRM_GRAPH_WORKER_METRICS`; unset means on wherever prometheus-client is installed."""
+    if settings.worker_metrics is None:
+        return importlib.util.find_spec("prometheus_client") is not None
     if not settings.worker_metrics:
         return False
     # Only look for it: prometheus_client must be imported after the middleware has set up its
@@ -121,6 +124,10 @@ def _metrics_enabled(settings: Settings) -> bool:
 def build_broker(settings: Settings) -> dramatiq.Broker:
     """A new broker for `settings` (not installed as the global one; see `setup_broker`)."""
     if settings.redis_url:
+        if settings.log_format == "json":  # a worker process: its log lines take the API's JSON shape
+            from crm_graph.observability.logging_config import configure
+
+            configure(settings.log_format, settings.log_level)
         return RedisBroker(
             url=settings.redis_url,
             middleware=build_middleware(settings, metrics=_metrics_enabled(settings)),

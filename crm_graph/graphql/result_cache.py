@@ -30,11 +30,15 @@ class ResultCache:
 
     async def get(self, scope: int, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         """The result of `compute()` for `key` of `scope`: a recent one, the one being computed, or a new one."""
+        from crm_graph.observability.metrics import record_cache
+
         if self.seconds <= 0:
+            record_cache(False)
             return await compute()
         key = (scope, key)
         now = time.monotonic()
         entry = self._entries.get(key)
+        record_cache(entry is not None and entry[0] > now)
         if entry is None or entry[0] <= now:
             future = asyncio.ensure_future(compute())
             future.add_done_callback(lambda done: self._forget_failure(key, done))

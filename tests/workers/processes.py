@@ -41,6 +41,8 @@ class WorkerProcesses:
 
     def env(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("CRM_GRAPH_")}
+        # Parallel test workers would all bind Dramatiq's metrics port (9191); metrics are tested apart.
+        env["CRM_GRAPH_WORKER_METRICS"] = "false"
         env.update(self.settings, CRM_GRAPH_DATABASE_URL=self.db_url, CRM_GRAPH_REDIS_URL=self.redis_url,
                    CRM_GRAPH_REDIS_NAMESPACE=self.namespace, PYTHONPATH=str(ROOT))
         return env
