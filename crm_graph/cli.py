@@ -47,7 +47,8 @@ def migrate() -> None:
     from crm_graph.preflight import describe_database
 
     engine = _migrated_engine()
-    console.print(f"Database {describe_database(engine)} is at revision {current_revision(engine)}.", highlight=False)
+    console.print(f"Database {describe_database(engine)} is at revision {current_revision(engine)}.",
+                  highlight=False, soft_wrap=True)
 
 
 @stores_app.command("create")
@@ -182,7 +183,7 @@ def serve(
     validate_app(settings)
     engine = _migrated_engine()
     host, port = host or settings.host, port or settings.port
-    console.print(f"Database: {describe_database(engine)}", highlight=False)
+    console.print(f"Database: {describe_database(engine)}", highlight=False, soft_wrap=True)
     console.print(f"GraphQL API on http://{host}:{port}/graphql")
     uvicorn.run("crm_graph.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level.lower())
@@ -212,7 +213,7 @@ def demo(
     require_free_port(settings.host, port)
     require_broker(settings)
     engine = _migrated_engine()
-    console.print(f"Database: {describe_database(engine)}", highlight=False)
+    console.print(f"Database: {describe_database(engine)}", highlight=False, soft_wrap=True)
     with session_scope(engine) as session:
         try:
             store = get_store(session, DEMO_STORE)
