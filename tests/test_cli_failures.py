@@ -77,14 +77,6 @@ def test_serve_with_several_processes_fails_once_on_a_bad_production_setting(db_
     assert time.monotonic() - started < 30
 
 
-def test_serve_with_several_processes_fails_once_on_a_bad_database(tmp_path):
-    bad_url = run_cli("serve", "--workers", "2", cwd=tmp_path, CRM_GRAPH_DATABASE_URL="not a url")
-    assert_one_line_failure(bad_url, "CRM_GRAPH_DATABASE_URL")
-    unreachable = run_cli("serve", "--workers", "2", cwd=tmp_path,
-                          CRM_GRAPH_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{_closed_port()}/nothing")
-    assert_one_line_failure(unreachable, "Cannot reach the database")
-
-
 def test_serve_and_migrate_print_the_absolute_path_of_a_relative_sqlite_file(tmp_path):
     migrated = run_cli("migrate", cwd=tmp_path, CRM_GRAPH_DATABASE_URL="sqlite:///relative.db")
     assert migrated.returncode == 0, migrated.stderr
