@@ -2,8 +2,9 @@
 metrics at /metrics (see `metrics_on_api`); every request gets an id (``X-Request-Id``).
 
 The production switch (`CRM_GRAPH_PRODUCTION`) turns off GraphiQL, queries over GET and schema
-introspection, and refuses a development store. In every mode: a request body size limit, CORS only
-for the configured origins, and security headers on every response.
+introspection, and refuses a development store. In every mode: a request body size limit, CORS for
+the configured origins (in development, when none are configured, for http://localhost and
+http://127.0.0.1 on any port), and security headers on every response.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from crm_graph.services.webhook_jobs import enqueue_webhook
 from crm_graph.settings import DEV_SECRET_KEY, Settings, get_settings
 
 log = logging.getLogger("crm_graph.app")
+
+#: Browser origins development allows when CRM_GRAPH_CORS_ORIGINS is empty: a frontend on this machine.
+LOCAL_ORIGINS = r"http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?"
 
 
 def metrics_on_api(settings: Settings) -> bool:
@@ -100,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(SecurityHeaders, strict=settings.production),
         Middleware(UnexpectedErrors),
         Middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=methods,
+                   allow_origin_regex=None if settings.production or settings.cors_origin_list else LOCAL_ORIGINS,
                    allow_headers=["Authorization", "Content-Type"], max_age=600),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, own_limit_prefixes=(webhooks.PREFIX,)),
     ]

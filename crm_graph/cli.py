@@ -44,9 +44,11 @@ def _migrated_engine():
 def migrate() -> None:
     """Bring the configured database (CRM_GRAPH_DATABASE_URL) to the newest schema."""
     from crm_graph.migrate import current_revision
+    from crm_graph.preflight import describe_database
 
     engine = _migrated_engine()
-    console.print(f"Database {engine.url.render_as_string(hide_password=True)} is at revision {current_revision(engine)}.")
+    console.print(f"Database {describe_database(engine)} is at revision {current_revision(engine)}.",
+                  highlight=False, soft_wrap=True)
 
 
 @stores_app.command("create")
@@ -175,9 +177,14 @@ def serve(
         os.environ.setdefault("CRM_GRAPH_EMBEDDED_SCHEDULER", "true")
         get_settings.cache_clear()
     settings = get_settings()
+    from crm_graph.preflight import describe_database, validate_app
+
+    # Here, once: a setting every API process would refuse must not become a crash loop of workers.
+    validate_app(settings)
     engine = _migrated_engine()
     host, port = host or settings.host, port or settings.port
     say = logging.getLogger("crm_graph.serve").info if settings.log_format == "json" else console.print
+    say(f"Database: {describe_database(engine)}")
     say(f"GraphQL API on http://{host}:{port}/graphql")
     # Observability: one log format for uvicorn and the app; several processes share their metrics.
     from crm_graph.observability import logging_config, multiprocess
@@ -209,12 +216,18 @@ def demo(
     from crm_graph.services.stores import create_store, customer_count, get_store
 
     from crm_graph.generator import check_size
+    from crm_graph.preflight import describe_database, require_broker, require_free_port
 
     settings = get_settings()
     if settings.production:
         raise UserError("`crm-graph demo` is for development; unset CRM_GRAPH_PRODUCTION.")
     check_size(customers)
+    port = port or settings.port
+    # Before anything is written: a busy port must not leave a new store or key behind.
+    require_free_port(settings.host, port)
+    require_broker(settings)
     engine = _migrated_engine()
+    console.print(f"Database: {describe_database(engine)}", highlight=False, soft_wrap=True)
     with session_scope(engine) as session:
         try:
             store = get_store(session, DEMO_STORE)
@@ -226,7 +239,6 @@ def demo(
     with session_scope(engine) as session:
         _, plain = create_api_key(session, store, "admin", "demo key")
         total = customer_count(session, store)
-    port = port or settings.port
     url = f"http://{settings.host}:{port}/graphql"
     console.print(f"\nDemo store {DEMO_STORE!r}: {total:,} customers.")
     console.print(f"GraphiQL: [bold]{url}[/bold] (development mode: requests without a key act on the demo store)")
@@ -258,14 +270,18 @@ register_job_commands(app)
 
 
 def main() -> None:
-    """Entry point: runs the command; user errors are one line on stderr and exit code 2."""
+    """Entry point: runs the command; every failure the user can act on is one line on stderr and
+    exit code 2: user errors, bad settings, unreachable servers, bad options or arguments."""
     from pydantic import ValidationError
+
+    click = _click_exceptions()
 
     try:
         from crm_graph.observability.logging_config import configure
 
         configure(get_settings().log_format, get_settings().log_level)  # alembic and apscheduler quiet
-        app()
+        # Not standalone: click's usage errors come here, to be one line like the others.
+        code = app(standalone_mode=False)
     except UserError as exc:
         _fail(str(exc))
     except ValidationError as exc:
@@ -275,8 +291,41 @@ def main() -> None:
         _fail(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}")
     except DBAPIError as exc:  # a value the database refused (too long, out of range): one line, not a traceback
         _fail(f"the database refused a value: {str(exc.orig or exc).strip().splitlines()[0][:300]}")
+    except click.NoArgsIsHelpError as exc:  # `crm-graph stores`: its help (already shown), exit code 2
+        if exc.format_message().strip():
+            err.print(exc.format_message(), highlight=False, markup=False)
+        sys.exit(2)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "crm-graph"
+        _fail(f"{exc.format_message().rstrip('.')}. See `{command} --help`.")
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+    except typer.Abort:  # end of input at a prompt
+        err.print("Aborted.")
+        sys.exit(1)
+    except ModuleNotFoundError as exc:  # an optional dependency a setting asks for
+        extra = _EXTRAS.get((exc.name or "").partition(".")[0])
+        hint = f"pip install 'crm-graph[{extra}]'" if extra else f"install {exc.name!r} into this environment"
+        _fail(f"the Python package {exc.name!r} is needed here but not installed; {hint}.")
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+def _click_exceptions():
+    """The module of the click exceptions typer raises (typer 0.2x bundles its own click)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # a typer that uses the click package
+        from click import exceptions
+    return exceptions
+
+
+#: Optional dependencies and the extra of crm-graph that installs each.
+_EXTRAS = {"prometheus_client": "metrics"}
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(2)

@@ -19,6 +19,28 @@ def _summary_table(counts: dict[str, int]) -> Table:
     return table
 
 
+def _json_option(value: str, option: str, example: str, *, files: bool = False):
+    """The JSON value of `option` (with `files`, ``@path`` reads it from a file), or a `UserError`
+    saying what is wrong with it."""
+    from crm_graph.errors import UserError
+
+    source = option
+    if files and value.startswith("@"):
+        path = Path(value[1:])
+        source = f"{option} file {str(path)!r}"
+        try:
+            value = path.read_text("utf-8")
+        except FileNotFoundError:
+            raise UserError(f"{option}: no file {str(path)!r}; give an existing JSON file after @, "
+                            "or the JSON itself.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"{option}: cannot read {str(path)!r} ({getattr(exc, 'strerror', None) or exc}).") from None
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise UserError(f"{source} is not valid JSON ({exc}); write a JSON object, e.g. {example}.") from None
+
+
 def register(app: typer.Typer, console: Console, migrated_engine) -> None:
     """Add the connector commands to the `crm-graph` app."""
 
@@ -44,11 +66,7 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
         from crm_graph.services.connectors import public_settings, register_connector
         from crm_graph.services.stores import get_store
 
-        text = Path(settings[1:]).read_text("utf-8") if settings.startswith("@") else settings
-        try:
-            values = json.loads(text)
-        except ValueError:
-            raise typer.BadParameter("--settings must be JSON or @file.json") from None
+        values = _json_option(settings, "--settings", """'{"url": "https://shop.example"}'""", files=True)
         engine = migrated_engine()
         with session_scope(engine) as session:
             row = register_connector(session, get_store(session, store), connector, values)
@@ -97,7 +115,9 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
         from crm_graph.services.csv_import import import_csv
         from crm_graph.services.stores import get_store
 
-        columns = json.loads(mapping) if mapping and mapping.strip().startswith("{") else mapping
+        columns = mapping
+        if mapping and mapping.strip().startswith("{"):
+            columns = _json_option(mapping, "--mapping", """'{"E-mail": "email"}'""")
         engine = migrated_engine()
         with session_scope(engine) as session:
             target = get_store(session, store)

@@ -36,7 +36,10 @@ def worker(
     if not get_settings().redis_url:
         raise UserError("CRM_GRAPH_REDIS_URL is not set: without Redis, `crm-graph serve` runs jobs itself.")
     from crm_graph.cli import _migrated_engine
+    from crm_graph.preflight import require_broker
 
+    require_broker(get_settings())
+    _require_metrics_package(get_settings())
     _migrated_engine()
     command = [sys.executable, "-m", "dramatiq", "workers.actors", "--threads", str(threads)]
     if processes:
@@ -52,14 +55,24 @@ def worker(
     os.execv(sys.executable, command)
 
 
+def _require_metrics_package(settings) -> None:
+    """Workers import prometheus-client when metrics are on: import it here first, so that a missing or
+    broken package is one line (see `crm_graph.cli.main`), not a traceback from every worker process.
+    This process is replaced by Dramatiq's, so importing it here changes nothing for the workers."""
+    if settings.worker_metrics:
+        import prometheus_client  # noqa: F401
+
+
 def scheduler() -> None:
     """Run the scheduler: daily precompute after each store's midnight, periodic syncs, the job reaper."""
     settings = get_settings()
     if not settings.redis_url:
         raise UserError("CRM_GRAPH_REDIS_URL is not set: without Redis, `crm-graph serve` runs the schedule itself.")
     from crm_graph.cli import _migrated_engine
+    from crm_graph.preflight import require_broker
     from workers.scheduler import build_scheduler
 
+    require_broker(settings)
     _migrated_engine()
     console.print("Scheduler running (Ctrl-C to stop). A second scheduler would not double the work.")
     try:
@@ -78,10 +91,13 @@ def precompute(
     from crm_graph.cli import _migrated_engine
     from crm_graph.db import session_scope
     from crm_graph.models.types import utcnow
+    from crm_graph.preflight import require_broker
     from crm_graph.services.jobs import start_precompute
     from crm_graph.services.stores import get_store
 
     settings = get_settings()
+    # Before the job row exists: with Redis down it would wait QUEUED (and --wait would never end).
+    require_broker(settings)
     engine = _migrated_engine()
     if not settings.redis_url:
         from workers.inprocess import ensure_in_process_workers

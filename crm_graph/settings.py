@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     )
     cors_origins: str = Field(
         default="",
-        description="Comma-separated browser origins allowed to call the API (CORS); empty allows none.",
+        description="Comma-separated browser origins allowed to call the API (CORS); empty allows none in "
+        "production and http://localhost:* and http://127.0.0.1:* in development.",
     )
 
     connector_allowed_hosts: str = Field(
