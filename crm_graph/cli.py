@@ -183,7 +183,11 @@ def serve(
     validate_app(settings)
     engine = _migrated_engine()
     host, port = host or settings.host, port or settings.port
-    say = logging.getLogger("crm_graph.serve").info if settings.log_format == "json" else console.print
+    if settings.log_format == "json":
+        say = logging.getLogger("crm_graph.serve").info
+    else:  # no wrapping: a long database path stays one line a script can read
+        def say(line: str) -> None:
+            console.print(line, highlight=False, soft_wrap=True)
     say(f"Database: {describe_database(engine)}")
     say(f"GraphQL API on http://{host}:{port}/graphql")
     # Observability: one log format for uvicorn and the app; several processes share their metrics.
