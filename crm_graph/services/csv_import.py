@@ -1,4 +1,4 @@
-"""Import a CSV file of one kind (customers, orders, consents, tags, marketing_spend) into a store.
+"""Import a CSV file of one kind (customers, orders, consents, tags, activity, marketing_spend) into a store.
 
 The file is streamed: the kind's reader yields records and row errors, which are written in batches,
 each batch in its own transaction, so memory stays flat whatever the file's size. Bad rows are
