@@ -10,7 +10,7 @@ from sqlmodel import Session
 from crm_graph.connectors.records import ActivityRecord, ConsentRecord, SpendRecord
 from crm_graph.models import ActivityEvent, ConsentEvent, MarketingSpend, Store
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_for
+from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_many
 from crm_graph.services.ingest.customers import unresolved
 
 CE = ConsentEvent.__table__
@@ -54,7 +54,7 @@ def ingest_consents(session: Session, store: Store, source: str, records: Sequen
                         "source": source, "reason": record.reason, "actor": None, "created_at": now})
         result.counts["created"] += 1
     if inserts:
-        session.execute(insert_for(session, CE).on_conflict_do_nothing(), inserts)
+        insert_many(session, CE, inserts, skip_conflicts=True)
     return result
 
 
@@ -80,7 +80,7 @@ def ingest_activity(session: Session, store: Store, source: str, records: Sequen
             result.activity_customers.add(customer_id)
             result.counts["created"] += 1
     if inserts:
-        session.execute(insert_for(session, AE).on_conflict_do_nothing(), inserts)
+        insert_many(session, AE, inserts, skip_conflicts=True)
     return result
 
 

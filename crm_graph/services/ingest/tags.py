@@ -11,7 +11,7 @@ from sqlmodel import Session
 from crm_graph.connectors.records import CustomerRecord, TagRecord
 from crm_graph.models import CustomerTag, Store, Tag
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_for
+from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_for, insert_many
 
 T = Tag.__table__
 CT = CustomerTag.__table__
@@ -75,7 +75,7 @@ def sync_customer_tags(session: Session, store: Store, source: str,
             result.touched_customers.add(customer_id)
         by_customer[customer_id] = wanted
     if inserts:
-        session.execute(CT.insert(), inserts)
+        insert_many(session, CT, inserts)
     _close(session, closes)
     return result
 
@@ -132,6 +132,6 @@ def ingest_tags(session: Session, store: Store, source: str, records: Sequence[T
         mine.append({"id": None, "applied_at": record.applied_at, "removed_at": record.removed_at, "row": row})
         result.counts["created"] += 1
     if inserts:
-        session.execute(CT.insert(), inserts)
+        insert_many(session, CT, inserts)
     _close(session, closes)
     return result
