@@ -107,7 +107,7 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
     def import_csv_command(
         store: str = typer.Argument(..., help="Store slug."),
         file: Path = typer.Argument(..., help="The CSV file (UTF-8, `,` or `;`)."),
-        kind: str = typer.Option(..., "--kind", help="customers, orders, consents, tags or marketing_spend."),
+        kind: str = typer.Option(..., "--kind", help="customers, orders, consents, tags, activity or marketing_spend."),
         mapping: str = typer.Option(None, "--mapping", help="A named header mapping (e.g. shopify-customers) "
                                                               "or a JSON object mapping their header to our column."),
     ) -> None:

@@ -4,7 +4,9 @@ A connector turns platform payloads into these plain dataclasses; the ingestion 
 (`crm_graph.services.ingest`) upserts them idempotently on (store, source, external id). Times are
 timezone-aware UTC instants, money is `Decimal`, ids are strings (never floats: a Shopify id does not
 fit a double). A customer is referred to by its external id in the same source, or, for guests, by
-email then phone.
+email then phone. A reference may also name a customer by another source's id (a "CRM ID" such as
+``woocommerce:123``, `CustomerRef.source`): such a reference finds the customer that source created and
+never creates one.
 """
 
 from __future__ import annotations
@@ -19,11 +21,17 @@ from crm_graph.models.enums import ActivityKind, Channel, ConsentState, Gender, 
 
 @dataclass(slots=True)
 class CustomerRef:
-    """Who a record is about: an external id in the record's source, else an email or phone (guests)."""
+    """Who a record is about: an external id in the record's source, else an email or phone (guests).
+
+    `source`, when set and not the record's own source, is the source `external_id` belongs to (a
+    CRM ID such as ``woocommerce:123``): the customer is then looked up by that identity only, and a
+    reference to an identity the store does not know (or to an erased person) finds nobody.
+    """
 
     external_id: str | None = None
     email: str | None = None
     phone: str | None = None
+    source: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.external_id or self.email or self.phone)
@@ -35,6 +43,9 @@ class CustomerRecord:
 
     `tags`, when not None, is the customer's complete set of tags: tags not in it are closed.
     `updated_at` is the platform's last-modified time (used as the time tags change).
+    `identity_source`, when set and not `source`, says that `external_id` is that source's id of a
+    customer the store has already (a CRM ID): the record updates that customer and never creates one.
+    `line` is where the record came from in a file (for the rejects report), when it did.
     """
 
     source: str
@@ -51,6 +62,8 @@ class CustomerRecord:
     updated_at: datetime | None = None
     acquisition_channel: str | None = None
     tags: list[str] | None = None
+    identity_source: str | None = None
+    line: int | None = None
 
     kind = "customer"
 
@@ -70,6 +83,7 @@ class ConsentRecord:
     occurred_at: datetime
     opt_in_level: OptInLevel = OptInLevel.UNKNOWN
     reason: str | None = None
+    line: int | None = None
 
     kind = "consent"
 
@@ -141,6 +155,7 @@ class OrderRecord:
     billing: dict | None = None
     lines: list[OrderLineRecord] = field(default_factory=list)
     refunds: list[RefundRecord] | None = field(default_factory=list)
+    line: int | None = None
 
     kind = "order"
 
@@ -154,6 +169,7 @@ class ActivityRecord:
     customer: CustomerRef
     activity: ActivityKind
     occurred_at: datetime
+    line: int | None = None
 
     kind = "activity"
 
@@ -167,6 +183,7 @@ class TagRecord:
     name: str
     applied_at: datetime
     removed_at: datetime | None = None
+    line: int | None = None
 
     kind = "tag"
 

@@ -1,4 +1,4 @@
-"""Import a CSV file of one kind (customers, orders, consents, tags, marketing_spend) into a store.
+"""Import a CSV file of one kind (customers, orders, consents, tags, activity, marketing_spend) into a store.
 
 The file is streamed: the kind's reader yields records and row errors, which are written in batches,
 each batch in its own transaction, so memory stays flat whatever the file's size. Bad rows are
@@ -138,7 +138,7 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
         if len(summary.errors) < MAX_KEPT_ERRORS:
             summary.errors.append(error)
 
-    possible = bulk_possible(engine, kinds[kind])
+    possible = bulk_possible(engine, kinds[kind]) and not _names_by_crm_id(path, kinds[kind], columns)
     if bulk and not possible:
         raise UserError(f"bulk: {kind} files cannot be imported in bulk into this database.")
     if possible and bulk is not False:
@@ -193,6 +193,15 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
         if rejects_file is not None:
             rejects_file.close()
     return _finish(summary, counts, rejects_writer is not None, rejects_path, store_id, kind)
+
+
+def _names_by_crm_id(path: Path, kind, columns: Mapping[str, str]) -> bool:
+    """Whether the file's header has a `crm_id` column: customers named by another source's id are
+    resolved by the record-by-record import only."""
+    present: set[str] = set()
+    with open(path, "rb") as raw:
+        next(kind.rows(raw, columns, present), None)  # reads the header, which fills `present`
+    return "crm_id" in present
 
 
 def _finish(summary: ImportSummary, counts: Counter, rejected: bool, rejects_path: Path, store_id: int,

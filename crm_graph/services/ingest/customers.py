@@ -3,7 +3,9 @@
 A record's external id is looked up in `customer_identity`. A new external id, or a guest known only
 by contact details, is matched to an existing customer by email, then by phone, and otherwise becomes
 a new customer. Guests get the identity ``guest:<email or phone>`` in the source, so that they are
-found again even after their email changed.
+found again even after their email changed. A reference by another source's id (a CRM ID such as
+``woocommerce:123``, `CustomerRef.source`) is looked up in that source's identities only and never
+creates a customer.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ class Contact:
     has_account: bool = False
 
 
+def unresolved(ref: CustomerRef, erased: bool) -> str:
+    """Why a reference found no customer (the reason of the reject)."""
+    if erased:
+        return "this person was erased (GDPR) and is not imported again"
+    if ref.source:
+        return f"no customer with crm_id {ref.source}:{ref.external_id} in the store"
+    return "no customer with this id, email or phone in the store"
+
+
 def identity_key(ref: CustomerRef) -> str | None:
     """The external id a reference is stored under: the platform's, else ``guest:<email or phone>``."""
     if ref.external_id:
@@ -62,11 +73,28 @@ class CustomerResolver:
         self.store = store
         self.source = source
 
-    def identities(self, keys: Sequence[str]) -> dict[str, int]:
-        """Customer ids of external ids of this source."""
+    def identities(self, keys: Sequence[str], source: str | None = None) -> dict[str, int]:
+        """Customer ids of external ids of this source (or of `source`)."""
+        source = source or self.source
         rows = fetch_in(self.session, lambda chunk: select(I.c.external_id, I.c.customer_id).where(
-            I.c.store_id == self.store.id, I.c.source == self.source, in_values(I.c.external_id, chunk)), keys)
+            I.c.store_id == self.store.id, I.c.source == source, in_values(I.c.external_id, chunk)), keys)
         return {external_id: customer_id for external_id, customer_id in rows}
+
+    def foreign(self, ref: CustomerRef) -> bool:
+        """Whether `ref` names a customer by another source's id (a CRM ID)."""
+        return bool(ref.source and ref.external_id and ref.source != self.source)
+
+    def _resolve_foreign(self, refs: Sequence[CustomerRef], erased: Sequence[bool]) -> dict[int, int | None]:
+        """The customer id of each reference by another source's id (by position), None when unknown or erased."""
+        wanted: dict[str, list[int]] = {}
+        for i, ref in enumerate(refs):
+            if self.foreign(ref):
+                wanted.setdefault(ref.source, []).append(i)
+        out: dict[int, int | None] = {}
+        for source, positions in wanted.items():
+            found = self.identities([refs[i].external_id for i in positions if not erased[i]], source)
+            out.update({i: None if erased[i] else found.get(refs[i].external_id) for i in positions})
+        return out
 
     def by_contact(self, column, values: Sequence[str]) -> dict[str, int]:
         """The oldest live customer per email (or phone)."""
@@ -83,7 +111,7 @@ class CustomerResolver:
 
         candidates = [
             [hashed for hashed in (
-                identity_hash(self.source, ref.external_id) if ref.external_id else None,
+                identity_hash(ref.source or self.source, ref.external_id) if ref.external_id else None,
                 identity_hash("email", ref.email) if ref.email else None,
                 identity_hash("phone", ref.phone) if ref.phone else None,
             ) if hashed]
@@ -100,10 +128,12 @@ class CustomerResolver:
     def resolve(self, refs: Sequence[CustomerRef], contacts: Sequence[Contact] | None = None,
                 *, create: bool = False, erased: Sequence[bool] | None = None) -> tuple[list[int | None], set[int]]:
         """The customer id of each reference (None when unknown and not `create`, or erased), and
-        the new ids. `erased` is `self.erased(refs)` when the caller has it already."""
+        the new ids. `erased` is `self.erased(refs)` when the caller has it already. A reference by
+        another source's id is only looked up, never created nor matched by email or phone."""
         if erased is None:
             erased = self.erased(refs)
-        keys = [None if gone else identity_key(ref) for ref, gone in zip(refs, erased)]
+        foreign = self._resolve_foreign(refs, erased)
+        keys = [None if gone or i in foreign else identity_key(ref) for i, (ref, gone) in enumerate(zip(refs, erased))]
         found = self.identities([key for key in keys if key])
         missing = [i for i, key in enumerate(keys) if key and key not in found]
         if missing:
@@ -131,7 +161,8 @@ class CustomerResolver:
             new_ids = set(created.values())
         else:
             new_ids = set()
-        return [found.get(key) if key else None for key in keys], new_ids
+        return [foreign[i] if i in foreign else found.get(key) if key else None
+                for i, key in enumerate(keys)], new_ids
 
     def _create(self, to_create: dict[str, tuple[CustomerRef, Contact]]) -> dict[str, int]:
         if not to_create:
@@ -167,21 +198,32 @@ def _wanted(record: CustomerRecord) -> dict:
 def upsert_customers(session: Session, store: Store, source: str, records: Sequence[CustomerRecord]) -> StepResult:
     """Create or update customers; unchanged ones are counted and left untouched."""
     result = StepResult()
-    latest = {record.external_id: record for record in records}  # the same id twice: the last wins
     resolver = CustomerResolver(session, store, source)
-    records = []
+
+    def ref_of(record: CustomerRecord) -> CustomerRef:
+        return CustomerRef(external_id=record.external_id, email=record.email, phone=record.phone,
+                           source=record.identity_source if record.identity_source != source else None)
+
+    # The same id twice: the last wins.
+    latest = {(ref.source, ref.external_id): record for record, ref in ((r, ref_of(r)) for r in records)}
     candidates = list(latest.values())
-    for record, gone in zip(candidates, resolver.erased([
-            CustomerRef(external_id=r.external_id, email=r.email, phone=r.phone) for r in candidates])):
+    records = []
+    for record, gone in zip(candidates, resolver.erased([ref_of(r) for r in candidates])):
         if gone:
-            result.reject(record.external_id, "this person was erased (GDPR) and is not imported again")
-            del latest[record.external_id]
+            result.reject(record.external_id, unresolved(ref_of(record), True), record.line)
         else:
             records.append(record)
-    before = resolver.identities(list(latest))
-    refs = [CustomerRef(external_id=r.external_id, email=r.email, phone=r.phone) for r in records]
+    refs = [ref_of(r) for r in records]
+    before = resolver.identities([ref.external_id for ref in refs if not ref.source])
     contacts = [Contact(r.first_name, r.last_name, r.country, r.city, r.created_at, r.has_account) for r in records]
     ids, new_ids = resolver.resolve(refs, contacts, create=True, erased=[False] * len(refs))  # filtered above
+    # A record naming a customer by another source's id updates that customer; an unknown one is rejected.
+    for record, ref, customer_id in zip(records, refs, ids):
+        if customer_id is None:
+            result.reject(f"{ref.source}:{ref.external_id}", unresolved(ref, False), record.line)
+    known = {id(record) for record, ref in zip(records, refs) if ref.source or ref.external_id in before}
+    kept = [(record, customer_id) for record, customer_id in zip(records, ids) if customer_id is not None]
+    records, ids = [record for record, _ in kept], [customer_id for _, customer_id in kept]
 
     existing_ids = [cid for cid in ids if cid not in new_ids]
     current = {row.id: row for row in fetch_in(session, lambda chunk: select(
@@ -203,7 +245,7 @@ def upsert_customers(session: Session, store: Store, source: str, records: Seque
             values["created_at"] = record.created_at
         if values:
             changes.append({"cid": customer_id, **values, "updated_at": now})
-        if values or record.external_id not in before:
+        if values or id(record) not in known:
             result.counts["updated"] += 1
         else:
             result.counts["unchanged"] += 1
@@ -214,7 +256,7 @@ def upsert_customers(session: Session, store: Store, source: str, records: Seque
         # A record whose only change is its tags counts as updated.
         moved = tag_result.touched_customers - new_ids
         for record, cid in zip(records, ids):
-            if cid in moved and not any(change["cid"] == cid for change in changes) and record.external_id in before:
+            if cid in moved and not any(change["cid"] == cid for change in changes) and id(record) in known:
                 result.counts["unchanged"] -= 1
                 result.counts["updated"] += 1
     return result

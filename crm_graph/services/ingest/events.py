@@ -10,7 +10,8 @@ from sqlmodel import Session
 from crm_graph.connectors.records import ActivityRecord, ConsentRecord, SpendRecord
 from crm_graph.models import ActivityEvent, ConsentEvent, MarketingSpend, Store
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_for
+from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_many
+from crm_graph.services.ingest.customers import unresolved
 
 CE = ConsentEvent.__table__
 AE = ActivityEvent.__table__
@@ -25,7 +26,8 @@ def ingest_consents(session: Session, store: Store, source: str, records: Sequen
     repeats what is known and is counted as unchanged; so is an exact duplicate.
     """
     result = StepResult()
-    customer_ids, _ = resolver.resolve([record.customer for record in records])
+    erased = resolver.erased([record.customer for record in records])
+    customer_ids, _ = resolver.resolve([record.customer for record in records], erased=erased)
     history: dict[tuple[int, str], list[tuple]] = {}
     for row in fetch_in(session, lambda chunk: select(
             CE.c.customer_id, CE.c.channel, CE.c.occurred_at, CE.c.state, CE.c.opt_in_level).where(
@@ -33,10 +35,10 @@ def ingest_consents(session: Session, store: Store, source: str, records: Sequen
         history.setdefault((row.customer_id, row.channel), []).append((row.occurred_at, row.state, row.opt_in_level))
     inserts = []
     now = utcnow()
-    pairs = sorted(zip(records, customer_ids), key=lambda pair: pair[0].occurred_at)
-    for record, customer_id in pairs:
+    pairs = sorted(zip(records, customer_ids, erased), key=lambda pair: pair[0].occurred_at)
+    for record, customer_id, gone in pairs:
         if customer_id is None:
-            result.reject(f"{record.channel} consent", "no customer with this id, email or phone in the store")
+            result.reject(f"{record.channel} consent", unresolved(record.customer, gone), record.line)
             continue
         events = history.setdefault((customer_id, str(record.channel)), [])
         before = [event for event in events if event[0] <= record.occurred_at]
@@ -52,7 +54,7 @@ def ingest_consents(session: Session, store: Store, source: str, records: Sequen
                         "source": source, "reason": record.reason, "actor": None, "created_at": now})
         result.counts["created"] += 1
     if inserts:
-        session.execute(insert_for(session, CE).on_conflict_do_nothing(), inserts)
+        insert_many(session, CE, inserts, skip_conflicts=True)
     return result
 
 
@@ -61,14 +63,15 @@ def ingest_activity(session: Session, store: Store, source: str, records: Sequen
     """Insert activity events once each (keyed by source and external id)."""
     result = StepResult()
     records = list({record.external_id: record for record in records}.values())
-    customer_ids, _ = resolver.resolve([record.customer for record in records])
+    erased = resolver.erased([record.customer for record in records])
+    customer_ids, _ = resolver.resolve([record.customer for record in records], erased=erased)
     known = {row[0] for row in fetch_in(session, lambda chunk: select(AE.c.external_id).where(
         AE.c.store_id == store.id, AE.c.source == source, in_values(AE.c.external_id, chunk)),
         [record.external_id for record in records])}
     inserts = []
-    for record, customer_id in zip(records, customer_ids):
+    for record, customer_id, gone in zip(records, customer_ids, erased):
         if customer_id is None:
-            result.reject(f"activity {record.external_id}", "no customer with this id, email or phone in the store")
+            result.reject(f"activity {record.external_id}", unresolved(record.customer, gone), record.line)
         elif record.external_id in known:
             result.counts["unchanged"] += 1
         else:
@@ -77,7 +80,7 @@ def ingest_activity(session: Session, store: Store, source: str, records: Sequen
             result.activity_customers.add(customer_id)
             result.counts["created"] += 1
     if inserts:
-        session.execute(insert_for(session, AE).on_conflict_do_nothing(), inserts)
+        insert_many(session, AE, inserts, skip_conflicts=True)
     return result
 
 

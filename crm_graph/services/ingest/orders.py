@@ -18,7 +18,7 @@ from crm_graph.models.types import utcnow
 from crm_graph.services.ingest._common import (
     StepResult, bulk_insert, fetch_in, in_values, insert_for, insert_returning_ids,
 )
-from crm_graph.services.ingest.customers import Contact, CustomerResolver
+from crm_graph.services.ingest.customers import Contact, CustomerResolver, unresolved
 
 O = Order.__table__  # noqa: E741
 L = OrderLine.__table__
@@ -92,6 +92,15 @@ def upsert_orders(session: Session, store: Store, source: str, records: Sequence
                 for r in records]
     erased = resolver.erased([record.customer for record in records])
     customer_ids, _ = resolver.resolve([record.customer for record in records], contacts, create=True, erased=erased)
+    # An order naming its buyer by another source's id (a CRM ID) the store does not know is rejected.
+    unknown = {i for i, (record, customer_id, gone) in enumerate(zip(records, customer_ids, erased))
+               if customer_id is None and not gone and resolver.foreign(record.customer)}
+    for i in sorted(unknown):
+        result.reject(f"order {records[i].external_id}", unresolved(records[i].customer, False), records[i].line)
+    if unknown:
+        records, customer_ids, erased, contacts = (
+            [item for i, item in enumerate(items) if i not in unknown]
+            for items in (records, customer_ids, erased, contacts))
     products = _product_ids(session, store, source, records)
     rows = fetch_in(session, lambda chunk: select(O.c.id, O.c.external_id, *[O.c[f] for f in _ORDER_FIELDS]).where(
         O.c.store_id == store.id, O.c.source == source, in_values(O.c.external_id, chunk)), [r.external_id for r in records])

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from crm_graph.connectors.records import CustomerRecord, TagRecord
 from crm_graph.models import CustomerTag, Store, Tag
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_for
+from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_for, insert_many
 
 T = Tag.__table__
 CT = CustomerTag.__table__
@@ -75,7 +75,7 @@ def sync_customer_tags(session: Session, store: Store, source: str,
             result.touched_customers.add(customer_id)
         by_customer[customer_id] = wanted
     if inserts:
-        session.execute(CT.insert(), inserts)
+        insert_many(session, CT, inserts)
     _close(session, closes)
     return result
 
@@ -86,8 +86,11 @@ def ingest_tags(session: Session, store: Store, source: str, records: Sequence[T
     A record without `removed_at` puts the tag on unless it is on already; one with `removed_at` closes
     the period that started at `applied_at` (or the open one), or records the closed period.
     """
+    from crm_graph.services.ingest.customers import unresolved  # customers imports this module
+
     result = StepResult()
-    customer_ids, _ = resolver.resolve([record.customer for record in records])
+    erased = resolver.erased([record.customer for record in records])
+    customer_ids, _ = resolver.resolve([record.customer for record in records], erased=erased)
     ids = tag_ids(session, store, [record.name for record in records])
     tag_source = f"{source}/tags"[:64]
     rows = fetch_in(session, lambda chunk: select(
@@ -99,9 +102,9 @@ def ingest_tags(session: Session, store: Store, source: str, records: Sequence[T
         periods.setdefault((row.customer_id, row.tag_id), []).append(
             {"id": row.id, "applied_at": row.applied_at, "removed_at": row.removed_at})
     inserts, closes = [], {}
-    for record, customer_id in zip(records, customer_ids):
+    for record, customer_id, gone in zip(records, customer_ids, erased):
         if customer_id is None:
-            result.reject(f"tag {record.name!r}", "no customer with this id, email or phone in the store")
+            result.reject(f"tag {record.name!r}", unresolved(record.customer, gone), record.line)
             continue
         mine = periods.setdefault((customer_id, ids[record.name]), [])
         same = next((p for p in mine if p["applied_at"] == record.applied_at), None)
@@ -129,6 +132,6 @@ def ingest_tags(session: Session, store: Store, source: str, records: Sequence[T
         mine.append({"id": None, "applied_at": record.applied_at, "removed_at": record.removed_at, "row": row})
         result.counts["created"] += 1
     if inserts:
-        session.execute(CT.insert(), inserts)
+        insert_many(session, CT, inserts)
     _close(session, closes)
     return result

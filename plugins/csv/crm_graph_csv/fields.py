@@ -131,6 +131,18 @@ def opt_in(value: str) -> OptInLevel:
     return choice(value, "opt_in_level", {level.value.lower(): level for level in OptInLevel}, OptInLevel.UNKNOWN)
 
 
+#: The words a true/false column accepts.
+BOOLEANS: dict[str, bool] = {"true": True, "yes": True, "1": True, "y": True, "t": True,
+                             "false": False, "no": False, "0": False, "n": False, "f": False}
+
+
+def boolean(value: str, column: str) -> bool | None:
+    """true/false (also yes/no, 1/0); None when empty."""
+    if not value:
+        return None
+    return choice(value, column, BOOLEANS)
+
+
 def external_id(value: str) -> str:
     """An id as text; the leading apostrophe spreadsheet exports add (Shopify's ``'123``) is dropped."""
     return value[1:] if value.startswith("'") else value

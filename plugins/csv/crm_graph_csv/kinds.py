@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from crm_graph.connectors import (
-    ConsentRecord, CustomerRecord, CustomerRef, OrderLineRecord, OrderRecord, RecordError, RefundRecord,
+    ActivityRecord, ConsentRecord, CustomerRecord, CustomerRef, OrderLineRecord, OrderRecord, RecordError, RefundRecord,
     SpendRecord, TagRecord,
 )
 from crm_graph.connectors.csv import CsvColumn, CsvContext, CsvKind
 from crm_graph.connectors.normalise import country as norm_country
-from crm_graph.connectors.normalise import text
-from crm_graph.models import Customer, CustomerIdentity, Order, OrderLine, Product
-from crm_graph.models.enums import Channel
+from crm_graph.connectors.normalise import short, text
+from crm_graph.models import ActivityEvent, Customer, CustomerIdentity, Order, OrderLine, Product
+from crm_graph.models.enums import ActivityKind, Channel
+from crm_graph.services.ingest.customers import identity_key
 from crm_graph_csv import fields as f
 from crm_graph_csv.reader import BadRow, rows
 
@@ -28,14 +30,21 @@ def _length(column) -> int:
 #: The longest ids and emails, as the columns that store them (customer_identity, orders, order_line,
 #: product all take 255-character external ids; emails 320).
 _ID = _length(CustomerIdentity.external_id)
+_SOURCE = _length(CustomerIdentity.source)
 _LENGTHS = {
     "customer_id": _ID, "order_id": _length(Order.external_id), "line_id": _length(OrderLine.external_id),
     "product_id": _length(Product.external_id), "email": _length(Customer.email),
+    "crm_id": _length(CustomerIdentity.source) + 1 + _ID, "external_id": _length(ActivityEvent.external_id),
 }
 
 
 def _col(name: str, required: bool, description: str) -> CsvColumn:
     return CsvColumn(name, required, description, _LENGTHS.get(name))
+
+
+#: The `crm_id` column every kind that names a customer has (see `_ref`).
+_CRM_ID = ("The customer's CRM ID in any source, as `source:external_id` (e.g. `woocommerce:123`): names a customer "
+           "another source created; an unknown one rejects the row. Not together with customer_id.")
 
 
 CUSTOMER_COLUMNS = (
@@ -53,6 +62,10 @@ CUSTOMER_COLUMNS = (
     _col("consent_updated_at", False, "When the consent states were given (default: created_at)."),
     _col("tags", False, "Comma-separated tags; when the column is present it is the customer's full set."),
     _col("acquisition_channel", False, "First-touch channel, e.g. `google / cpc`."),
+    _col("has_account", False, "Whether the customer has a store account: true/false (default: true when customer_id "
+         "is given). `false` with a customer_id and no email or phone imports an anonymous visitor (not identified)."),
+    _col("crm_id", False, "Update the customer another source created, named by its CRM ID `source:external_id` "
+         "(e.g. `woocommerce:123`) instead of customer_id; an unknown one rejects the row."),
 )
 
 ORDER_COLUMNS = (
@@ -84,6 +97,7 @@ ORDER_COLUMNS = (
     _col("quantity", False, "Quantity (default 1)."),
     _col("unit_price", False, "Unit price."),
     _col("line_total", False, "Line total (default quantity × unit price)."),
+    _col("crm_id", False, _CRM_ID + " The PostgreSQL bulk path is not taken for a file with this column."),
 )
 
 CONSENT_COLUMNS = (
@@ -95,6 +109,7 @@ CONSENT_COLUMNS = (
     _col("occurred_at", True, "When the consent changed (ISO 8601; no offset = store timezone)."),
     _col("opt_in_level", False, "SINGLE_OPT_IN, CONFIRMED_OPT_IN or UNKNOWN."),
     _col("reason", False, "Free text, e.g. `unsubscribe link`."),
+    _col("crm_id", False, _CRM_ID),
 )
 
 TAG_COLUMNS = (
@@ -104,6 +119,26 @@ TAG_COLUMNS = (
     _col("tag", True, "The tag's name."),
     _col("applied_at", False, "When the tag was put on (default: the time of the import)."),
     _col("removed_at", False, "When it was taken off; empty while it is on."),
+    _col("crm_id", False, _CRM_ID),
+)
+
+#: What the `activity` column accepts (case-insensitive) and the kind each word stands for.
+ACTIVITY_KINDS: dict[str, ActivityKind] = {
+    **{kind.value.lower(): kind for kind in ActivityKind},
+    "pageview": ActivityKind.PAGE_VIEW, "page view": ActivityKind.PAGE_VIEW, "view": ActivityKind.PAGE_VIEW,
+    "open": ActivityKind.EMAIL_OPEN, "email open": ActivityKind.EMAIL_OPEN,
+    "click": ActivityKind.EMAIL_CLICK, "email click": ActivityKind.EMAIL_CLICK,
+}
+
+ACTIVITY_COLUMNS = (
+    _col("crm_id", False, _CRM_ID),
+    _col("customer_id", False, "The customer's customer_id; or give crm_id, email or phone."),
+    _col("email", False, "The customer's email."),
+    _col("phone", False, "The customer's phone."),
+    _col("activity", True, "VISIT, PAGE_VIEW, EMAIL_OPEN, EMAIL_CLICK or ORDER (also visit, pageview, open, click)."),
+    _col("occurred_at", True, "When it happened (ISO 8601; no offset = store timezone)."),
+    _col("external_id", False, "The event's id, so that a re-import adds it once; default: the same activity of the "
+         "same customer at the same instant is one event."),
 )
 
 SPEND_COLUMNS = (
@@ -113,12 +148,30 @@ SPEND_COLUMNS = (
 )
 
 
+def crm_id(value: str) -> tuple[str, str] | None:
+    """``source:external_id`` (a CRM ID such as ``woocommerce:123``) as (source, external id); None when empty."""
+    if not value:
+        return None
+    source, colon, external = value.partition(":")
+    source, external = source.strip(), f.external_id(external.strip())
+    if not (colon and source and external):
+        raise ValueError(f"crm_id {short(value)!r} is not source:external_id such as woocommerce:123")
+    if len(source) > _SOURCE:
+        raise ValueError(f"crm_id {short(value)!r}: the source is longer than {_SOURCE} characters")
+    if len(external) > _ID:
+        raise ValueError(f"crm_id {short(value)!r}: the id is longer than {_ID} characters")
+    return source, external
+
+
 def _ref(get, tz_country: str | None = None) -> CustomerRef:
-    return CustomerRef(
-        external_id=f.external_id(get("customer_id")) or None,
-        email=f.email(get("email")),
-        phone=f.phone(get("phone"), tz_country),
-    )
+    """Who a row is about: its crm_id (another source's id), else its customer_id, else email or phone."""
+    email, phone = f.email(get("email")), f.phone(get("phone"), tz_country)
+    named = crm_id(get("crm_id"))
+    if named:
+        if get("customer_id"):
+            raise ValueError("give either crm_id or customer_id, not both")
+        return CustomerRef(external_id=named[1], email=email, phone=phone, source=named[0])
+    return CustomerRef(external_id=f.external_id(get("customer_id")) or None, email=email, phone=phone)
 
 
 def _indexed(columns):
@@ -149,7 +202,10 @@ def read_customers(stream: BinaryIO, mapping: Mapping[str, str], context: CsvCon
         ref = _ref(get, country)
         external = ref.external_id or (f"email:{ref.email}" if ref.email else None)
         if not external:
-            raise ValueError("customer_id or email is required")
+            raise ValueError("customer_id, crm_id or email is required")
+        account = f.boolean(get("has_account"), "has_account")
+        if account is None:
+            account = bool(ref.external_id) and not ref.source
         if len(external) > _ID:
             raise ValueError(f"the customer's id (its email without customer_id) is longer than {_ID} characters")
         created = f.instant(get("created_at"), "created_at", tz)
@@ -159,14 +215,15 @@ def read_customers(stream: BinaryIO, mapping: Mapping[str, str], context: CsvCon
         for column, channel in (("email_consent", Channel.EMAIL), ("sms_consent", Channel.SMS)):
             if get(column):
                 consents.append(ConsentRecord(
-                    source=context.source, customer=CustomerRef(external_id=external), channel=channel,
-                    state=f.choice(get(column), column, f.CONSENT_STATES), occurred_at=at))
+                    source=context.source, customer=CustomerRef(external_id=external, source=ref.source),
+                    channel=channel, state=f.choice(get(column), column, f.CONSENT_STATES), occurred_at=at, line=line))
         yield CustomerRecord(
             source=context.source, external_id=external, email=ref.email, phone=ref.phone,
             first_name=text(get("first_name"), 200), last_name=text(get("last_name"), 200),
             gender=f.choice(get("gender"), "gender", f.GENDERS, f.GENDERS[""]), country=country,
-            city=text(get("city"), 200), has_account=bool(ref.external_id), created_at=created,
+            city=text(get("city"), 200), has_account=account, created_at=created,
             acquisition_channel=text(get("acquisition_channel"), 200), tags=tags, updated_at=created,
+            identity_source=ref.source, line=line,
         )
         yield from consents
 
@@ -197,6 +254,7 @@ def read_orders(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContex
                 shipping=f.amount(get("shipping"), "shipping"), tax=f.amount(get("tax"), "tax"),
                 channel=text(get("channel"), 200), first_name=text(get("first_name"), 200),
                 last_name=text(get("last_name"), 200), country=country, city=text(get("city"), 200),
+                line=first_line,
             )
             if get("refund_amount"):
                 order.refunds.append(RefundRecord(
@@ -284,11 +342,11 @@ def read_consents(stream: BinaryIO, mapping: Mapping[str, str], context: CsvCont
     def parse(get, line):
         ref = _ref(get)
         if not ref:
-            raise ValueError("customer_id, email or phone is required")
+            raise ValueError("crm_id, customer_id, email or phone is required")
         yield ConsentRecord(source=context.source, customer=ref, channel=f.channel(get("channel")),
                             state=f.choice(get("state"), "state", f.CONSENT_STATES),
                             occurred_at=f.instant(get("occurred_at"), "occurred_at", tz, required=True),
-                            opt_in_level=f.opt_in(get("opt_in_level")), reason=text(get("reason"), 500))
+                            opt_in_level=f.opt_in(get("opt_in_level")), reason=text(get("reason"), 500), line=line)
 
     yield from _records(stream, mapping, CONSENT_COLUMNS, parse)
 
@@ -301,15 +359,39 @@ def read_tags(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContext)
     def parse(get, line):
         ref = _ref(get)
         if not ref:
-            raise ValueError("customer_id, email or phone is required")
+            raise ValueError("crm_id, customer_id, email or phone is required")
         name = text(get("tag"), 200)
         if not name:
             raise ValueError("tag is required")
         yield TagRecord(source=context.source, customer=ref, name=name,
                         applied_at=f.instant(get("applied_at"), "applied_at", tz) or now,
-                        removed_at=f.instant(get("removed_at"), "removed_at", tz))
+                        removed_at=f.instant(get("removed_at"), "removed_at", tz), line=line)
 
     yield from _records(stream, mapping, TAG_COLUMNS, parse)
+
+
+def read_activity(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContext) -> Iterator:
+    """Activity events (visits, page views, email opens and clicks), one per row; they move `last_activity_at`.
+
+    Without an external_id an event is keyed by its kind, customer and instant, so a re-import adds nothing.
+    """
+    tz = ZoneInfo(context.timezone)
+
+    def parse(get, line):
+        ref = _ref(get)
+        if not ref:
+            raise ValueError("crm_id, customer_id, email or phone is required")
+        kind = f.choice(get("activity"), "activity", ACTIVITY_KINDS)
+        at = f.instant(get("occurred_at"), "occurred_at", tz, required=True)
+        external = f.external_id(get("external_id"))
+        if not external:
+            who = f"{ref.source}:{ref.external_id}" if ref.source else identity_key(ref)
+            digest = hashlib.sha256(f"{kind}|{who}|{at.isoformat()}".encode()).hexdigest()
+            external = f"csv-activity:{digest}"
+        yield ActivityRecord(source=context.source, external_id=external, customer=ref, activity=kind,
+                             occurred_at=at, line=line)
+
+    yield from _records(stream, mapping, ACTIVITY_COLUMNS, parse)
 
 
 def read_spend(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContext) -> Iterator:
@@ -332,5 +414,7 @@ KINDS = (
     CsvKind("consents", "Consent events (the history of a customer's marketing consent).", CONSENT_COLUMNS,
             read_consents),
     CsvKind("tags", "Tags on customers.", TAG_COLUMNS, read_tags),
+    CsvKind("activity", "Activity events: visits, page views, email opens and clicks.", ACTIVITY_COLUMNS,
+            read_activity),
     CsvKind("marketing_spend", "Marketing spend per channel per day.", SPEND_COLUMNS, read_spend),
 )

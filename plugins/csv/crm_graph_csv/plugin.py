@@ -7,7 +7,7 @@ from crm_graph_csv.mappings import MAPPINGS
 
 @hookimpl
 def register_csv_kinds():
-    """customers, orders, consents, tags, marketing_spend."""
+    """customers, orders, consents, tags, activity, marketing_spend."""
     return list(KINDS)
 
 
