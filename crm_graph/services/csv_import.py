@@ -107,16 +107,20 @@ def resolve_mapping(kind: str, mapping: str | Mapping[str, str] | None) -> Mappi
 
 
 def read_header(path: Path) -> list[str]:
-    """The column names of the file's first line (UTF-8 with or without BOM; `,` or `;`)."""
+    """The column names of the file's first line (UTF-8 or UTF-16 with its BOM; `,` or `;`), to pick a
+    mapping by; [] when the line cannot be read as CSV."""
     with open(path, "rb") as raw:
         first = raw.readline(1024 * 1024)
     if first[:2] in (b"\xff\xfe", b"\xfe\xff"):
         text = first.decode("utf-16", errors="replace")
     else:
         text = first.decode("utf-8-sig", errors="replace")
-    text = text.strip("\r\n\x00")
+    text = (text.replace("\x00", "").splitlines() or [""])[0]
     delimiter = ";" if text.count(";") > text.count(",") else ","
-    return next(csv.reader([text], delimiter=delimiter), [])
+    try:
+        return next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error:  # an unreadable header: the kind's reader reports it
+        return []
 
 
 def match_mapping(header: list[str], kind: str | None = None):
