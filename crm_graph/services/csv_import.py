@@ -137,7 +137,7 @@ def match_mapping(header: list[str], kind: str | None = None):
     return None, 0.0
 
 
-def _choose_mapping(path: Path, kind: str, mapping: str | Mapping[str, str] | None):
+def choose_mapping(path: Path, kind: str, mapping: str | Mapping[str, str] | None):
     """The mapping to read `path` with: `auto` is picked from the header; a file that is a known foreign
     export imported without a mapping is refused with the name of the mapping to use (its columns
     would otherwise be dropped silently)."""
@@ -188,7 +188,7 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
         store = session.get(Store, store_id)
         if store is None:
             raise NotFound(f"No store with id {store_id}.")
-    columns = _choose_mapping(path, kind, mapping)
+    columns = choose_mapping(path, kind, mapping)
     context = CsvContext(timezone=store.timezone, currency=store.currency)
     summary = ImportSummary(kind=kind, path=str(path), mapping=getattr(columns, "name", None))
     counts: Counter = Counter()

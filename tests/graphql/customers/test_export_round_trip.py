@@ -72,3 +72,12 @@ def test_exported_customers_reimport_unchanged(api, engine, make_store, tmp_path
     assert (ann["tags"], ann["email_consent"], ann["sms_consent"]) == ("vip|wholesale", "SUBSCRIBED", "UNSUBSCRIBED")
     nils = next(r for r in before if r["email"] == "noid.person@example.com")
     assert nils["crm_ids"] == "csv:email:noid.person@example.com" and nils["last_name"] == "O'Hara, Jr."
+
+
+def test_a_known_export_sent_without_mapping_is_refused_with_its_name(api, store, tmp_path):
+    api.client.app.state.settings.import_dir = str(tmp_path / "imports")
+    key = api.key(store, "write")
+    text = (FIXTURES / "shopify_customers_export.csv").read_text("utf-8")
+    result = api.data(IMPORT, {"csv": text}, key=key)["importCustomers"]
+    assert result["__typename"] == "ValidationError" and "--mapping shopify-customers" in result["message"], result
+    assert not list((tmp_path / "imports").rglob("*.csv"))  # nothing kept, no job
