@@ -108,8 +108,9 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
         store: str = typer.Argument(..., help="Store slug."),
         file: Path = typer.Argument(..., help="The CSV file (UTF-8, `,` or `;`)."),
         kind: str = typer.Option(..., "--kind", help="customers, orders, consents, tags, activity or marketing_spend."),
-        mapping: str = typer.Option(None, "--mapping", help="A named header mapping (e.g. shopify-customers) "
-                                                              "or a JSON object mapping their header to our column."),
+        mapping: str = typer.Option(None, "--mapping", help="A named mapping (e.g. shopify-customers), `auto` to "
+                                                              "pick one from the header, or a JSON object mapping "
+                                                              "their header to our column."),
     ) -> None:
         """Import a CSV file; bad rows are reported with their line numbers, good rows import."""
         from crm_graph.services.csv_import import import_csv
@@ -126,6 +127,8 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
             task = progress.add_task("import", total=file.stat().st_size if file.exists() else None)
             summary = import_csv(engine, target.id, file, kind, mapping=columns,
                                  progress=lambda done, total: progress.update(task, completed=done, total=total))
+        if summary.mapping and mapping == "auto":
+            console.print(f"Mapping: {summary.mapping} (picked from the header).", highlight=False)
         console.print(_summary_table(summary.counts))
         if summary.rejects_path:
             for error in summary.errors[:10]:

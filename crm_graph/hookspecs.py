@@ -38,7 +38,8 @@ def register_csv_mappings():
     """Return a list of `crm_graph.connectors.csv.CsvMapping`: named header mappings for foreign files.
 
     A mapping turns another tool's export header (e.g. Shopify's customer export) into the columns of
-    one of our kinds; ``import-csv --mapping NAME`` applies it.
+    one of our kinds, possibly transforming values; ``import-csv --mapping NAME`` applies it and
+    ``--mapping auto`` picks it by its `signature` columns.
     """
 
 

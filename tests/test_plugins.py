@@ -103,6 +103,14 @@ def test_a_third_party_plugin_installs_and_works_end_to_end(tmp_path):
             ("Hi", "ada@example.com"), (None, "bob@example.com")]
         assert db.execute("SELECT c.email, o.total FROM orders o JOIN customer c ON c.id = o.customer_id"
                           ).fetchall() == [("bob@example.com", 12)]
+    # Its CSV mapping is picked from the header and transforms values.
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("Contact E-mail;Contact Name;Opted In\ncyd@example.com;Lovelace, Cyd;Y\n", encoding="utf-8")
+    assert "Mapping: hello-contacts" in cli("import-csv", "shop", str(contacts), "--kind", "customers", "--mapping", "auto")
+    with sqlite3.connect(tmp_path / "crm.db") as db:
+        assert db.execute("SELECT c.first_name, c.last_name, e.state FROM customer c JOIN consent_event e ON "
+                          "e.customer_id = c.id WHERE c.email = 'cyd@example.com'").fetchall() == [
+            ("Cyd", "Lovelace", "SUBSCRIBED")]
     # Without the plugin on the path it is simply not there.
     env["PYTHONPATH"] = str(ROOT)
     assert "hello" not in cli("plugins")

@@ -7,7 +7,7 @@ reads into the ingestion pipeline.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -61,11 +61,47 @@ class CsvKind:
     choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
 
+#: A row transform: given one row as a dict (our column names after renaming, other columns by their
+#: lower-cased header), return the rows of our kind it stands for (dicts of our column names).
+RowTransform = Callable[[dict[str, str]], Iterable[Mapping[str, str]]]
+
+
 @dataclass(frozen=True)
-class CsvMapping:
-    """A ready header mapping for a foreign export: `columns` maps their header to ours."""
+class CsvMapping(Mapping[str, str]):
+    """A ready mapping for a foreign export: `columns` maps their header to ours (case-insensitively).
+
+    The mapping is itself the Mapping of those renames, so a kind's reader takes it where it takes a
+    plain dict. A mapping may also change values: `transform`, when set, is called once per file and
+    returns the `RowTransform` applied to every row (one row may become several, e.g. an order's
+    packed line items; state may carry from row to row, e.g. order fields given on the first row only);
+    `fills` names the kind's columns the transform sets although the header lacks them. `signature`
+    lists the foreign columns that tell this export apart (``--mapping auto`` scores headers by them,
+    and a file with them imported without a mapping is refused with the mapping's name).
+    """
 
     name: str
     kind: str
     description: str
     columns: Mapping[str, str]
+    transform: Callable[[], RowTransform] | None = field(default=None, repr=False)
+    fills: tuple[str, ...] = ()
+    signature: tuple[str, ...] = ()
+
+    def __getitem__(self, key: str) -> str:
+        return self.columns[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def score(self, header: Iterable[str]) -> float:
+        """The share of this mapping's `signature` columns that `header` has (0 without a signature)."""
+        names = {name.strip().strip("\ufeff").strip().lower() for name in header}
+        if not self.signature:
+            return 0.0
+        return sum(1 for column in self.signature if column.lower() in names) / len(self.signature)

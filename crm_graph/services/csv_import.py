@@ -44,6 +44,8 @@ class ImportSummary:
     errors: list[RecordError] = field(default_factory=list)
     rejects_path: str | None = None
     rows: int = 0
+    #: The registered mapping the file was read with (named, or picked from the header by ``auto``).
+    mapping: str | None = None
 
 
 class _Counting:
@@ -80,20 +82,87 @@ class _Counting:
         return getattr(self.raw, name)
 
 
-def resolve_mapping(kind: str, mapping: str | Mapping[str, str] | None) -> dict[str, str]:
-    """A header mapping: a registered mapping's name, an explicit dict, or none."""
-    if mapping is None:
+#: `mapping=AUTO` picks the registered mapping from the file's header.
+AUTO = "auto"
+#: The share of a mapping's distinctive columns a header needs to be taken for that export.
+MATCH_THRESHOLD = 0.6
+
+
+def resolve_mapping(kind: str, mapping: str | Mapping[str, str] | None) -> Mapping[str, str]:
+    """A header mapping: a registered mapping (by name; it may also transform values), an explicit dict,
+    or none. ``auto`` is accepted here and decided from the file's header by `import_csv`."""
+    if mapping is None or mapping == AUTO:
         return {}
     if isinstance(mapping, str):
         from crm_graph.plugins import csv_mappings
 
         known = csv_mappings()
         if mapping not in known:
-            raise UserError(f"mapping: no CSV mapping named {mapping!r} (known: {', '.join(sorted(known)) or 'none'}).")
+            raise UserError(f"mapping: no CSV mapping named {mapping!r} (known: {AUTO}, "
+                            f"{', '.join(sorted(known)) or 'none'}).")
         if known[mapping].kind != kind:
             raise UserError(f"mapping: {mapping!r} is for {known[mapping].kind} files, not {kind}.")
-        return dict(known[mapping].columns)
+        return known[mapping]
     return dict(mapping)
+
+
+def read_header(path: Path) -> list[str]:
+    """The column names of the file's first line (UTF-8 or UTF-16 with its BOM; `,` or `;`), to pick a
+    mapping by; [] when the line cannot be read as CSV."""
+    with open(path, "rb") as raw:
+        first = raw.readline(1024 * 1024)
+    if first[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = first.decode("utf-16", errors="replace")
+    else:
+        text = first.decode("utf-8-sig", errors="replace")
+    text = (text.replace("\x00", "").splitlines() or [""])[0]
+    delimiter = ";" if text.count(";") > text.count(",") else ","
+    try:
+        return next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error:  # an unreadable header: the kind's reader reports it
+        return []
+
+
+def match_mapping(header: list[str], kind: str | None = None):
+    """The registered mapping whose distinctive columns `header` has most of (of `kind` when given),
+    with its score; (None, 0.0) when none scores at least `MATCH_THRESHOLD`."""
+    from crm_graph.plugins import csv_mappings
+
+    # Equal scores go to the longer signature: an unsubscribed-members file has all the columns of a
+    # subscribed one and more.
+    scored = sorted(((m.score(header), m.name, m) for m in csv_mappings().values() if kind in (None, m.kind)),
+                    key=lambda item: (-item[0], -len(item[2].signature), item[1]))
+    if scored and scored[0][0] >= MATCH_THRESHOLD:
+        return scored[0][2], scored[0][0]
+    return None, 0.0
+
+
+def choose_mapping(path: Path, kind: str, mapping: str | Mapping[str, str] | None):
+    """The mapping to read `path` with: `auto` is picked from the header; a file that is a known foreign
+    export imported without a mapping is refused with the name of the mapping to use (its columns
+    would otherwise be dropped silently)."""
+    if mapping == AUTO:
+        header = read_header(path)
+        chosen, _ = match_mapping(header, kind)
+        if chosen is None:
+            other, _ = match_mapping(header)
+            hint = f"; it looks like a {other.kind} file ({other.name})" if other else ""
+            raise UserError(f"mapping: the header matches no known {kind} export{hint}. Known {kind} mappings: "
+                            + ", ".join(sorted(m.name for m in _mappings_of(kind))) + ".")
+        return chosen
+    if mapping is None:
+        found, _ = match_mapping(read_header(path))
+        if found is not None:
+            kind_hint = "" if found.kind == kind else f" --kind {found.kind}"
+            raise UserError(f"mapping: the header is that of {found.description.rstrip('.')}; nothing was "
+                            f"imported. Import it with --mapping {found.name}{kind_hint} (or --mapping {AUTO}).")
+    return resolve_mapping(kind, mapping)
+
+
+def _mappings_of(kind: str) -> list:
+    from crm_graph.plugins import csv_mappings
+
+    return [m for m in csv_mappings().values() if m.kind == kind]
 
 
 def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, progress: Progress | None = None,
@@ -119,9 +188,9 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
         store = session.get(Store, store_id)
         if store is None:
             raise NotFound(f"No store with id {store_id}.")
-    columns = resolve_mapping(kind, mapping)
+    columns = choose_mapping(path, kind, mapping)
     context = CsvContext(timezone=store.timezone, currency=store.currency)
-    summary = ImportSummary(kind=kind, path=str(path))
+    summary = ImportSummary(kind=kind, path=str(path), mapping=getattr(columns, "name", None))
     counts: Counter = Counter()
     rejects_path = Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.csv")
     rejects_file = None

@@ -72,7 +72,7 @@ def import_bulk(engine: Engine, store: Store, kind: CsvKind, stream: BinaryIO, m
         _temp_buffers(connection)
         started = time.perf_counter()
         create_stage(session, [column.name for column in kind.columns], LAYOUT)
-        read = copy_rows(session, kind, stream, dict(mapping), progress, LAYOUT)
+        read = copy_rows(session, kind, stream, mapping, progress, LAYOUT)
         log.debug("%.2f s: read and COPY %d rows into the staging table", time.perf_counter() - started, read)
         outcome = upsert_staged_orders(session, store.id, context.source, context.timezone, context.currency,
                                        kind.choices.get("status", {}))

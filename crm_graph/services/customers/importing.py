@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from crm_graph.errors import UserError
 from crm_graph.models import Job, Store
-from crm_graph.services.csv_import import resolve_mapping
+from crm_graph.services.csv_import import choose_mapping, resolve_mapping
 from crm_graph.services.jobs import JobKind, start_job
 
 #: The largest CSV text one request may carry.
@@ -36,5 +36,10 @@ def start_customer_import(
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"customers-{uuid.uuid4().hex}.csv"
     path.write_bytes(data)
+    try:
+        choose_mapping(path, "customers", mapping)  # a known export without a mapping fails now, not in the job
+    except UserError:
+        path.unlink()
+        raise
     return start_job(session, store, JobKind.CSV_IMPORT, {"path": str(path.resolve()), "kind": "customers",
                                                           "mapping": mapping})

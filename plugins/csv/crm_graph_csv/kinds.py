@@ -16,7 +16,7 @@ from crm_graph.connectors.csv import CsvColumn, CsvContext, CsvKind
 from crm_graph.connectors.normalise import country as norm_country
 from crm_graph.connectors.normalise import short, text
 from crm_graph.models import ActivityEvent, Customer, CustomerIdentity, Order, OrderLine, Product
-from crm_graph.models.enums import ActivityKind, Channel
+from crm_graph.models.enums import ActivityKind, Channel, ConsentState, OptInLevel
 from crm_graph.services.ingest.customers import identity_key
 from crm_graph_csv import fields as f
 from crm_graph_csv.reader import BadRow, rows
@@ -60,6 +60,10 @@ CUSTOMER_COLUMNS = (
     _col("email_consent", False, "Email consent state: SUBSCRIBED, UNSUBSCRIBED, NOT_SUBSCRIBED, PENDING... or yes/no."),
     _col("sms_consent", False, "SMS consent state, as `email_consent`."),
     _col("consent_updated_at", False, "When the consent states were given (default: created_at)."),
+    _col("email_opted_in_at", False, "When the customer opted in to email (a SUBSCRIBED event, single opt-in)."),
+    _col("email_confirmed_at", False, "When the opt-in was confirmed (double opt-in: PENDING at the opt-in, "
+         "SUBSCRIBED with CONFIRMED_OPT_IN here)."),
+    _col("consent_reason", False, "Why the consent states changed, e.g. `unsubscribe link`."),
     _col("tags", False, "Comma-separated tags; when the column is present it is the customer's full set."),
     _col("acquisition_channel", False, "First-touch channel, e.g. `google / cpc`."),
     _col("has_account", False, "Whether the customer has a store account: true/false (default: true when customer_id "
@@ -212,11 +216,25 @@ def read_customers(stream: BinaryIO, mapping: Mapping[str, str], context: CsvCon
         tags = [t.strip()[:200] for t in get("tags").split(",") if t.strip()] if "tags" in present else None
         consents = []
         at = f.instant(get("consent_updated_at"), "consent_updated_at", tz) or created or now
+        who = CustomerRef(external_id=external, source=ref.source)
+        opted = f.instant(get("email_opted_in_at"), "email_opted_in_at", tz)
+        confirmed = f.instant(get("email_confirmed_at"), "email_confirmed_at", tz)
+        if confirmed and opted and opted < confirmed:
+            consents.append(ConsentRecord(source=context.source, customer=who, channel=Channel.EMAIL,
+                                          state=ConsentState.PENDING, occurred_at=opted, line=line))
+        if opted or confirmed:
+            consents.append(ConsentRecord(
+                source=context.source, customer=who, channel=Channel.EMAIL, state=ConsentState.SUBSCRIBED,
+                occurred_at=confirmed or opted,
+                opt_in_level=OptInLevel.CONFIRMED_OPT_IN if confirmed else OptInLevel.SINGLE_OPT_IN, line=line))
+        reason = text(get("consent_reason"), 500)
         for column, channel in (("email_consent", Channel.EMAIL), ("sms_consent", Channel.SMS)):
             if get(column):
-                consents.append(ConsentRecord(
-                    source=context.source, customer=CustomerRef(external_id=external, source=ref.source),
-                    channel=channel, state=f.choice(get(column), column, f.CONSENT_STATES), occurred_at=at, line=line))
+                state = f.choice(get(column), column, f.CONSENT_STATES)
+                if channel == Channel.EMAIL and state == ConsentState.SUBSCRIBED and (opted or confirmed):
+                    continue  # the opt-in above is this state, with its time and level
+                consents.append(ConsentRecord(source=context.source, customer=who, channel=channel, state=state,
+                                              occurred_at=at, reason=reason, line=line))
         yield CustomerRecord(
             source=context.source, external_id=external, email=ref.email, phone=ref.phone,
             first_name=text(get("first_name"), 200), last_name=text(get("last_name"), 200),

@@ -13,5 +13,5 @@ def register_csv_kinds():
 
 @hookimpl
 def register_csv_mappings():
-    """Ready mappings for other tools' exports (Shopify's customer export)."""
+    """Ready mappings for other tools' exports: Shopify, WooCommerce, Mailchimp and crm-graph's own export."""
     return list(MAPPINGS)

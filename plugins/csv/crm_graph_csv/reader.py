@@ -56,7 +56,10 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
     names = [renames.get(_normal(name), _normal(name)) for name in header]
     wanted = [column.name for column in columns]
     index = {name: position for position, name in reversed(list(enumerate(names)))}
-    missing = [column.name for column in columns if column.required and column.name not in index]
+    transform = mapping.transform() if getattr(mapping, "transform", None) else None
+    filled = set(getattr(mapping, "fills", ())) if transform else set()
+    missing = [column.name for column in columns
+               if column.required and column.name not in index and column.name not in filled]
     if missing:
         raise UserError(
             f"file: the header lacks the required column(s) {', '.join(missing)}; it has {', '.join(header)}. "
@@ -72,7 +75,10 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
     limited = [(position, column.name, column.max_length) for position, column in enumerate(columns)
                if column.max_length and column.name in index]
     if present is not None:
-        present.update(name for name in wanted if name in index)
+        present.update(name for name in wanted if name in index or name in filled)
+    if transform is not None:  # a mapping that changes values: each row becomes the kind's rows
+        limits = [(column.name, column.max_length) for column in columns if column.max_length]
+        pick = _transformed(transform, names, wanted, limits)
     reader = csv.reader(text, delimiter=delimiter)
     line = 1  # the last line read so far (the header is line 1)
     while True:
@@ -99,6 +105,10 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
                 elif any(cell.strip() for cell in row[width:]):
                     yield start, BadRow(f"the row has {size} fields but the header has {width}")
                     continue
+                if transform is not None:
+                    for values in pick(list(map(strip, row))):
+                        yield start, values
+                    continue
                 values = pick(list(map(strip, row)))
                 too_long = next((f"{name} is longer than {limit} characters" for position, name, limit in limited
                                  if len(values[position]) > limit), None)
@@ -107,3 +117,23 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
         except csv.Error as exc:  # e.g. a field over the size limit: that row is bad, reading goes on
             start, line = line + 1, reader.line_num + 1
             yield start, BadRow(f"the row cannot be read as CSV: {exc}")
+
+
+def _transformed(transform, names: list[str], wanted: list[str], limits: list[tuple[str, int]]):
+    """Rows through a mapping's transform: each raw row to the (values or BadRow) it stands for."""
+
+    def convert(row: list[str]) -> Iterator[tuple[str, ...] | BadRow]:
+        cells = {}
+        for name, value in zip(names, row):
+            cells.setdefault(name, value)  # the first of two same-named columns, as without a transform
+        try:
+            produced = list(transform(cells))
+        except ValueError as exc:
+            yield BadRow(str(exc))
+            return
+        for out in produced:
+            too_long = next((f"{name} is longer than {limit} characters" for name, limit in limits
+                             if len(out.get(name) or "") > limit), None)
+            yield BadRow(too_long) if too_long else tuple((out.get(name) or "").strip() for name in wanted)
+
+    return convert

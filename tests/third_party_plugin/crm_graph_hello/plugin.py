@@ -1,4 +1,5 @@
-"""A connector serving two customers and a guest order, and a notification when a sync finishes."""
+"""A connector serving two customers and a guest order, a notification when a sync finishes, and a CSV mapping
+for a made-up tool's contact export that transforms values."""
 
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -6,6 +7,7 @@ from decimal import Decimal
 from crm_graph.connectors import (
     Connector, ConnectorSettings, CustomerRecord, CustomerRef, OrderLineRecord, OrderRecord, Page, Stream,
 )
+from crm_graph.connectors.csv import CsvMapping
 from crm_graph.hookspecs import hookimpl
 from crm_graph.models.enums import OrderStatus
 from pydantic import SecretStr
@@ -47,3 +49,21 @@ def sync_finished(connector, summary):
     # Takes fewer arguments than the spec names: allowed.
     FINISHED.append((connector, summary.counts["created"]))
     print(f"hello plugin saw {connector} finish with {summary.counts['created']} created")
+
+
+def _contacts():
+    def transform(row):
+        # "Hello Contacts" writes consent as Y/N and names as "Last, First".
+        last, _, first = row.get("contact name", "").partition(",")
+        return [dict(row, first_name=first.strip(), last_name=last.strip(),
+                     email_consent="SUBSCRIBED" if row.get("opted in") == "Y" else "UNSUBSCRIBED")]
+
+    return transform
+
+
+@hookimpl
+def register_csv_mappings():
+    return [CsvMapping(name="hello-contacts", kind="customers", description="Hello's contact export.",
+                       columns={"Contact E-mail": "email"}, transform=_contacts,
+                       fills=("first_name", "last_name", "email_consent"),
+                       signature=("Contact E-mail", "Contact Name", "Opted In"))]

@@ -24,7 +24,10 @@ ImportCustomersResult = Annotated[
 async def import_customers(
     info: Info,
     csv: Annotated[str, strawberry.argument(description="The whole CSV file as text, UTF-8, at most 20 MB.")],
-    mapping: Annotated[str | None, strawberry.argument(description="Name of a column mapping for foreign headers.")] = None,
+    mapping: Annotated[str | None, strawberry.argument(
+        description="A customers mapping for another tool's export (`shopify-customers`, `woocommerce-customers`, "
+        "`mailchimp-subscribed`, `mailchimp-unsubscribed`, `mailchimp-cleaned`, `crm-graph-export`...), or `auto` "
+        "to pick it from the header. A known export sent without a mapping is refused with the mapping's name.")] = None,
 ) -> ImportCustomersResult:
     result = await run_mutation(info, start_customer_import, csv, app_settings(info).import_dir, mapping)
     return result if isinstance(result, MutationErrorType) else JobType.from_model(result)
