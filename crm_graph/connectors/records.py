@@ -51,6 +51,8 @@ class CustomerRecord:
     updated_at: datetime | None = None
     acquisition_channel: str | None = None
     tags: list[str] | None = None
+    #: The line of the CSV file the record was read from, so that a reject names it (None elsewhere).
+    line: int | None = field(default=None, compare=False, repr=False)
 
     kind = "customer"
 
@@ -70,6 +72,8 @@ class ConsentRecord:
     occurred_at: datetime
     opt_in_level: OptInLevel = OptInLevel.UNKNOWN
     reason: str | None = None
+    #: The line of the CSV file the record was read from, so that a reject names it (None elsewhere).
+    line: int | None = field(default=None, compare=False, repr=False)
 
     kind = "consent"
 
@@ -154,6 +158,8 @@ class ActivityRecord:
     customer: CustomerRef
     activity: ActivityKind
     occurred_at: datetime
+    #: The line of the CSV file the record was read from, so that a reject names it (None elsewhere).
+    line: int | None = field(default=None, compare=False, repr=False)
 
     kind = "activity"
 
@@ -167,6 +173,8 @@ class TagRecord:
     name: str
     applied_at: datetime
     removed_at: datetime | None = None
+    #: The line of the CSV file the record was read from, so that a reject names it (None elsewhere).
+    line: int | None = field(default=None, compare=False, repr=False)
 
     kind = "tag"
 

@@ -174,7 +174,8 @@ def upsert_customers(session: Session, store: Store, source: str, records: Seque
     for record, gone in zip(candidates, resolver.erased([
             CustomerRef(external_id=r.external_id, email=r.email, phone=r.phone) for r in candidates])):
         if gone:
-            result.reject(record.external_id, "this person was erased (GDPR) and is not imported again")
+            result.reject(record.external_id, "this person was erased (GDPR) and is not imported again",
+                          line=record.line)
             del latest[record.external_id]
         else:
             records.append(record)

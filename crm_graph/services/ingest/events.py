@@ -36,7 +36,8 @@ def ingest_consents(session: Session, store: Store, source: str, records: Sequen
     pairs = sorted(zip(records, customer_ids), key=lambda pair: pair[0].occurred_at)
     for record, customer_id in pairs:
         if customer_id is None:
-            result.reject(f"{record.channel} consent", "no customer with this id, email or phone in the store")
+            result.reject(f"{record.channel} consent", "no customer with this id, email or phone in the store",
+                          line=record.line)
             continue
         events = history.setdefault((customer_id, str(record.channel)), [])
         before = [event for event in events if event[0] <= record.occurred_at]
@@ -68,7 +69,8 @@ def ingest_activity(session: Session, store: Store, source: str, records: Sequen
     inserts = []
     for record, customer_id in zip(records, customer_ids):
         if customer_id is None:
-            result.reject(f"activity {record.external_id}", "no customer with this id, email or phone in the store")
+            result.reject(f"activity {record.external_id}", "no customer with this id, email or phone in the store",
+                          line=record.line)
         elif record.external_id in known:
             result.counts["unchanged"] += 1
         else:

@@ -101,7 +101,8 @@ def ingest_tags(session: Session, store: Store, source: str, records: Sequence[T
     inserts, closes = [], {}
     for record, customer_id in zip(records, customer_ids):
         if customer_id is None:
-            result.reject(f"tag {record.name!r}", "no customer with this id, email or phone in the store")
+            result.reject(f"tag {record.name!r}", "no customer with this id, email or phone in the store",
+                          line=record.line)
             continue
         mine = periods.setdefault((customer_id, ids[record.name]), [])
         same = next((p for p in mine if p["applied_at"] == record.applied_at), None)
