@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -106,13 +107,16 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
     @app.command("import-csv")
     def import_csv_command(
         store: str = typer.Argument(..., help="Store slug."),
-        file: Path = typer.Argument(..., help="The CSV file (UTF-8, `,` or `;`)."),
+        file: Path = typer.Argument(..., help="The CSV file (UTF-8, UTF-16 or UTF-32; `,` or `;`)."),
         kind: str = typer.Option(..., "--kind", help="customers, orders, consents, tags, activity or marketing_spend."),
         mapping: str = typer.Option(None, "--mapping", help="A named mapping (e.g. shopify-customers), `auto` to "
                                                               "pick one from the header, or a JSON object mapping "
                                                               "their header to our column."),
     ) -> None:
-        """Import a CSV file; bad rows are reported with their line numbers, good rows import."""
+        """Import a CSV file; bad rows are reported with their line numbers, good rows import.
+
+        Exit code 0 when every row imported, 1 when some were rejected, 2 when nothing could be imported
+        or the file is unusable."""
         from crm_graph.services.csv_import import import_csv
         from crm_graph.services.stores import get_store
 
@@ -130,7 +134,17 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
         if summary.mapping and mapping == "auto":
             console.print(f"Mapping: {summary.mapping} (picked from the header).", highlight=False)
         console.print(_summary_table(summary.counts))
+        if summary.encoding != "UTF-8":
+            console.print(f"Read as {summary.encoding} text.", highlight=False)
+        for warning in summary.warnings:
+            console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
         if summary.rejects_path:
             for error in summary.errors[:10]:
                 console.print(f"  line {error.line}: {error.reason}", highlight=False)
             console.print(f"Rejected rows, with line numbers and reasons: {summary.rejects_path}")
+        rejected = summary.counts.get("rejected", 0)
+        if summary.outcome == "PARTIAL":
+            console.print(f"{rejected:,} row(s) rejected, {summary.imported:,} imported (exit code 1).", highlight=False)
+        elif summary.outcome == "NOTHING_IMPORTED":
+            console.print(f"Nothing imported: all {rejected:,} row(s) rejected (exit code 2).", highlight=False)
+        raise typer.Exit(summary.exit_code)

@@ -1,4 +1,5 @@
-"""`GET /exports/{token}`: downloads a finished customer export through a signed, expiring link."""
+"""`GET /exports/{token}`: downloads a finished customer export, or the rejects report of a CSV
+import, through a signed, expiring link."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from crm_graph.db import session_scope
 from crm_graph.models import Job
 from crm_graph.models.enums import JobStatus
 from crm_graph.services.customers.background import EXPORT
-from crm_graph.services.export import read_download_token
+from crm_graph.services.export import download_path, read_download_token
+from crm_graph.services.jobs import JobKind
+
+#: CSV import jobs offer their rejects report.
+CSV_IMPORT = JobKind.CSV_IMPORT.value
 
 
 async def export_download(request: Request) -> Response:
@@ -29,12 +34,13 @@ async def export_download(request: Request) -> Response:
     def find() -> str | None:
         with session_scope(request.app.state.engine) as session:
             job = session.exec(
-                select(Job).where(Job.id == job_id, Job.store_id == store_id, Job.kind == EXPORT,
+                select(Job).where(Job.id == job_id, Job.store_id == store_id, Job.kind.in_((EXPORT, CSV_IMPORT)),
                                   Job.status == JobStatus.SUCCEEDED.value)
             ).scalars().first()
-            return (job.result or {}).get("path") if job else None
+            return (job.kind, download_path(job.kind, job.status, job.result)) if job else (None, None)
 
-    path = await anyio.to_thread.run_sync(find)
+    kind, path = await anyio.to_thread.run_sync(find)
     if not path or not Path(path).is_file():
         return PlainTextResponse("Not found.", status_code=404)
-    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"customers-{job_id}.csv")
+    name = f"rejects-{job_id}.csv" if kind == CSV_IMPORT else f"customers-{job_id}.csv"
+    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=name)

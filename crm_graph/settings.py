@@ -129,7 +129,8 @@ class Settings(BaseSettings):
     import_upload_ttl_hours: int = Field(
         default=24, ge=1,
         description="Longest a CSV file sent through the API is kept; it is deleted when its import job ends, "
-        "and the maintenance deletes any left (a job that never ended) after this long.",
+        "and the maintenance deletes any left (a job that never ended) after this long. The import's rejects report "
+        "stays downloadable (`Job.download`) this long.",
     )
     webhook_max_age_hours: int = Field(
         default=72, ge=0,

@@ -84,8 +84,10 @@ def import_csv_job(job_id: int) -> None:
             if not is_transient(exc):  # the job fails for good: its upload goes (retries still need it)
                 discard_upload(params["path"], job.store_id)
             raise
-        discard_upload(params["path"], job.store_id)  # the import ended: the upload has no further use
-        return summary
+        # The import ended: the upload has no further use; its rejects report stays downloadable
+        # (`Job.download`) until the uploads' age limit.
+        discard_upload(params["path"], job.store_id, keep_rejects=True)
+        return summary.job_result()
 
     run_job(job_id, JobKind.CSV_IMPORT, work)
 

@@ -129,6 +129,33 @@ def country(value: str | None) -> str | None:
     return value if len(value) == 2 and value.isalpha() else None
 
 
+#: Names people write for a country that ISO 3166 spells otherwise (compared lower-cased).
+_COUNTRY_ALIASES = {
+    "uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+    "northern ireland": "GB", "russia": "RU", "holland": "NL",
+}
+
+
+@lru_cache(maxsize=4096)
+def iso_country(value: str | None) -> str | None:
+    """The ISO 3166-1 alpha-2 code of a country written as its alpha-2, alpha-3 or numeric code or its
+    English name ("Poland", "POL", "pl", "616" → "PL"), None when empty; `ValueError` when it names no
+    country. The names and codes are `pycountry`'s (ISO's own data, kept up to date)."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    alias = _COUNTRY_ALIASES.get(value.lower())
+    if alias:
+        return alias
+    import pycountry  # loaded on first use: its database is read then
+
+    try:
+        return pycountry.countries.lookup(value).alpha_2
+    except LookupError:
+        raise ValueError(f"{value[:40]!r} is not a country (an ISO 3166 code such as PL or POL, or a name "
+                         "such as Poland)") from None
+
+
 def text(value: object, limit: int) -> str | None:
     """`value` as trimmed text cut to the column's `limit`, None when empty."""
     if value is None:

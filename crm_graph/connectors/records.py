@@ -63,7 +63,8 @@ class CustomerRecord:
     acquisition_channel: str | None = None
     tags: list[str] | None = None
     identity_source: str | None = None
-    line: int | None = None
+    #: The line of the CSV file the record was read from, so that a reject names it (None elsewhere).
+    line: int | None = field(default=None, compare=False, repr=False)
 
     kind = "customer"
 
@@ -83,7 +84,8 @@ class ConsentRecord:
     occurred_at: datetime
     opt_in_level: OptInLevel = OptInLevel.UNKNOWN
     reason: str | None = None
-    line: int | None = None
+    #: The line of the CSV file the record was read from, so that a reject names it (None elsewhere).
+    line: int | None = field(default=None, compare=False, repr=False)
 
     kind = "consent"
 
@@ -169,7 +171,8 @@ class ActivityRecord:
     customer: CustomerRef
     activity: ActivityKind
     occurred_at: datetime
-    line: int | None = None
+    #: The line of the CSV file the record was read from, so that a reject names it (None elsewhere).
+    line: int | None = field(default=None, compare=False, repr=False)
 
     kind = "activity"
 
@@ -183,7 +186,8 @@ class TagRecord:
     name: str
     applied_at: datetime
     removed_at: datetime | None = None
-    line: int | None = None
+    #: The line of the CSV file the record was read from, so that a reject names it (None elsewhere).
+    line: int | None = field(default=None, compare=False, repr=False)
 
     kind = "tag"
 

@@ -3,7 +3,9 @@
 The file is streamed: the kind's reader yields records and row errors, which are written in batches,
 each batch in its own transaction, so memory stays flat whatever the file's size. Bad rows are
 reported with their line numbers (in the summary and in a ``.rejects.csv`` file next to the input)
-while the good rows import. Importing the same file twice changes nothing the second time.
+while the good rows import. Importing the same file twice changes nothing the second time. The
+summary also lists the file's columns the kind does not read (ignored, never silently) and warnings,
+and tells the outcome: every row imported, some rejected, or nothing imported.
 
 On PostgreSQL, orders files take the bulk path (`crm_graph.services.csv_bulk`): the file is COPYed
 into a staging table and imported by set-based SQL in one transaction, with the same outcome, four
@@ -23,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from crm_graph.connectors.csv import CsvContext
+from crm_graph.connectors.csv_text import ignored_columns, normal_name, open_text
 from crm_graph.connectors.records import RecordError
 from crm_graph.errors import NotFound, UserError
 from crm_graph.models import Store
@@ -46,6 +49,33 @@ class ImportSummary:
     rows: int = 0
     #: The registered mapping the file was read with (named, or picked from the header by ``auto``).
     mapping: str | None = None
+    #: The file's encoding as recognised (UTF-8, UTF-16 LE...).
+    encoding: str = "UTF-8"
+    #: Columns of the file the kind does not read (after the mapping), as the file names them.
+    ignored_columns: list[str] = field(default_factory=list)
+    #: What the import could not do as the file meant it, in sentences (e.g. orders without line items).
+    warnings: list[str] = field(default_factory=list)
+    #: IMPORTED (every row), PARTIAL (some rows rejected) or NOTHING_IMPORTED (every row rejected).
+    outcome: str = "IMPORTED"
+
+    @property
+    def imported(self) -> int:
+        """Records written or found unchanged."""
+        return sum(self.counts.get(key, 0) for key in ("created", "updated", "unchanged", "deleted"))
+
+    def job_result(self) -> dict:
+        """What a CSV_IMPORT job keeps: the counts with `imported` and `ignored_columns` added, the
+        rejected rows, and the rest (outcome, warnings, the rejects report's path) as its result."""
+        counts = {**self.counts, "imported": self.imported, "ignored_columns": len(self.ignored_columns)}
+        return {"counts": counts, "errors": self.errors, "kind": self.kind, "path": self.path,
+                "rejects_path": self.rejects_path, "rows": self.rows, "encoding": self.encoding,
+                "ignored_columns": self.ignored_columns, "warnings": self.warnings, "outcome": self.outcome,
+                "mapping": self.mapping}
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row imported, 1 when some were rejected, 2 when nothing could be imported."""
+        return {"IMPORTED": 0, "PARTIAL": 1}.get(self.outcome, 2)
 
 
 class _Counting:
@@ -165,6 +195,34 @@ def _mappings_of(kind: str) -> list:
     return [m for m in csv_mappings().values() if m.kind == kind]
 
 
+def _inspect(path: Path, kind, mapping: Mapping[str, str]) -> tuple[str, list[str], list[str]]:
+    """(encoding, ignored columns, warnings) from the file's header; `UserError` for an unusable file."""
+    with open(path, "rb") as raw:
+        opened = open_text(raw)
+    wanted = {column.name for column in kind.columns}
+    ignored = ignored_columns(opened.header, dict(mapping), wanted)
+    warnings = []
+    if ignored:
+        warnings.append(f"ignored columns: {', '.join(ignored)} (not columns of {kind.name} files, not imported; "
+                        "pass a mapping to import them).")
+    if kind.name == "orders":
+        renames = {normal_name(foreign): ours for foreign, ours in mapping.items()}
+        names = {renames.get(normal_name(cell), normal_name(cell)) for cell in opened.header}
+        if not names & set(_LINE_COLUMNS):
+            if "quantity" in names:
+                warnings.append("the file has no line item columns (" + ", ".join(_LINE_COLUMNS) + "); each "
+                                "order's quantity was stored as one line of the order's subtotal (else total), "
+                                "without a product.")
+            else:
+                warnings.append("the file has no line item columns (" + ", ".join(_LINE_COLUMNS) + ") and no "
+                                "quantity: no order lines were stored, so product figures stay empty.")
+    return opened.encoding, ignored, warnings
+
+
+#: The columns of an orders file that describe a line item.
+_LINE_COLUMNS = ("product_id", "product_name", "sku", "unit_price", "line_total")
+
+
 def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, progress: Progress | None = None,
                mapping: str | Mapping[str, str] | None = None, batch_size: int = BATCH_SIZE,
                rejects_path: str | Path | None = None, bulk: bool | None = None) -> ImportSummary:
@@ -191,6 +249,7 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
     columns = choose_mapping(path, kind, mapping)
     context = CsvContext(timezone=store.timezone, currency=store.currency)
     summary = ImportSummary(kind=kind, path=str(path), mapping=getattr(columns, "name", None))
+    summary.encoding, summary.ignored_columns, summary.warnings = _inspect(path, kinds[kind], columns)
     counts: Counter = Counter()
     rejects_path = Path(rejects_path) if rejects_path else path.with_name(path.name + ".rejects.csv")
     rejects_file = None
@@ -203,6 +262,8 @@ def import_csv(engine: Engine, store_id: int, path: str | Path, kind: str, *, pr
             rejects_file = open(rejects_path, "w", newline="", encoding="utf-8")
             rejects_writer = csv.writer(rejects_file)
             rejects_writer.writerow(["line", "record", "reason"])
+            for warning in summary.warnings:  # notes on the whole file, before the rows: no line
+                rejects_writer.writerow(["", "(note)", warning])
         rejects_writer.writerow([error.line if error.line is not None else "", error.record or "", error.reason])
         if len(summary.errors) < MAX_KEPT_ERRORS:
             summary.errors.append(error)
@@ -279,6 +340,8 @@ def _finish(summary: ImportSummary, counts: Counter, rejected: bool, rejects_pat
     from crm_graph.plugins import get_plugin_manager
 
     summary.counts.update(counts)
+    if summary.counts.get("rejected", 0):
+        summary.outcome = "PARTIAL" if summary.imported else "NOTHING_IMPORTED"
     if rejected:
         summary.rejects_path = str(rejects_path)
     elif rejects_path.exists():

@@ -173,10 +173,24 @@ def download_link(secret: str, store_id: int, job_id: int, seconds: int, now: fl
 
 
 def has_download(kind: str, status: str, result: dict | None) -> bool:
-    """Whether a job's file can be downloaded: a finished customers export whose file is still kept."""
-    from crm_graph.services.customers.background import EXPORT
+    """Whether a job's file can be downloaded: a finished customers export whose file is still kept,
+    or the rejects report of a finished CSV import while it is kept."""
+    return download_path(kind, status, result) is not None
 
-    return kind == EXPORT and status == JobStatus.SUCCEEDED.value and bool((result or {}).get("path"))
+
+def download_path(kind: str, status: str, result: dict | None) -> str | None:
+    """The server path of a job's downloadable file (see `has_download`), None when there is none."""
+    from crm_graph.services.customers.background import EXPORT
+    from crm_graph.services.jobs import JobKind
+
+    if status != JobStatus.SUCCEEDED.value:
+        return None
+    if kind == EXPORT:
+        return (result or {}).get("path") or None
+    if kind == JobKind.CSV_IMPORT.value:
+        path = (result or {}).get("rejects_path")
+        return path if path and Path(path).is_file() else None
+    return None
 
 
 def read_download_token(secret: str, token: str, now: float | None = None) -> tuple[int, int]:

@@ -1,9 +1,10 @@
 """Data retention: CSV uploads and raw webhook payloads are kept no longer than they are needed.
 
-- A CSV file sent through the API (`import_customers`) is deleted, with its rejects report, when
-  its import job ends, succeeded or failed (`discard_upload`); `cleanup_uploads` (the periodic
-  maintenance) deletes the uploads of ended jobs a worker could not clean, and any file of the
-  import folder older than `import_upload_ttl_hours`.
+- A CSV file sent through the API (`import_customers`) is deleted when its import job ends,
+  succeeded or failed (`discard_upload`); its rejects report stays for download (`Job.download`)
+  until it is `import_upload_ttl_hours` old, or until an erasure of a person it mentions;
+  `cleanup_uploads` (the periodic maintenance) deletes the uploads of ended jobs a worker could not
+  clean, and any file of the import folder older than `import_upload_ttl_hours`.
 - A webhook delivery's raw body lives in its WEBHOOK job's params until the job is applied;
   `prune_webhook_payloads` (the maintenance) deletes ended WEBHOOK jobs older than
   `webhook_retention_days`, and the deduplication rows (no personal data: delivery ids and content
@@ -55,8 +56,9 @@ def rejects_path(upload: Path) -> Path:
     return upload.with_name(upload.name + ".rejects.csv")
 
 
-def discard_upload(path: str | os.PathLike | None, store_id: int) -> bool:
-    """Delete an uploaded CSV file and its rejects report; whether there was anything to delete.
+def discard_upload(path: str | os.PathLike | None, store_id: int, *, keep_rejects: bool = False) -> bool:
+    """Delete an uploaded CSV file and (unless `keep_rejects`) its rejects report; whether there was
+    anything to delete.
 
     Only a file named as `start_customer_import` names uploads, in the folder of the job's store, is
     deleted: a path from anywhere else is left alone (and logged)."""
@@ -67,7 +69,7 @@ def discard_upload(path: str | os.PathLike | None, store_id: int) -> bool:
         log.warning("%s is not an upload of store %s; left alone", upload.name, store_id)
         return False
     removed = False
-    for target in (upload, rejects_path(upload)):
+    for target in (upload,) if keep_rejects else (upload, rejects_path(upload)):
         try:
             target.unlink()
             removed = True
@@ -88,7 +90,7 @@ def cleanup_uploads(engine: Engine, import_dir: str | os.PathLike, ttl_hours: in
     for store_id, params in ended:
         path = (params or {}).get("path")
         if path and Path(path).exists():
-            removed += int(discard_upload(path, store_id))
+            removed += int(discard_upload(path, store_id, keep_rejects=True))  # the report: by its age
     root = Path(import_dir)
     if root.is_dir():
         cutoff = (now - timedelta(hours=ttl_hours)).timestamp()
@@ -230,7 +232,25 @@ def _scrub_uploads(session: Session, store: Store, people: ErasedPeople) -> int:
         if not path.name or not path.is_file():
             continue
         removed += _rewrite_without(path, people.emails, tails, ids)
+    _drop_kept_rejects(session, store, people.emails | ids)
     return removed
+
+
+def _drop_kept_rejects(session: Session, store: Store, names: set[str]) -> None:
+    """Delete the kept rejects reports of the store's ended imports that mention one of `names`
+    (emails, ids): a report is kept for download after its upload is gone."""
+    if not names:
+        return
+    params = session.execute(select(Job.params).where(
+        Job.store_id == store.id, Job.kind == JobKind.CSV_IMPORT.value, Job.status.in_(_ENDED))).scalars().all()
+    for item in params:
+        path = (item or {}).get("path")
+        report = rejects_path(Path(path)) if path else None
+        if report is None or not report.is_file():
+            continue
+        text = report.read_text(encoding="utf-8", errors="replace").lower()
+        if any(name.lower() in text for name in names if name):
+            report.unlink(missing_ok=True)
 
 
 def _rewrite_without(path: Path, emails: set[str], tails: set[str], ids: set[str]) -> int:

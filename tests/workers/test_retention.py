@@ -65,7 +65,10 @@ def test_an_uploaded_csv_is_deleted_when_its_import_ends(api, engine, store, tmp
     good = api.data(IMPORT, {"csv": "customer_id;email;first_name\n1;anna@example.com;Anna\n2;not-an-email;Bad\n"},
                     key=key)["importCustomers"]
     assert wait_for_api_job(api, key, good["id"])["status"] == "SUCCEEDED"
-    assert _files(tmp_path) == []  # neither the upload nor its rejects report stays
+    # The upload goes; its rejects report stays for download (`Job.download`) until the uploads' age limit.
+    assert [name.endswith(".csv.rejects.csv") for name in _files(tmp_path)] == [True]
+    for report in tmp_path.rglob("*.rejects.csv"):
+        report.unlink()
     with Session(engine, expire_on_commit=False) as session:  # an import that fails for good (a bad-data error)
         failing = start_customer_import(session, store, "email\nanna@example.com\n", str(tmp_path))
         failing.params = {**failing.params, "mapping": "no-such-mapping"}

@@ -82,7 +82,8 @@ class JobType:
     )
 
     @strawberry.field(
-        description="The file the job produced (the CSV of a customers export), with a new link at each request; "
+        description="The file the job produced (the CSV of a customers export, the rejects report of a CSV import "
+        "with rejected rows), with a new link at each request; "
         "null for kinds without a file, until the job has SUCCEEDED, and once the file has expired."
     )
     def download(self, info: Info) -> JobDownloadType | None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from crm_graph.connectors import normalise
 from crm_graph.models.enums import COUNTED_ORDER_STATUSES
 from crm_graph.services.csv_bulk import cells
 from crm_graph.services.csv_bulk.staging import STAGE, Layout, Typed
@@ -40,6 +41,7 @@ _COUNTED = ", ".join(f"'{status}'" for status in COUNTED_ORDER_STATUSES)
 
 #: The order fields in the order the record import parses them: the first bad one is reported.
 _HEAD_CHECKS = (
+    ("country", "country <> '' AND country_v IS NULL"),
     ("email", "email <> '' AND email_v IS NULL"),
     ("phone", "phone <> '' AND phone_norm IS NULL"),
     ("status", "status_v IS NULL"),
@@ -119,8 +121,12 @@ def _line_items() -> str:
     keeps the planner from copying a parsing expression into each place that uses its value);
     `line_err` names the first bad cell, `line_err_value` holds it."""
     return f"""
-    SELECT line, order_id, line_ext, product, name, sku, quantity, unit_price,
-           (CASE WHEN raw_total <> '' THEN total_v ELSE unit_price * quantity END)::numeric(18,2) AS line_total,
+    SELECT line, order_id, line_ext, product, name, sku, quantity,
+           CASE WHEN goods IS NOT NULL AND quantity IS NOT NULL THEN
+                (CASE WHEN quantity > 0 THEN round(goods / quantity, 2) ELSE goods END)::numeric(18,2)
+                ELSE unit_price END AS unit_price,
+           (CASE WHEN goods IS NOT NULL THEN goods WHEN raw_total <> '' THEN total_v
+                 ELSE unit_price * quantity END)::numeric(18,2) AS line_total,
            CASE WHEN quantity IS NULL THEN 'quantity' WHEN unit_price IS NULL THEN 'unit_price'
                 WHEN raw_total <> '' AND total_v IS NULL THEN 'line_total' END AS line_err,
            CASE WHEN quantity IS NULL THEN raw_quantity WHEN unit_price IS NULL THEN raw_unit_price
@@ -131,10 +137,15 @@ def _line_items() -> str:
                {cells.text('sku', 200)} AS sku, {cells.integer('quantity', 1, 'quantity_t')} AS quantity,
                {cells.amount('unit_price', 'unit_price_t')} AS unit_price, line_total AS raw_total,
                CASE WHEN line_total <> '' THEN {cells.amount('line_total', 'line_total_t')} END AS total_v,
-               quantity AS raw_quantity, unit_price AS raw_unit_price
+               quantity AS raw_quantity, unit_price AS raw_unit_price,
+               CASE WHEN run_pos = 1 AND product_id = '' AND product_name = '' AND sku = '' AND unit_price = ''
+                         AND line_total = '' THEN
+                    COALESCE(CASE WHEN subtotal <> '' THEN {cells.amount('subtotal', 'subtotal_t')}
+                                  ELSE {cells.amount('total', 'total_t')} END, 0) END AS goods
         FROM {STAGE}
         WHERE bad IS NULL AND order_id <> ''
-          AND (product_id <> '' OR product_name <> '' OR sku <> '' OR unit_price <> '' OR line_total <> '')
+          AND (product_id <> '' OR product_name <> '' OR sku <> '' OR unit_price <> '' OR line_total <> ''
+               OR quantity <> '')
         OFFSET 0
     ) l
     """
@@ -149,9 +160,10 @@ _BAD = """
 """
 
 
-def _heads(p: _Params) -> str:
+def _heads(p: _Params, countries: bool) -> str:
     """`csv_head`: the first row of each order with the order's cells parsed, and the first bad one
-    with its cell, checked in the order the record import checks them."""
+    with its cell, checked in the order the record import checks them. `countries`: whether the file
+    has country cells, read through `csv_country`."""
     tz = p.timezone
     parsed = {
         "ext_v": cells.external_id("customer_id"), "email_v": cells.email("email"),
@@ -165,7 +177,8 @@ def _heads(p: _Params) -> str:
         "refund_v": f"CASE WHEN refund_amount <> '' THEN {cells.amount('refund_amount', 'refund_amount_t')} END",
         "refunded_at_v": cells.instant("refunded_at", tz, "refunded_at_t"), "channel_v": cells.text("channel", 200),
         "first_name_v": cells.text("first_name", 200), "last_name_v": cells.text("last_name", 200),
-        "country_v": cells.country("country"), "city_v": cells.text("city", 200),
+        "country_v": "CASE WHEN country = '' THEN NULL ELSE cc.code END" if countries else "NULL::text",
+        "city_v": cells.text("city", 200),
     }
     checks = " ".join(f"WHEN {condition} THEN '{column}'" for column, condition in _HEAD_CHECKS)
     check_values = " ".join(f"WHEN {condition} THEN {column}" for column, condition in _HEAD_CHECKS)
@@ -176,10 +189,30 @@ def _heads(p: _Params) -> str:
     FROM (
         SELECT line, order_id, {", ".join(_HEAD_RAW)}, phone_norm,
                {", ".join(f"{expression} AS {name}" for name, expression in parsed.items())}
-        FROM {STAGE} WHERE run_pos = 1 AND bad IS NULL AND order_id <> ''
+        FROM {STAGE}{" LEFT JOIN csv_country cc ON cc.raw = country" if countries else ""}
+        WHERE run_pos = 1 AND bad IS NULL AND order_id <> ''
         OFFSET 0
     ) h
     """
+
+
+def _countries(run, driver) -> bool:
+    """`csv_country`: each distinct country cell of the file with its ISO code (NULL when it names no
+    country), looked up once per value, not per row (`normalise.iso_country`, pycountry's data);
+    whether the file has any country cell."""
+    values = [row[0] for row in run(f"SELECT DISTINCT country FROM {STAGE} WHERE country <> ''").fetchall()]
+    if not values:
+        return False
+    run('CREATE TEMP TABLE csv_country (raw text PRIMARY KEY, code text) ON COMMIT DROP')
+    pairs = []
+    for value in values:
+        try:
+            pairs.append((value, normalise.iso_country(value)))
+        except ValueError:
+            pairs.append((value, None))
+    with driver.cursor() as cursor:
+        cursor.executemany("INSERT INTO csv_country (raw, code) VALUES (%s, %s)", pairs)
+    return True
 
 
 def _hash(prefix: str, column: str) -> str:
@@ -433,11 +466,12 @@ def upsert_staged_orders(session: Session, store_id: int, source: str, timezone:
     run("SET LOCAL jit = off")
     keyed = _skip_key_triggers(run, store_id)
     erasures = run(f"SELECT EXISTS (SELECT 1 FROM erased_identity WHERE store_id = {store_id})").fetchone()[0]
-    _timed(run, _heads(p))
+    countries = _countries(run, driver)
+    _timed(run, _heads(p, countries))
     if run(_SCATTERED).fetchone()[0]:  # rare: renumber, then take each order's true first row
         _timed(run, _POSITIONS)
         run("DROP TABLE csv_head")
-        _timed(run, _heads(p))
+        _timed(run, _heads(p, countries))
     # Statistics on the join columns only: the planner needs sizes and distinct counts, not the rest.
     for statement in (_ITEMS, "ANALYZE csv_item (line, order_id, product)", _BAD, _orders(p, erasures),
                       "ANALYZE csv_order (external_id, key, old_id, id)", *_customers(p)):

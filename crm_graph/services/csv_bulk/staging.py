@@ -181,6 +181,14 @@ def _escape(value: str) -> str:
 def _phone(value: str, country: str) -> str:
     """The phone in E.164 where possible (as the record import stores it), or NULL when it is not one."""
     try:
-        return _escape(normalise.phone(value, normalise.country(country)) or "") or "\\N"
+        return _escape(normalise.phone(value, _region(country)) or "") or "\\N"
     except ValueError:
         return "\\N"
+
+
+def _region(country: str) -> str | None:
+    """The ISO code of a country cell for reading national phone numbers (None when it names none)."""
+    try:
+        return normalise.iso_country(country)
+    except ValueError:
+        return None

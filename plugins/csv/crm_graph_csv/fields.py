@@ -146,3 +146,11 @@ def boolean(value: str, column: str) -> bool | None:
 def external_id(value: str) -> str:
     """An id as text; the leading apostrophe spreadsheet exports add (Shopify's ``'123``) is dropped."""
     return value[1:] if value.startswith("'") else value
+
+
+def country(value: str) -> str | None:
+    """An ISO 3166-1 alpha-2 code from a code or an English name ("Poland", "POL", "pl" → "PL")."""
+    try:
+        return normalise.iso_country(value)
+    except ValueError as exc:
+        raise ValueError(f"country {exc}") from None

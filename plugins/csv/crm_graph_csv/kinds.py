@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -13,13 +14,15 @@ from crm_graph.connectors import (
     SpendRecord, TagRecord,
 )
 from crm_graph.connectors.csv import CsvColumn, CsvContext, CsvKind
-from crm_graph.connectors.normalise import country as norm_country
 from crm_graph.connectors.normalise import short, text
 from crm_graph.models import ActivityEvent, Customer, CustomerIdentity, Order, OrderLine, Product
 from crm_graph.models.enums import ActivityKind, Channel, ConsentState, OptInLevel
 from crm_graph.services.ingest.customers import identity_key
 from crm_graph_csv import fields as f
 from crm_graph_csv.reader import BadRow, rows
+
+
+CENT = Decimal("0.01")
 
 
 def _length(column) -> int:
@@ -54,7 +57,7 @@ CUSTOMER_COLUMNS = (
     _col("first_name", False, "First name."),
     _col("last_name", False, "Last name."),
     _col("gender", False, "FEMALE, MALE, OTHER, UNKNOWN or REFUSED (also F / M)."),
-    _col("country", False, "ISO 3166 two-letter country code."),
+    _col("country", False, "Country: ISO 3166 code (PL, POL) or English name (Poland); an unknown one rejects the row."),
     _col("city", False, "City."),
     _col("created_at", False, "When the customer was first seen (ISO 8601; no offset = store timezone)."),
     _col("email_consent", False, "Email consent state: SUBSCRIBED, UNSUBSCRIBED, NOT_SUBSCRIBED, PENDING... or yes/no."),
@@ -83,7 +86,7 @@ ORDER_COLUMNS = (
     _col("phone", False, "Buyer's phone."),
     _col("first_name", False, "Buyer's first name."),
     _col("last_name", False, "Buyer's last name."),
-    _col("country", False, "Buyer's country code."),
+    _col("country", False, "Buyer's country, as customers' `country`."),
     _col("city", False, "Buyer's city."),
     _col("currency", False, "ISO 4217 currency (default: the store's)."),
     _col("subtotal", False, "Order subtotal."),
@@ -190,7 +193,10 @@ def _records(stream, mapping, columns, parse, present: set[str] | None = None) -
             yield RecordError(line=line, record=None, reason=str(values))
             continue
         try:
-            yield from parse(getter(values), line)
+            for record in parse(getter(values), line):
+                if hasattr(record, "line"):
+                    record.line = line  # an ingestion reject (e.g. an unknown customer) names its line
+                yield record
         except ValueError as exc:
             yield RecordError(line=line, record=None, reason=str(exc))
 
@@ -202,7 +208,7 @@ def read_customers(stream: BinaryIO, mapping: Mapping[str, str], context: CsvCon
     present: set[str] = set()
 
     def parse(get, line):
-        country = norm_country(get("country"))
+        country = f.country(get("country"))
         ref = _ref(get, country)
         external = ref.external_id or (f"email:{ref.email}" if ref.email else None)
         if not external:
@@ -261,7 +267,7 @@ def read_orders(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContex
         first_line, first = rows_[0]
         get = getter(first)
         try:
-            country = norm_country(get("country"))
+            country = f.country(get("country"))
             order = OrderRecord(
                 source=context.source, external_id=get("order_id"), customer=_ref(get, country),
                 status=f.choice(get("status"), "status", f.ORDER_STATUSES), raw_status=get("status")[:64],
@@ -284,12 +290,18 @@ def read_orders(stream: BinaryIO, mapping: Mapping[str, str], context: CsvContex
         for position, (line, values) in enumerate(rows_, start=1):
             product, name, sku, price, total = (values[i_product], values[i_name], values[i_sku], values[i_price],
                                                 values[i_total])
-            if not (product or name or sku or price or total):
+            if not (product or name or sku or price or total or values[i_quantity]):
                 continue  # an order row without a line (an order with no items listed)
             try:
                 quantity = f.integer(values[i_quantity], "quantity", 1)
                 unit_price = f.amount(price, "unit_price")
                 line_total = f.amount(total, "line_total") if total else unit_price * quantity
+                if not (product or name or sku or price or total):
+                    # Only an order-level quantity: one line of the order's goods (subtotal, else total),
+                    # on the order's first row; so the quantity is not lost.
+                    line_total = ((order.subtotal if get("subtotal") else order.total)
+                                  if position == 1 else line_total)
+                    unit_price = (line_total / quantity if quantity > 0 else line_total).quantize(CENT, ROUND_HALF_UP)
                 order.lines.append(OrderLineRecord(
                     external_id=values[i_line] or str(position), name=name[:500] or None,
                     product_external_id=product or None, sku=sku[:200] or None,
@@ -344,6 +356,7 @@ def order_cell_error(column: str, value: str, context: CsvContext) -> str | None
         "total": lambda: f.amount(value, "total", required=True),
         "refunded_at": lambda: f.instant(value, "refunded_at", tz, required=True),
         "quantity": lambda: f.integer(value, "quantity", 1),
+        "country": lambda: f.country(value),
     }
     check = checks.get(column) or (lambda: f.amount(value, column))
     try:

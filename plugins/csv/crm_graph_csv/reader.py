@@ -1,8 +1,9 @@
-"""Streaming CSV rows in constant memory: UTF-8 with or without BOM, `,` or `;`, quoted fields.
+"""Streaming CSV rows in constant memory: UTF-8, UTF-16 or UTF-32 (`crm_graph.connectors.csv_text`),
+`,` or `;`, quoted fields.
 
 `rows(stream, mapping, columns)` reads the header, maps foreign names onto the kind's columns,
 checks that required columns are present, and yields ``(line_number, values)`` where `values` is a
-tuple indexed like the kind's columns ("" for a column the file lacks). Bytes that are not UTF-8,
+tuple indexed like the kind's columns ("" for a column the file lacks). Bytes that do not decode,
 NUL bytes, fields over the size limit and cells longer than their column's `max_length` (an id the
 database could not store) make only their row bad, not the file.
 """
@@ -10,12 +11,12 @@ database could not store) make only their row bad, not the file.
 from __future__ import annotations
 
 import csv
-import io
 import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import BinaryIO
 
 from crm_graph.connectors.csv import CsvColumn
+from crm_graph.connectors.csv_text import normal_name, open_text
 from crm_graph.errors import UserError
 
 csv.field_size_limit(10 * 1024 * 1024)
@@ -25,35 +26,16 @@ class BadRow(ValueError):
     """A row that cannot be read (wrong encoding); carries the reason."""
 
 
-def _delimiter(header_line: str) -> str:
-    counts = {sep: 0 for sep in ",;"}
-    quoted = False
-    for char in header_line:
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char in counts:
-            counts[char] += 1
-    return ";" if counts[";"] > counts[","] else ","
-
-
-def _normal(name: str) -> str:
-    return name.strip().strip("\ufeff").strip().lower()
-
-
 def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColumn],
          present: set[str] | None = None) -> Iterator[tuple[int, tuple[str, ...] | BadRow]]:
     """Yield (line, values) for every data row, or (line, BadRow) for a row that is not UTF-8.
 
     `present`, when given, is filled with the kind's columns the header has, before the first row.
     """
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    header_line = text.readline()
-    if not header_line.strip():
-        raise UserError("file: the file is empty; the first line must be the header.")
-    delimiter = _delimiter(header_line)
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    renames = {_normal(foreign): ours for foreign, ours in mapping.items()}
-    names = [renames.get(_normal(name), _normal(name)) for name in header]
+    opened = open_text(stream)
+    text, header, delimiter, encoding = opened.text, opened.header, opened.delimiter, opened.encoding
+    renames = {normal_name(foreign): ours for foreign, ours in mapping.items()}
+    names = [renames.get(normal_name(name), normal_name(name)) for name in header]
     wanted = [column.name for column in columns]
     index = {name: position for position, name in reversed(list(enumerate(names)))}
     transform = mapping.transform() if getattr(mapping, "transform", None) else None
@@ -90,9 +72,9 @@ def rows(stream: BinaryIO, mapping: Mapping[str, str], columns: Sequence[CsvColu
                 joined = "".join(row)
                 if not joined.isascii():
                     try:
-                        joined.encode("utf-8")  # bytes that were not UTF-8 are lone surrogates here
+                        joined.encode("utf-8")  # bytes that did not decode are lone surrogates here
                     except UnicodeEncodeError:
-                        yield start, BadRow("the row is not valid UTF-8 text")
+                        yield start, BadRow(f"the row is not valid {encoding} text")
                         continue
                 if "\x00" in joined:  # binary data; no database text column can hold it
                     yield start, BadRow("the row contains NUL bytes (binary data, not text)")

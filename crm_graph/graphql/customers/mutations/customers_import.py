@@ -19,7 +19,11 @@ ImportCustomersResult = Annotated[
 
 @strawberry.mutation(
     description="Import customers from CSV (the customers format of docs/csv_formats.md, or a named mapping such as a "
-    "Shopify export) in a background job; follow it with `job(id:)`: bad rows are reported with line numbers."
+    "Shopify export) in a background job; follow it with `job(id:)`: bad rows are reported with line numbers. "
+    "The job SUCCEEDS when the file could be read; its counts say how many rows were `imported` and `rejected` and "
+    "how many `ignored_columns` the file had, its result's `outcome` is IMPORTED (every row), PARTIAL (some rows "
+    "rejected) or NOTHING_IMPORTED, with `warnings` and `ignored_columns` by name, and `download` fetches the "
+    "rejects report."
 )
 async def import_customers(
     info: Info,
