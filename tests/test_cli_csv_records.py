@@ -38,7 +38,7 @@ def customers(api, store) -> list[dict]:
 def test_anonymous_visitors_are_imported_as_not_identified(api, db_url, store, tmp_path):
     done = import_file(db_url, store, tmp_path, "customers",
                        "customer_id,has_account,email\nv1,false,\nv2,no,\na1,,a1@example.com\nm1,true,\nx1,perhaps,\n")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # some rows rejected
     assert "line 6: has_account 'perhaps' is not one of False, True" in done.stdout
     people = {person["identities"][0]["crmId"]: person for person in customers(api, store)}
     assert {crm: person["identified"] for crm, person in people.items()} == {
@@ -60,7 +60,7 @@ def test_activity_kind_feeds_last_activity_and_the_activity_widget(api, db_url, 
                 "nobody,visit,2026-03-30T10:00:00Z,\n"
                 "c1,dance,2026-03-30,\n")
     done = import_file(db_url, store, tmp_path, "activity", activity)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # some rows rejected
     assert "line 5: no customer with this id, email or phone in the store" in done.stdout
     assert "line 6: activity 'dance' is not one of" in done.stdout
     last = {person["email"]: person["lastActivityAt"] for person in customers(api, store)}
@@ -70,7 +70,7 @@ def test_activity_kind_feeds_last_activity_and_the_activity_widget(api, db_url, 
     assert widget["dashboard"]["activity"] == {"active": 1, "lowRisk": 0, "highRisk": 1, "customers": 2}
     # Re-importing the file (events with and without an external_id) adds nothing.
     assert count(api.engine, "activity_event", store.id) == 3
-    assert import_file(db_url, store, tmp_path, "activity", activity).returncode == 0
+    assert import_file(db_url, store, tmp_path, "activity", activity).returncode == 1  # its bad rows again
     assert count(api.engine, "activity_event", store.id) == 3
 
 
@@ -78,7 +78,7 @@ def test_crm_id_names_another_sources_customer_in_every_kind(api, db_url, store,
     synced_from_woocommerce(api.engine, store, "123", "wanda@example.com")
     tags = import_file(db_url, store, tmp_path, "tags", "crm_id,tag\nwoocommerce:123,vip\nwoocommerce:999,vip\n"
                        "123,vip\nwoocommerce:123,x\n")
-    assert tags.returncode == 0, tags.stderr
+    assert tags.returncode == 1, tags.stderr  # some rows rejected
     assert "line 3: no customer with crm_id woocommerce:999 in the store" in tags.stdout
     assert "line 4: crm_id '123' is not source:external_id such as woocommerce:123" in tags.stdout
     both = import_file(db_url, store, tmp_path, "consents", "crm_id,customer_id,channel,state,occurred_at\n"
@@ -93,7 +93,7 @@ def test_crm_id_names_another_sources_customer_in_every_kind(api, db_url, store,
     orders = import_file(db_url, store, tmp_path, "orders", "order_id,placed_at,status,total,crm_id\n"
                          "o1,2026-03-03T00:00:00Z,paid,10,woocommerce:123\n"
                          "o2,2026-03-03T00:00:00Z,paid,10,woocommerce:999\n")
-    assert orders.returncode == 0, orders.stderr
+    assert orders.returncode == 1, orders.stderr  # some rows rejected
     assert "line 3: no customer with crm_id woocommerce:999 in the store" in orders.stdout
     update = import_file(db_url, store, tmp_path, "customers", "crm_id,first_name\nwoocommerce:123,Wanda\n"
                          "woocommerce:999,Nobody\n")

@@ -35,7 +35,7 @@ def test_customers_without_a_tags_column_leave_tags_alone_and_bad_rows_say_why()
     out = read(read_customers, "email,gender\na@example.com,\n,\nnot-an-email,\nb@example.com,alien\n")
     assert out[0].external_id == "email:a@example.com" and out[0].tags is None
     assert [(e.line, e.reason) for e in out[1:]] == [
-        (3, "customer_id or email is required"), (4, "email 'not-an-email' is not an email address"),
+        (3, "customer_id, crm_id or email is required"), (4, "email 'not-an-email' is not an email address"),
         (5, "gender 'alien' is not one of FEMALE, MALE, OTHER, REFUSED, UNKNOWN")]
 
 
