@@ -184,8 +184,6 @@ def precompute_range(session: Session, store: Store, first_day: date, last_day: 
         if progress is not None:
             progress(summary.counts["days"], total)
 
-    if progress is not None:
-        progress(0, total)  # the total is known before the first day is done
     begin_writing(session)  # each chunk reads, then writes its days
     per_day: _LiveDays | RunningState
     if total == 1:
