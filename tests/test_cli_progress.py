@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from crm_graph.cli_progress import REFRESH_PER_SECOND, QUIET_LOGGERS
+from crm_graph.cli_progress import QUIET_LOGGERS, REFRESH_PER_SECOND
 from crm_graph.generator import generate_store
-from tests.conftest import REDIS_URL  # noqa: F401  (the suite's Redis; these commands run without it)
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
