@@ -144,12 +144,10 @@ def generate(
 
 
 def _generate_with_progress(engine, store, customers: int, seed: int) -> None:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from crm_graph.cli_progress import progress_bar
     from crm_graph.generator import generate_store
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                  TimeElapsedColumn(), console=console) as progress:
+    with progress_bar(console) as progress:
         tasks: dict[str, int] = {}
 
         def report(stage: str, done: int, total: int) -> None:

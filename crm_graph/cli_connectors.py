@@ -8,9 +8,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import DownloadColumn
 from rich.table import Table
 
+from crm_graph.cli_progress import CountColumn, progress_bar
 from crm_graph.db import session_scope
 
 
@@ -89,8 +90,7 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
         with session_scope(engine) as session:
             target = get_store(session, store)
             config = get_connector_config(session, target, connector)
-        with Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,} records"),
-                      TimeElapsedColumn(), console=console) as progress:
+        with progress_bar(console, count=CountColumn("items")) as progress:
             task = progress.add_task(f"sync {connector}", total=None)
             try:
                 summary = sync_connector(engine, target.id, config.id,
@@ -126,9 +126,8 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
         engine = migrated_engine()
         with session_scope(engine) as session:
             target = get_store(session, store)
-        with Progress(TextColumn(f"import {kind}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
-                      console=console) as progress:
-            task = progress.add_task("import", total=file.stat().st_size if file.exists() else None)
+        with progress_bar(console, count=DownloadColumn()) as progress:
+            task = progress.add_task(f"import {kind}", total=file.stat().st_size if file.exists() else None)
             summary = import_csv(engine, target.id, file, kind, mapping=columns,
                                  progress=lambda done, total: progress.update(task, completed=done, total=total))
         if summary.mapping and mapping == "auto":

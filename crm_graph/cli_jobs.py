@@ -13,11 +13,12 @@ from datetime import date, timedelta
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 from sqlmodel import Session, select
 
+from crm_graph.cli_progress import progress_bar
 from crm_graph.errors import NotFound, UserError
+from crm_graph.services.job_runs import live_progress
 from crm_graph.settings import get_settings
 
 jobs_app = typer.Typer(help="List and follow background jobs.", no_args_is_help=True)
@@ -172,14 +173,15 @@ def follow_job(engine, job_id: int, *, poll_seconds: float = 0.3) -> int:
         return job
 
     job = load()
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-               TextColumn("{task.completed:,.0f}/{task.fields[total_text]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(f"job {job.id} {job.kind}", total=None, total_text="?")
+    with progress_bar(console) as progress:
+        task = progress.add_task(f"job {job.id} {job.kind}", total=None)
         while True:
-            total = job.progress_total
-            progress.update(task, completed=job.progress_done, total=total, total_text=f"{total:,}" if total else "?",
-                            description=f"job {job.id} {job.kind} {job.status.lower()}")
+            done, total = job.progress_done, job.progress_total
+            # A job this process runs (embedded mode) reports here at once; its row lags (see live_progress).
+            live = live_progress(job.id) if job.status == "RUNNING" else None
+            if live is not None and live[0] >= done:
+                done, total = live
+            progress.update(task, completed=done, total=total, description=f"job {job.id} {job.kind} {job.status.lower()}")
             if job.status in _DONE:
                 break
             time.sleep(poll_seconds)

@@ -76,13 +76,25 @@ class Page:
     """A batch of records, and the cursor to store once they are committed (None: leave it).
 
     `errors` are records the connector could not normalise; they are reported, not dropped.
-    `total` is the stream's expected number of records, when the platform says.
+
+    Progress (optional; a connector that sets neither still syncs, its bar just has no total):
+    `total` is how many items the stream is expected to yield in this read (from its cursor to the
+    run's start), when the platform says (WooCommerce's ``X-WP-Total``, Shopify's count queries);
+    the latest page that gives one wins, so a connector may correct it as it learns more. `items`
+    is how many of those items this page covers, in the same unit as `total`: the platform's
+    resources, which can differ from the records (a customer may bring consent records too). It
+    defaults to the page's records plus errors.
     """
 
     records: list[Record]
     cursor: str | None = None
     errors: list[RecordError] = field(default_factory=list)
     total: int | None = None
+    items: int | None = None
+
+    def progress_items(self) -> int:
+        """How far this page moves the stream's progress (`items`, else records plus errors)."""
+        return self.items if self.items is not None else len(self.records) + len(self.errors)
 
 
 class WebhookRejected(Exception):

@@ -18,6 +18,11 @@ from typing import Union
 
 from crm_graph.models.enums import ActivityKind, Channel, ConsentState, Gender, OptInLevel, OrderStatus
 
+#: The source of every row the data generator writes (`crm-graph generate`, `crm-graph demo`). No
+#: connector or import may write under it, so a sync never matches or overwrites generated rows by
+#: (source, external id); see docs/GENERATOR.md.
+DEMO_SOURCE = "demo"
+
 
 @dataclass(slots=True)
 class CustomerRef:

@@ -19,7 +19,7 @@ from crm_graph.generator.people import People
 
 _KINDS = np.array(["VISIT", "PAGE_VIEW", "EMAIL_OPEN", "EMAIL_CLICK", "ORDER"], dtype=object)
 VISIT, PAGE_VIEW, EMAIL_OPEN, EMAIL_CLICK, ORDER = range(5)
-_SOURCE_OF_KIND = np.array(["tracking", "tracking", "email", "email", PLATFORM], dtype=object)
+_SOURCE_OF_KIND = np.array([PLATFORM] * 5, dtype=object)  # generated events: the generator's own source
 
 
 @dataclass
@@ -109,7 +109,7 @@ def draw_tags(rng: np.random.Generator, window: Window, store_id: int, people: P
     applied = window.draw_after(rng, people.created[customer])
     removed = applied + (rng.exponential(60.0, n) * DAY).astype(np.int64) + HOUR
     removed = np.where((rng.random(n) < 0.12) & (removed < window.end), removed, NULL_TS)
-    source = np.array(["api", "import", PLATFORM], dtype=object)[weighted(rng, [0.5, 0.2, 0.3], n)]
+    source = np.array([PLATFORM] * 3, dtype=object)[weighted(rng, [0.5, 0.2, 0.3], n)]  # the draw keeps the seed's stream
     return Chunk("customer_tag", n, [
         ("id", "int", ids.reserve("customer_tag", n) + np.arange(n, dtype=np.int64)),
         ("store_id", "const", store_id), ("customer_id", "int", people.ids[customer]),

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crm_graph.connectors.records import DEMO_SOURCE
 from crm_graph.generator import vocab
 from crm_graph.generator.calendar import DAY, DAYS, Window
 from crm_graph.generator.draws import pick, weighted, zipf_weights
 from crm_graph.generator.loaders import Chunk
 from crm_graph.generator.people import IDENTIFIED_SHARE
 
-PLATFORM = "woocommerce"
+#: The source of generated products (and of every generated row): never a connector's.
+PLATFORM = DEMO_SOURCE
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crm_graph.generator.calendar import DAY, HOUR, MINUTE, Window
+from crm_graph.generator.catalog import PLATFORM
 from crm_graph.generator.draws import weighted
 from crm_graph.generator.loaders import NULL_TS, Chunk
 from crm_graph.generator.people import People
@@ -27,7 +28,9 @@ _NEXT = np.array([
     [0.60, 0.40, 0.0, 0.0, 0.0],   # NOT_SUBSCRIBED -> subscribes
     [0.50, 0.20, 0.0, 0.30, 0.0],  # INVALID -> a corrected address subscribes again, or not
 ])
-_SOURCES = np.array(["woocommerce", "api", "import"], dtype=object)
+#: Where consents came from. Generated rows all get the generator's own source; the draw stays so that a
+#: seed gives the same states and times as before.
+_SOURCES = np.array([PLATFORM, PLATFORM, PLATFORM], dtype=object)
 _REASONS = {
     ("EMAIL", UNSUBSCRIBED): "unsubscribe link", ("SMS", UNSUBSCRIBED): "replied STOP",
     ("EMAIL", INVALID): "hard bounce", ("SMS", INVALID): "number not in service",

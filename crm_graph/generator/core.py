@@ -76,7 +76,8 @@ def generate_store(engine: Engine, store: Store, *, customers: int, seed: int = 
 
     The data covers the two years of local days before `anchor` (default: the store's today);
     the same seed and anchor give the same data. `progress(stage, done, total)` is called as
-    chunks are generated. Raises `UserError` for a size outside 1..1,000,000, a negative seed or a
+    each chunk is drawn and every few thousand rows it writes (often enough for a bar to move
+    several times a second), then per index rebuilt and table analysed. Raises `UserError` for a size outside 1..1,000,000, a negative seed or a
     store that already has customers, before anything is written.
     """
     check_size(customers)
@@ -115,11 +116,11 @@ def generate_store(engine: Engine, store: Store, *, customers: int, seed: int = 
     summary.phases["commit"] = time.perf_counter() - mark
     mark = time.perf_counter()
     if postgres:
-        report("Analysing tables", 0, 1)
+        report("Analysing tables", 0, len(TABLES))
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for table in TABLES:
+            for done, table in enumerate(TABLES, 1):
                 connection.execute(text(f'ANALYZE "{table}"'))
-        report("Analysing tables", 1, 1)
+                report("Analysing tables", done, len(TABLES))
     summary.phases["analyse"] = time.perf_counter() - mark
     summary.seconds = time.perf_counter() - started
     return summary
@@ -135,8 +136,8 @@ def _generate(loader, ids, window: Window, store: Store, customers: int, seed: i
     """Write the catalogue, every chunk of customers, and the marketing spend."""
     counts = summary.counts
 
-    def write(chunk: Chunk) -> None:
-        loader.write(chunk)
+    def write(chunk: Chunk, advance=None) -> None:
+        loader.write(chunk, advance)
         counts[chunk.table] += chunk.size
 
     catalog = draw_catalog(_rng(seed, 0), window, store.id, customers, ids)
@@ -149,21 +150,49 @@ def _generate(loader, ids, window: Window, store: Store, customers: int, seed: i
     for index, start in enumerate(range(0, customers, CHUNK)):
         rng = _rng(seed, 2 + index)
         size = min(CHUNK, customers - start)
+        step = _ChunkProgress(report, stage, start, size, customers)
         people = draw_people(rng, window, start, ids.reserve("customer", size) + np.arange(size, dtype=np.int64))
+        step.drawn(0.05)
         orders = draw_orders(rng, window, store.id, store.currency, people, catalog, order_number, ids)
         order_number += orders.size
+        step.drawn(0.20)
         consents = draw_consents(rng, window, store.id, people, ids)
+        step.drawn(0.25)
         activity = draw_activity(rng, window, store.id, people, orders, consents, ids)
-        write(_customer_rows(store.id, people, orders, consents, activity.last_activity))
-        write(_identity_rows(store.id, window, people, ids))
-        write(orders.rows)
-        write(orders.lines)
-        write(orders.refunds)
-        write(consents.rows)
-        write(activity.rows)
-        write(draw_tags(rng, window, store.id, people, tag_ids, ids))
+        step.drawn(0.35)
+        # Tags draw from `rng` after the activity, as before: the seed's data set does not change.
+        tagged = draw_tags(rng, window, store.id, people, tag_ids, ids)
+        chunks = [_customer_rows(store.id, people, orders, consents, activity.last_activity),
+                  _identity_rows(store.id, window, people, ids), orders.rows, orders.lines, orders.refunds,
+                  consents.rows, activity.rows, tagged]
+        step.rows = sum(chunk.size for chunk in chunks)
+        for chunk in chunks:
+            write(chunk, step.written)
         report(stage, start + size, customers)
     write(spend_rows(_rng(seed, 1), window, store.id, customers, ids))
+
+
+class _ChunkProgress:
+    """Reports a chunk's progress as it goes, so a bar moves within a chunk of 50,000 customers too.
+
+    Drawing the chunk's rows is the first 35% of its customers (`drawn`), writing them the rest,
+    in proportion to the rows written (`written`, called by the loaders every few thousand rows).
+    """
+
+    DRAWN = 0.35
+
+    def __init__(self, report: Progress, stage: str, start: int, size: int, total: int) -> None:
+        self.report, self.stage, self.start, self.size, self.total = report, stage, start, size, total
+        self.rows = 0
+        self.done_rows = 0
+
+    def drawn(self, fraction: float) -> None:
+        self.report(self.stage, self.start + int(self.size * fraction), self.total)
+
+    def written(self, rows: int) -> None:
+        self.done_rows += rows
+        share = self.done_rows / self.rows if self.rows else 1.0
+        self.drawn(self.DRAWN + (1 - self.DRAWN) * min(share, 1.0))
 
 
 def _customer_rows(store_id: int, people: People, orders: Orders, consents, last_activity: np.ndarray) -> Chunk:
@@ -193,13 +222,14 @@ def _customer_rows(store_id: int, people: People, orders: Orders, consents, last
 
 
 def _identity_rows(store_id: int, window: Window, people: People, ids) -> Chunk:
-    """Platform ids ("CRM ID"): an account is a WooCommerce customer id; accounts from the shop's first
-    four months also keep the id of the Shopify store it migrated from. Guests (an e-mail, no account)
-    have no platform id: connectors match their orders by e-mail."""
+    """Platform ids ("CRM ID"), all in the generator's own source (``demo:<id>``): an account has a
+    customer number; accounts from the shop's first four months also keep a second, Shopify-sized id
+    of the store it migrated from. Guests (an e-mail, no account) have no id. No connector writes
+    under this source, so none matches these ids (see docs/GENERATOR.md)."""
     account = np.flatnonzero(people.has_account)
     legacy = account[people.created[account] < window.start + 120 * 86400]
     customer = np.concatenate([account, legacy])
-    source = np.array([PLATFORM] * len(account) + ["shopify"] * len(legacy), dtype=object)
+    source = np.array([PLATFORM] * (len(account) + len(legacy)), dtype=object)
     external = np.concatenate([people.number[account] + 1, 6_100_000_000_000 + people.number[legacy] * 37])
     n = len(customer)
     return Chunk("customer_identity", n, [

@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,34 @@ class Chunk:
     table: str
     size: int
     columns: list[tuple[str, str, Any]]
+
+
+#: Rows written between two progress reports: a block takes well under a second on either database.
+BLOCK_ROWS = 20_000
+
+#: `advance(rows)`: rows of a chunk written (or queued for COPY) since the last call.
+Advance = Callable[[int], None]
+
+
+def _blocks(chunk: Chunk) -> Iterator[Chunk]:
+    """`chunk` in consecutive parts of at most `BLOCK_ROWS` rows (the chunk itself when it is small)."""
+    if chunk.size <= BLOCK_ROWS:
+        yield chunk
+        return
+    for start in range(0, chunk.size, BLOCK_ROWS):
+        stop = min(chunk.size, start + BLOCK_ROWS)
+        yield Chunk(chunk.table, stop - start, [(name, kind, _slice(kind, values, start, stop))
+                                                for name, kind, values in chunk.columns])
+
+
+def _slice(kind: str, values: Any, start: int, stop: int) -> Any:
+    """Rows `start`..`stop` of one column (a constant stays as it is; a vocabulary keeps its words)."""
+    if kind == "const":
+        return values
+    if kind == "cat":
+        words, index = values
+        return words, index[start:stop]
+    return values[start:stop]
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
@@ -106,13 +135,18 @@ class PostgresLoader:
                     self._error = exc
                 self.seconds[table] += time.perf_counter() - started
 
-    def write(self, chunk: Chunk) -> None:
-        """Queue `chunk` for COPY (blocks while three chunks are already waiting)."""
+    def write(self, chunk: Chunk, advance: Advance | None = None) -> None:
+        """Queue `chunk` for COPY (blocks while three chunks are already waiting); `advance(rows)` is
+        called for each block of up to `BLOCK_ROWS` rows formatted and queued."""
         if self._error is not None:
             self.finish()
-        if chunk.size:
-            names = ", ".join(f'"{name}"' for name, _, _ in chunk.columns)
-            self._queue.put((chunk.table, names, copy_payload(chunk)))
+        if not chunk.size:
+            return
+        names = ", ".join(f'"{name}"' for name, _, _ in chunk.columns)
+        for part in _blocks(chunk):
+            self._queue.put((chunk.table, names, copy_payload(part)))
+            if advance is not None:
+                advance(part.size)
 
     def finish(self) -> None:
         """Wait until every queued chunk is written; re-raise the first failure."""
@@ -190,14 +224,17 @@ class SqliteLoader:
     def __init__(self, connection: Connection) -> None:
         self._driver = connection.connection.driver_connection
 
-    def write(self, chunk: Chunk) -> None:
-        """Insert `chunk` now."""
+    def write(self, chunk: Chunk, advance: Advance | None = None) -> None:
+        """Insert `chunk` now, `BLOCK_ROWS` rows at a time; `advance(rows)` is called after each block."""
         if not chunk.size:
             return
         names = ", ".join(f'"{name}"' for name, _, _ in chunk.columns)
         marks = ", ".join("?" for _ in chunk.columns)
-        columns = [_sqlite_values(kind, values, chunk.size) for _, kind, values in chunk.columns]
-        self._driver.executemany(f'INSERT INTO "{chunk.table}" ({names}) VALUES ({marks})', zip(*columns))
+        for part in _blocks(chunk):
+            columns = [_sqlite_values(kind, values, part.size) for _, kind, values in part.columns]
+            self._driver.executemany(f'INSERT INTO "{chunk.table}" ({names}) VALUES ({marks})', zip(*columns))
+            if advance is not None:
+                advance(part.size)
 
     def finish(self) -> None:
         """Nothing is pending on SQLite."""

@@ -13,12 +13,11 @@ import numpy as np
 
 from crm_graph.generator import vocab
 from crm_graph.generator.calendar import DAY, HOUR, MINUTE, Window
-from crm_graph.generator.catalog import Catalog
+from crm_graph.generator.catalog import PLATFORM, Catalog
 from crm_graph.generator.draws import group_starts, pick, rank_in_group, weighted
 from crm_graph.generator.loaders import Chunk
 from crm_graph.generator.people import People, first_seen_delay
 
-PLATFORM = "woocommerce"
 COUNTED = ("PAID", "COMPLETED", "REFUNDED")
 LIFETIME_DAYS = 150.0
 _STATUSES = np.array(["COMPLETED", "PAID", "REFUNDED", "CANCELLED", "FAILED", "PENDING"], dtype=object)

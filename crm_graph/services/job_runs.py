@@ -97,6 +97,24 @@ def job_status(engine: Engine, job_id: int) -> str | None:
         return connection.execute(select(Job.status).where(Job.id == job_id)).scalar_one_or_none()
 
 
+#: The jobs running in this process, by id: what `live_progress` reads.
+_RUNNING_HERE: dict[int, JobProgress] = {}
+_RUNNING_HERE_LOCK = threading.Lock()
+
+
+def live_progress(job_id: int) -> tuple[int, int | None] | None:
+    """(done, total) last reported by job `job_id` if it is running in this process, else None.
+
+    The job's row lags behind: it is written at most every `min_interval`, and on SQLite only by the
+    heartbeat, which waits while the job's own transaction holds the write lock (a whole chunk of
+    days of a precompute). A command that runs the job on its own threads (embedded mode) shows
+    these figures instead, so its bar moves as the job reports.
+    """
+    with _RUNNING_HERE_LOCK:
+        progress = _RUNNING_HERE.get(job_id)
+    return None if progress is None else (progress.done, progress.total)
+
+
 class JobProgress:
     """The `progress(done, total)` callback of a running job, with its heartbeat.
 
@@ -170,10 +188,15 @@ class JobProgress:
         """Start the heartbeat thread."""
         self._thread = threading.Thread(target=self._beat, name=f"job-{self.job_id}-heartbeat", daemon=True)
         self._thread.start()
+        with _RUNNING_HERE_LOCK:
+            _RUNNING_HERE[self.job_id] = self
         return self
 
     def stop(self) -> None:
         """Stop the heartbeat thread."""
+        with _RUNNING_HERE_LOCK:
+            if _RUNNING_HERE.get(self.job_id) is self:
+                del _RUNNING_HERE[self.job_id]
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.heartbeat_seconds + 5)

@@ -146,23 +146,25 @@ def _sync_connector(engine: Engine, store_id: int, connector_config_id: int, *,
         cursors = {row.stream: row.value for row in session.exec(
             select(SyncCursor).where(SyncCursor.store_id == store_id, SyncCursor.connector_id == config.id))}
     summary = SyncSummary(connector=config.connector, started_at=run_started_at)
-    done = 0
+    tally = _Tally(progress)
     hook = get_plugin_manager().hook
     policy = AnalyzePolicy()
     try:
         for stream in connector.streams():
             cursor = cursors.get(stream.name) if stream.incremental else None
             pending: list[Page] = []
+            tally.start_stream()
             for page in _pages(connector, stream, cursor, run_started_at, store_id):
                 pending.append(page)
+                tally.read(page)
                 if sum(len(p.records) for p in pending) >= BATCH_RECORDS:
                     cursor, batch = _commit(engine, store, config, stream, pending, cursor, run_started_at, policy,
                                             summary)
-                    done = _report(batch, pending, done, progress, hook, store_id, config.connector)
+                    hook.records_ingested(store_id=store_id, source=config.connector, counts=batch)
                     pending = []
             if pending:
                 cursor, batch = _commit(engine, store, config, stream, pending, cursor, run_started_at, policy, summary)
-                done = _report(batch, pending, done, progress, hook, store_id, config.connector)
+                hook.records_ingested(store_id=store_id, source=config.connector, counts=batch)
             summary.cursors[stream.name] = cursor
     finally:
         connector.close()
@@ -198,12 +200,32 @@ def _commit(engine: Engine, store: Store, config: ConnectorConfig, stream, pages
     return cursor, dict(batch)
 
 
-def _report(counts: dict, pages: list[Page], done: int, progress, hook, store_id: int, source: str) -> int:
-    done += sum(len(page.records) + len(page.errors) for page in pages)
-    hook.records_ingested(store_id=store_id, source=source, counts=counts)
-    if progress:
-        progress(done, None)
-    return done
+class _Tally:
+    """The sync's `progress(done, total)`, reported as each page is read (a page is a request or two,
+    so a bar moves several times a second), not only when a batch commits.
+
+    `done` counts the items of every stream so far. `total` is known while the current stream's
+    pages say how many items it has (`Page.total`): the items of the finished streams plus that
+    stream's total. Between streams, and for connectors that give no total, it is None.
+    """
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.done = 0
+        self.before = 0
+        self.total: int | None = None
+
+    def start_stream(self) -> None:
+        self.before, self.total = self.done, None
+
+    def read(self, page: Page) -> None:
+        self.done += page.progress_items()
+        if page.total is not None:
+            self.total = page.total
+        if self.progress:
+            stream_done = self.done - self.before
+            total = None if self.total is None else self.before + max(self.total, stream_done)
+            self.progress(self.done, total)
 
 
 def _save_cursor(session: Session, store_id: int, connector_id: int, stream: str, value: str | None) -> None:

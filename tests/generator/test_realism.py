@@ -160,7 +160,7 @@ def test_guest_orders_carry_the_email_they_are_matched_by(engine, generated):
     # Accounts have a platform id ("CRM ID"); guests have none.
     assert scalar(engine, "SELECT COUNT(*) FROM customer c WHERE c.store_id = :s AND c.has_account AND NOT EXISTS "
                           "(SELECT 1 FROM customer_identity i WHERE i.store_id = c.store_id AND i.customer_id = c.id "
-                          "AND i.source = 'woocommerce')",
+                          "AND i.source = 'demo')",
                   store) == 0
     assert scalar(engine, "SELECT COUNT(*) FROM customer_identity i JOIN customer c ON c.id = i.customer_id "
                           "WHERE i.store_id = :s AND NOT c.has_account", store) == 0

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlmodel import Session
 
-from crm_graph.connectors.records import Record, RecordError
+from crm_graph.connectors.records import DEMO_SOURCE, Record, RecordError
 from crm_graph.db import begin_writing
+from crm_graph.errors import UserError
 from crm_graph.models import Store
 from crm_graph.services.customer_stats import refresh_customer_stats
 from crm_graph.services.ingest._common import StepResult
@@ -80,8 +81,12 @@ def ingest_records(session: Session, store: Store, records: Iterable[Record], *,
     """Write a batch of records of one `source` for `store` in the session's transaction (no commit).
 
     `analyze` refreshes PostgreSQL's statistics before the derived figures are computed (see
-    `AnalyzePolicy`); it is ignored on SQLite.
+    `AnalyzePolicy`); it is ignored on SQLite. The generator's source (``demo``) is refused: generated
+    rows are never matched or overwritten by a connector or an import.
     """
+    if source == DEMO_SOURCE:
+        raise UserError(f"The source {DEMO_SOURCE!r} is reserved for generated data; a connector or import "
+                        "needs a name of its own.")
     begin_writing(session)  # the batch matches against what is stored, then writes
     by_kind: dict[str, list] = {}
     for record in records:

@@ -247,6 +247,16 @@ class FakeShopify:
             gid = variables.get("id")
             found = any(gid in getattr(self, name) for name in ("customers", "orders", "products"))
             return 200, {"data": {"node": {"id": gid} if found else None}, "extensions": {"cost": cost}}, {}
+        counted = {"CustomersCount": "customers", "OrdersCount": "orders", "ProductsCount": "products"}.get(
+            match.group(1) if match else "")
+        if counted is not None:
+            with self._lock:
+                _, cost = self._cost(1)
+            found = len(self._matching(counted, variables))
+            exact = found <= 10_000  # the API's default limit
+            return 200, {"data": {f"{counted}Count": {"count": min(found, 10_000),
+                                                      "precision": "EXACT" if exact else "AT_LEAST"}},
+                         "extensions": {"cost": cost}}, {}
         connection = {"Customers": "customers", "Orders": "orders", "Products": "products"}.get(
             match.group(1) if match else "")
         if connection is None:
@@ -260,7 +270,8 @@ class FakeShopify:
                          "extensions": {"cost": cost}}, {}
         return 200, {"data": {connection: self._page(connection, variables, first)}, "extensions": {"cost": cost}}, {}
 
-    def _page(self, connection: str, variables: dict, first: int) -> dict:
+    def _matching(self, connection: str, variables: dict) -> list:
+        """((updatedAt, id), node) of the nodes the search string's updated_at bounds select, in order."""
         search = variables.get("query") or ""
         after_match, before_match = _AFTER.search(search), _BEFORE.search(search)
         low = instant(after_match.group(1)) if after_match else None
@@ -271,6 +282,10 @@ class FakeShopify:
             if (low is None or updated >= low) and (high is None or updated < high):
                 nodes.append(((updated, node["id"]), node))
         nodes.sort(key=lambda pair: pair[0])
+        return nodes
+
+    def _page(self, connection: str, variables: dict, first: int) -> dict:
+        nodes = self._matching(connection, variables)
         if variables.get("after"):
             stamp, gid = json.loads(base64.b64decode(variables["after"]))
             key = (instant(stamp), gid)

@@ -44,6 +44,7 @@ class ShopifyConnector(Connector):
         extra = "status:any" if connection == "orders" else ""
         convert = _CONVERT[connection]
         start = window_start(cursor, self.overlap)
+        total = self.client.count(connection, start, run_started_at, extra)
         for nodes in self.client.updated_pages(connection, query, start, run_started_at, extra):
             records, errors = [], []
             for node in nodes:
@@ -52,7 +53,8 @@ class ShopifyConnector(Connector):
                 except (ValueError, KeyError, TypeError) as exc:
                     errors.append(RecordError(line=None, record=f"shopify {node.get('id')}", reason=str(exc)))
             last = instant(nodes[-1].get("updatedAt"))
-            yield Page(records, cursor=format_cursor(last) if last else None, errors=errors)
+            yield Page(records, cursor=format_cursor(last) if last else None, errors=errors, total=total,
+                       items=len(nodes))
         yield Page([], cursor=format_cursor(run_started_at))
 
     def verify_webhook(self, headers, body):

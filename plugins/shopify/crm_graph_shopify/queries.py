@@ -55,4 +55,15 @@ query Exists($id: ID!) {
 }
 """
 
+#: How many nodes a read will see, per connection (the count fields of API 2024-04 on). Without a
+#: `limit` argument (2025-07 on) a large count comes back as AT_LEAST 10,000: then no total is shown.
+COUNTS = {
+    connection: f"""
+query {name}Count($query: String) {{
+  {connection}Count(query: $query) {{ count precision }}
+}}
+"""
+    for connection, name in (("customers", "Customers"), ("orders", "Orders"), ("products", "Products"))
+}
+
 BY_STREAM = {"customers": ("Customers", CUSTOMERS), "orders": ("Orders", ORDERS), "products": ("Products", PRODUCTS)}

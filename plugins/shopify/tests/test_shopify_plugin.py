@@ -59,3 +59,25 @@ def test_an_order_changed_on_the_platform_is_updated(engine, store, shop):
     assert summary.counts["updated"] == 1
     assert rows(engine, "SELECT status, raw_status FROM orders WHERE store_id = :s", s=store.id) == [
         ("REFUNDED", "REFUNDED")]
+
+
+def test_sync_progress_has_each_streams_total_from_the_count_queries(engine, store, shop):
+    """customersCount / productsCount / ordersCount give each stream's total before its pages."""
+    config = connect(engine, store, shop)
+    calls = []
+    sync_connector(engine, store.id, config.id, progress=lambda done, total: calls.append((done, total)))
+    assert len([v for _, v in shop.log if "first" not in v and "query" in v]) == 3  # one count per stream
+    assert calls and all(total is not None and done <= total for done, total in calls), calls
+    assert calls[-1][0] == calls[-1][1] == len(shop.customers) + len(shop.products) + len(shop.orders)
+
+
+def test_a_refused_count_leaves_the_stream_without_a_total(engine, store, shop):
+    """A shop that refuses the count query (an older API version, a missing scope) still syncs."""
+    shop.faults = [400]  # the first request: the customers' count
+    config = connect(engine, store, shop)
+    calls = []
+    summary = sync_connector(engine, store.id, config.id, progress=lambda done, total: calls.append((done, total)))
+    assert summary.counts["rejected"] == 0 and count(engine, "customer", store.id) == 2
+    customers = [total for done, total in calls if done <= len(shop.customers)]
+    assert customers and all(total is None for total in customers)
+    assert calls[-1][1] is not None  # the later streams' counts were answered

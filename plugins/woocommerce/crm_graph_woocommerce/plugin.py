@@ -42,14 +42,18 @@ class WooCommerceConnector(Connector):
             return
         start = window_start(cursor, self.overlap)
         if stream.name == "products":
+            totals = _Totals()
             for items, total in self.client.modified_pages("/products", start, run_started_at):
-                yield self._page(items, total, modified_at(items[-1]), lambda item: [mapping.product(item)])
+                yield self._page(items, totals.of(total), modified_at(items[-1]), lambda item: [mapping.product(item)],
+                                 totals.new(items))
         else:
+            totals = _Totals()
             for items, total in self.client.modified_pages("/orders", start, run_started_at, {"status": "any"}):
-                yield self._page(items, total, modified_at(items[-1]), self._order)
+                yield self._page(items, totals.of(total), modified_at(items[-1]), self._order, totals.new(items))
+            totals.next_list()
             for items, total in self.client.modified_pages("/orders", start, run_started_at, {"status": "trash"}):
                 deletions = [DeletionRecord(mapping.SOURCE, "order", str(item["id"])) for item in items]
-                yield Page(deletions, cursor=None, total=total)
+                yield Page(deletions, cursor=None, total=totals.of(total), items=totals.new(items))
         yield Page([], cursor=format_cursor(run_started_at))  # the window is done, even when it was empty
 
     def _order(self, item: dict) -> list:
@@ -57,14 +61,15 @@ class WooCommerceConnector(Connector):
         return [mapping.order(item, refunds, self.settings.status_map)]
 
     @staticmethod
-    def _page(items: list[dict], total: int | None, last: datetime | None, convert) -> Page:
+    def _page(items: list[dict], total: int | None, last: datetime | None, convert, new: int | None = None) -> Page:
         records, errors = [], []
         for item in items:
             try:
                 records.extend(convert(item))
             except (ValueError, KeyError, TypeError) as exc:
                 errors.append(RecordError(line=None, record=f"woocommerce {item.get('id')}", reason=str(exc)))
-        return Page(records, cursor=format_cursor(last) if last else None, errors=errors, total=total)
+        return Page(records, cursor=format_cursor(last) if last else None, errors=errors, total=total,
+                    items=len(items) if new is None else new)
 
     def verify_webhook(self, headers, body):
         """Check ``X-WC-Webhook-Signature`` and parse the body."""
@@ -87,3 +92,31 @@ class WooCommerceConnector(Connector):
 def register_connectors():
     """The WooCommerce connector."""
     return [WooCommerceConnector]
+
+
+class _Totals:
+    """A stream's expected number of items from the lists it reads (``X-WP-Total`` of each list's first
+    request: later requests of a list re-anchor their window and count only what is left of it)."""
+
+    def __init__(self) -> None:
+        self.finished = 0
+        self.current: int | None = None
+        self.previous: set = set()
+
+    def new(self, items: list[dict]) -> int:
+        """How many of a page's items the previous page did not have: a re-anchored request re-reads
+        the last second of the previous page, and those items count once."""
+        ids = {item.get("id") for item in items}
+        fresh = len(ids - self.previous)
+        self.previous = ids
+        return fresh
+
+    def of(self, total: int | None) -> int | None:
+        if self.current is None:
+            self.current = total
+        return None if self.current is None else self.finished + self.current
+
+    def next_list(self) -> None:
+        self.finished += self.current or 0
+        self.current = None
+        self.previous = set()
