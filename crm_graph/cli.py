@@ -181,11 +181,11 @@ def serve(
     validate_app(settings)
     engine = _migrated_engine()
     host, port = host or settings.host, port or settings.port
-    if settings.log_format == "json":
-        say = logging.getLogger("crm_graph.serve").info
-    else:  # no wrapping: a long database path stays one line a script can read
-        def say(line: str) -> None:
-            console.print(line, highlight=False, soft_wrap=True)
+    from crm_graph.observability.logging_config import announce
+
+    def say(line: str) -> None:
+        announce(console, "crm_graph.serve", line, settings.log_format)
+
     say(f"Database: {describe_database(engine)}")
     say(f"GraphQL API on http://{host}:{port}/graphql")
     # Observability: one log format for uvicorn and the app; several processes share their metrics.

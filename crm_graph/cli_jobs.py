@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from crm_graph.cli_progress import progress_bar
 from crm_graph.errors import NotFound, UserError
+from crm_graph.observability.logging_config import announce
 from crm_graph.services.job_runs import live_progress
 from crm_graph.settings import get_settings
 
@@ -50,8 +51,8 @@ def worker(
     # Idle consumers poll Redis at most this far apart (Dramatiq's default, 1000 ms, adds up to a
     # second of latency to a job sent to idle workers; see docs/PERFORMANCE.md).
     os.environ.setdefault("dramatiq_worker_timeout", "100")
-    console.print(f"Starting: dramatiq_worker_timeout={os.environ['dramatiq_worker_timeout']} "
-                  f"{' '.join(command[2:])}")
+    announce(console, "crm_graph.workers", f"Starting: dramatiq_worker_timeout={os.environ['dramatiq_worker_timeout']} "
+             f"{' '.join(command[2:])}", get_settings().log_format)
     sys.stdout.flush()
     os.execv(sys.executable, command)
 
@@ -75,7 +76,8 @@ def scheduler() -> None:
 
     require_broker(settings)
     _migrated_engine()
-    console.print("Scheduler running (Ctrl-C to stop). A second scheduler would not double the work.")
+    announce(console, "crm_graph.scheduler", "Scheduler running (Ctrl-C to stop). A second scheduler would not "
+             "double the work.", settings.log_format)
     try:
         build_scheduler(settings).start()
     except (KeyboardInterrupt, SystemExit):

@@ -107,3 +107,12 @@ def configure(log_format: str = "text", level: str = "INFO") -> dict:
     config = dict_config(log_format, level)
     logging.config.dictConfig(config)
     return config
+
+
+def announce(console, logger_name: str, line: str, log_format: str) -> None:
+    """A command's status line (where it serves, what it starts): a log record in the JSON format, so
+    that every line of a process is JSON, else one unwrapped console line a script can read."""
+    if log_format == "json":
+        logging.getLogger(logger_name).info(line)
+    else:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
