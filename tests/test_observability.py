@@ -204,6 +204,68 @@ def test_tracing_makes_spans_of_a_graphql_request(db_url, api, store):
     assert any(name.startswith("db SELECT") for name in names), names
 
 
+SYNC_TRACING_SCRIPT = """
+import json, sys, time
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlmodel import Session
+from starlette.testclient import TestClient
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+
+from crm_graph_woocommerce.fake_server import FakeWooCommerce, SyntheticOrders
+from crm_graph.app import create_app
+from crm_graph.db import get_engine
+from crm_graph.models import Job, Store
+from crm_graph.services.connectors import register_connector
+from crm_graph.settings import Settings
+
+shop = FakeWooCommerce()
+url = shop.start()
+shop.orders = SyntheticOrders(30, customers=5)
+engine = get_engine(sys.argv[1])
+with Session(engine) as session:
+    store = session.get(Store, int(sys.argv[3]))
+    register_connector(session, store, "woocommerce", {"url": url, "consumer_key": "ck_test",
+                                                       "consumer_secret": "cs_test"})
+    session.commit()
+with TestClient(create_app(Settings(database_url=sys.argv[1], _env_file=None, tracing=True))) as client:
+    answer = client.post("/graphql", json={"query": 'mutation { startSync(connector: "woocommerce") { id } }'},
+                         headers={"Authorization": "Bearer " + sys.argv[2]}).json()
+    job_id = int(answer["data"]["startSync"]["id"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            if session.get(Job, job_id).status in ("SUCCEEDED", "FAILED"):
+                break
+        time.sleep(0.1)
+shop.stop()
+print(json.dumps([[span.name, dict(span.attributes or {})] for span in exporter.get_finished_spans()]))
+"""
+
+
+def test_tracing_follows_a_sync_job_to_the_platform(db_url, api, store):
+    """The job's database statements and its calls to the platform (the fake WooCommerce on 127.0.0.1)
+    are spans; the URL a span records carries no query string, where WooCommerce may take credentials."""
+    pytest.importorskip("opentelemetry.sdk")
+    pytest.importorskip("crm_graph_woocommerce")
+    key = api.key(store, "write")
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("CRM_GRAPH_", "OTEL_"))}
+    done = subprocess.run([sys.executable, "-c", SYNC_TRACING_SCRIPT, db_url, key, str(store.id)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    spans = json.loads(done.stdout.strip().splitlines()[-1])
+    calls = [attributes for name, attributes in spans if name == "HTTP GET"]
+    assert calls and all(call["http.response.status_code"] == 200 for call in calls), spans
+    assert all("?" not in call["url.full"] and call["server.address"] == "127.0.0.1" for call in calls), calls
+    assert any(name.startswith("db INSERT") for name, _ in spans), [name for name, _ in spans]
+
+
 def test_tracing_is_off_by_default(db_url, api, store):
     from opentelemetry import trace
 

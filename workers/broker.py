@@ -179,8 +179,15 @@ def worker_settings() -> Settings:
 
 
 def worker_engine() -> Engine:
-    """The engine of the database the actors of this process work on."""
-    return get_engine(worker_settings().database_url)
+    """The engine of the database the actors of this process work on (traced with CRM_GRAPH_TRACING)."""
+    settings = worker_settings()
+    engine = get_engine(settings.database_url)
+    if settings.tracing:
+        from crm_graph.observability import tracing
+
+        tracing.setup_tracing()  # once per process; the connectors' HTTP calls are traced from then on
+        tracing.instrument_engine(engine)
+    return engine
 
 
 def is_in_process() -> bool:

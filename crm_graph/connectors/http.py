@@ -48,7 +48,9 @@ class RetryingClient:
                  max_retries: int = 6, backoff: float = 0.5, max_backoff: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep, verify: bool = True,
                  egress: EgressPolicy | None = None) -> None:
-        transport = EgressTransport(egress or current_policy(), verify=verify)
+        from crm_graph.observability.tracing import traced
+
+        transport = traced(EgressTransport(egress or current_policy(), verify=verify))
         self.client = httpx.Client(base_url=base_url, headers=headers, auth=auth, timeout=timeout,
                                    transport=transport, follow_redirects=False, trust_env=False)
         self.max_retries = max_retries

@@ -15,6 +15,8 @@ import importlib.util
 import os
 import threading
 
+import httpx
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -107,3 +109,39 @@ def instrument_engine(engine: Engine) -> None:
             span.set_status(trace.Status(trace.StatusCode.ERROR, type(exception_context.original_exception).__name__))
             span.end()
             exception_context.execution_context._crm_graph_span = None  # noqa: SLF001
+
+
+def traced(transport):
+    """`transport` with a client span around each request once tracing is set up in this process.
+
+    The connectors' HTTP client sends through it (`connectors.http.RetryingClient`), so a sync job's
+    calls to the platform show in its trace. The span's URL has no query string: platforms such as
+    WooCommerce may take credentials there.
+    """
+    if not _configured:
+        return transport
+    return _TracedTransport(transport)
+
+
+class _TracedTransport(httpx.BaseTransport):
+    """An httpx transport that wraps another in an ``HTTP <method>`` client span."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def handle_request(self, request):
+        from opentelemetry import trace
+
+        tracer = trace.get_tracer("crm_graph.http")
+        attributes = {"http.request.method": request.method, "server.address": request.url.host,
+                      "url.full": str(request.url.copy_with(query=None))}
+        with tracer.start_as_current_span(f"HTTP {request.method}", kind=trace.SpanKind.CLIENT,
+                                          attributes=attributes) as span:
+            response = self.inner.handle_request(request)
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 500:
+                span.set_status(trace.Status(trace.StatusCode.ERROR, f"HTTP {response.status_code}"))
+            return response
+
+    def close(self) -> None:
+        self.inner.close()
