@@ -184,8 +184,8 @@ class DashboardType:
         description="How fresh the answer is: of `widget`, or of the whole dashboard (the widgets this request "
         "selects: the oldest `computedAt`, LIVE if any widget is live, BROUGHT_FORWARD if any is brought "
         "forward, cached if any is; computed now when no widget is selected). "
-        "Cost: 1 (shares the widgets' computations; the dashboard's own cost covers the range).",
-        metadata=field_cost(1),
+        "Cost: 0 (it reads nothing more: it shares the widgets' computations, each made at most once per request).",
+        metadata=field_cost(0),
     )
     async def freshness(
         self, info: Info,
