@@ -2,6 +2,8 @@
 
 `dashboard(range, preset)` validates the range once; each widget field is one service call run in a
 worker thread (`info.context.run`), so the widgets of one request are computed concurrently.
+Every computation returns its figures with their `Freshness`; `freshness` reports it for the
+dashboard or one widget (`DashboardWidget`), and the object widgets carry their own.
 """
 
 from __future__ import annotations
