@@ -7,6 +7,11 @@ computation; requests that arrive while it runs wait for it instead of starting 
 Results are kept per store (`scope`), so one store's figures never answer another's request, and a
 change made through this process forgets its store's results at once (`forget`); changes made
 elsewhere (workers, other API processes) show within `seconds`. Failed computations are not kept.
+
+A result is reused until `seconds` after its computation was started, never later: it reads the
+data after that instant, so no answer served is older than `seconds`; and the results carry their
+`Freshness` (services.analytics.freshness), whose `computedAt` and `answered_at` they keep when
+served again, so the client sees when they were computed, not when they were served.
 """
 
 from __future__ import annotations

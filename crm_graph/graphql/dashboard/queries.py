@@ -2,12 +2,16 @@
 
 `dashboard(range, preset)` validates the range once; each widget field is one service call run in a
 worker thread (`info.context.run`), so the widgets of one request are computed concurrently.
+Every computation returns its figures with their `Freshness`; `freshness` reports it for the
+dashboard or one widget (`DashboardWidget`), and the object widgets carry their own.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+import enum
+from collections.abc import Hashable
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -35,10 +39,13 @@ from crm_graph.graphql.dates import (
     resolve_range_arguments,
 )
 from crm_graph.graphql.enums import Channel
+from crm_graph.graphql.freshness import FreshnessType
 from crm_graph.models.enums import Channel as ChannelEnum
+from crm_graph.models.types import utcnow
 from crm_graph.services.analytics import consent, customers, spenders, tags
 from crm_graph.errors import UserError
 from crm_graph.services.analytics.daily import settings_key
+from crm_graph.services.analytics.freshness import Fresh, Freshness
 from crm_graph.services.dates import ResolvedRange, buckets, kpi_comparison_day, store_today
 
 CHANNEL_DESCRIPTION = "Only this channel; both when omitted."
@@ -77,6 +84,43 @@ def _planned_days(info: Info, r: ResolvedRange, series_field: str, days: set[dat
     return frozenset(days)
 
 
+#: The shared computation each widget is read from (widgets of one computation share its freshness).
+_COMPUTATION_OF_WIDGET = {
+    "consentKpis": "consent", "subscriptions": "consent", "subscriptionsByGender": "consent",
+    "identified": "customers", "spendersProspects": "customers", "activity": "activity",
+    "spenderSegments": "spenders", "topTags": "top_tags",
+}
+
+
+@strawberry.enum(name="DashboardWidget", description="A widget of the dashboard, to ask for its `freshness`.")
+class DashboardWidget(enum.Enum):
+    CONSENT_KPIS = "consentKpis"
+    SUBSCRIPTIONS = "subscriptions"
+    SUBSCRIPTIONS_BY_GENDER = "subscriptionsByGender"
+    IDENTIFIED = "identified"
+    SPENDERS_PROSPECTS = "spendersProspects"
+    ACTIVITY = "activity"
+    SPENDER_SEGMENTS = "spenderSegments"
+    TOP_TAGS = "topTags"
+
+
+def _selected_widgets(info: Info) -> frozenset[str]:
+    """The dashboard widgets the request selects (through fragments too)."""
+    names: set[str] = set()
+
+    def walk(selections: list[Any]) -> None:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name in _COMPUTATION_OF_WIDGET:
+                    names.add(selection.name)
+            else:
+                walk(selection.selections)
+
+    for field in info.selected_fields:
+        walk(field.selections)
+    return frozenset(names)
+
+
 @strawberry.type(
     name="Dashboard",
     description="The edrone CRM dashboard for one date range of local days; every widget is a field.",
@@ -86,24 +130,41 @@ class DashboardType:
     consent_days: strawberry.Private[frozenset[date]]
     customer_days: strawberry.Private[frozenset[date]]
     shared: strawberry.Private[dict[str, asyncio.Future]]
+    widgets: strawberry.Private[frozenset[str]]
+    #: When the request began: an answer made before it came from the result cache.
+    asked_at: strawberry.Private[datetime]
 
-    async def _once(self, info: Info, key: str, planned: frozenset[date], days: list[date], fn, **kwargs) -> dict:
-        """`fn(session, store, sorted(planned))` run once per request and shared by the widgets that need it
+    async def _once(self, info: Info, key: Hashable, fn, *args, **kwargs) -> Fresh:
+        """`fn(session, store, *args)` run once per request and shared by the widgets that need it
         (and reused by the requests of the next seconds, see `result_cache`)."""
-        if not set(days) <= planned:  # not planned (cannot happen with a parsed selection)
-            return await info.context.run(fn, days, **kwargs)
         if key not in self.shared:
-            self.shared[key] = asyncio.ensure_future(info.context.cached(key, fn, tuple(sorted(planned)), **kwargs))
+            self.shared[key] = asyncio.ensure_future(info.context.cached(key, fn, *args, **kwargs))
         return await self.shared[key]
 
-    async def _consent_counts(self, info: Info, days: list[date]) -> dict:
+    async def _consent_counts(self, info: Info, days: list[date] | None = None) -> Fresh:
         """Consent counts by gender for `days`, computed once per request for all consent widgets."""
-        return await self._once(info, "consent", self.consent_days, days, consent.consent_counts_for_days,
+        if days is not None and not set(days) <= self.consent_days:  # not planned (cannot happen with a parsed selection)
+            return await info.context.run(consent.fresh_consent_counts, days, by_gender=True)
+        return await self._once(info, "consent", consent.fresh_consent_counts, tuple(sorted(self.consent_days)),
                                 by_gender=True)
 
-    async def _customer_counts(self, info: Info, days: list[date]) -> dict:
+    async def _customer_counts(self, info: Info, days: list[date] | None = None) -> Fresh:
         """Customer counts for `days`, computed once per request for the identified and spender widgets."""
-        return await self._once(info, "customers", self.customer_days, days, customers.customer_counts_for_days)
+        if days is not None and not set(days) <= self.customer_days:
+            return await info.context.run(customers.fresh_customer_counts, days)
+        return await self._once(info, "customers", customers.fresh_customer_counts, tuple(sorted(self.customer_days)))
+
+    async def _activity(self, info: Info) -> Fresh:
+        return await self._once(info, _with_settings(info, "activity"), customers.fresh_activity_buckets, self.resolved)
+
+    async def _spenders(self, info: Info) -> Fresh:
+        return await self._once(info, _with_settings(info, "spenders"), spenders.fresh_spender_segments, self.resolved)
+
+    async def _top_tags(self, info: Info) -> Fresh:
+        return await self._once(info, ("top_tags", store_today(info.context.require())), tags.fresh_top_tags)
+
+    def _view(self, fresh: Fresh) -> FreshnessType:
+        return FreshnessType.of(fresh.freshness, self.asked_at)
 
     @strawberry.field(name="from", description="First local day of the range.")
     def from_(self) -> date:
@@ -121,11 +182,33 @@ class DashboardType:
     def comparison_day(self) -> date:
         return kpi_comparison_day(self.resolved)
 
+    @strawberry.field(
+        description="How fresh the answer is: of `widget`, or of the whole dashboard (the widgets this request "
+        "selects: the oldest `computedAt`, LIVE if any widget is live, BROUGHT_FORWARD if any is brought "
+        "forward, cached if any is; computed now when no widget is selected). "
+        "Cost: 0 (it reads nothing more: it shares the widgets' computations, each made at most once per request).",
+        metadata=field_cost(0),
+    )
+    async def freshness(
+        self, info: Info,
+        widget: Annotated[DashboardWidget | None, strawberry.argument(
+            description="One widget; the whole dashboard when omitted.")] = None,
+    ) -> FreshnessType:
+        names = {widget.value} if widget is not None else self.widgets
+        computations = {
+            "consent": self._consent_counts, "customers": self._customer_counts, "activity": self._activity,
+            "spenders": self._spenders, "top_tags": self._top_tags,
+        }
+        needed = sorted({_COMPUTATION_OF_WIDGET[name] for name in names})
+        parts = await asyncio.gather(*(computations[name](info) for name in needed))
+        combined = Freshness.combine(part.freshness for part in parts) or Freshness.live(self.asked_at)
+        return FreshnessType.of(combined, self.asked_at)
+
     @strawberry.field(description="A. Consent KPI cards: EMAIL and SMS × SUBSCRIBED/UNSUBSCRIBED/UNKNOWN. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def consent_kpis(self, info: Info) -> list[ConsentKpiType]:
         r = self.resolved
-        counts = await self._consent_counts(info, [r.last_day, kpi_comparison_day(r)])
+        counts = (await self._consent_counts(info, [r.last_day, kpi_comparison_day(r)])).value
         return [ConsentKpiType.from_service(row) for row in consent.kpis_from_counts(counts, r)]
 
     @strawberry.field(description="B. Subscriptions over time: per channel and period, customers per bucket as of the period's end. Cost: 1 (the dashboard's own cost covers the range).",
@@ -136,7 +219,7 @@ class DashboardType:
         channel: Annotated[Channel | None, strawberry.argument(description=CHANNEL_DESCRIPTION)] = None,
     ) -> list[SubscriptionPointType]:
         periods = buckets(self.resolved, granularity)
-        counts = await self._consent_counts(info, [p.last_day for p in periods])
+        counts = (await self._consent_counts(info, [p.last_day for p in periods])).value
         rows = consent.series_from_counts(counts, periods, _channels(channel))
         return [SubscriptionPointType.from_service(row) for row in rows]
 
@@ -147,7 +230,7 @@ class DashboardType:
         channel: Annotated[Channel | None, strawberry.argument(description=CHANNEL_DESCRIPTION)] = None,
     ) -> list[GenderConsentRowType]:
         day = self.resolved.last_day
-        counts = await self._consent_counts(info, [day])
+        counts = (await self._consent_counts(info, [day])).value
         rows = consent.gender_rows_from_counts(counts[day], _channels(channel))
         return [GenderConsentRowType.from_service(row) for row in rows]
 
@@ -159,32 +242,32 @@ class DashboardType:
     ) -> IdentifiedSeriesType:
         periods = buckets(self.resolved, granularity)
         counts = await self._customer_counts(info, [p.last_day for p in periods])
-        return IdentifiedSeriesType.from_service(customers.identified_from_counts(counts, self.resolved, periods))
+        return IdentifiedSeriesType.from_service(customers.identified_from_counts(counts.value, self.resolved, periods),
+                                                 self._view(counts))
 
     @strawberry.field(description="E. Spenders vs prospects at the end of the range. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def spenders_prospects(self, info: Info) -> SpendersProspectsType:
         day = self.resolved.last_day
         counts = await self._customer_counts(info, [day])
-        return SpendersProspectsType.from_service(customers.spenders_from_counts(counts, day))
+        return SpendersProspectsType.from_service(customers.spenders_from_counts(counts.value, day), self._view(counts))
 
     @strawberry.field(description="F. Activity buckets at the end of the range, with the store's windows. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def activity(self, info: Info) -> ActivityBucketsType:
-        return ActivityBucketsType.from_service(
-            await info.context.cached(_with_settings(info, "activity"), customers.activity_buckets, self.resolved))
+        fresh = await self._activity(info)
+        return ActivityBucketsType.from_service(fresh.value, self._view(fresh))
 
     @strawberry.field(description="G. Spender segments by value and by frequency, with their thresholds. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def spender_segments(self, info: Info) -> SpenderSegmentsType:
-        return SpenderSegmentsType.from_service(
-            await info.context.cached(_with_settings(info, "spenders"), spenders.spender_segments, self.resolved))
+        fresh = await self._spenders(info)
+        return SpenderSegmentsType.from_service(fresh.value, self._view(fresh))
 
     @strawberry.field(description="H. The 10 tags on the most customers today (ties by name); ignores the range. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def top_tags(self, info: Info) -> list[TagCountType]:
-        rows = await info.context.cached(("top_tags", store_today(info.context.require())), tags.top_tags)
-        return [TagCountType.from_service(row) for row in rows]
+        return [TagCountType.from_service(row) for row in (await self._top_tags(info)).value]
 
 
 @strawberry.type
@@ -203,5 +286,5 @@ class DashboardQuery:
             resolved=resolved,
             consent_days=_planned_days(info, resolved, "subscriptions", {resolved.last_day, kpi_comparison_day(resolved)}),
             customer_days=_planned_days(info, resolved, "identified", {resolved.last_day}),
-            shared={},
+            shared={}, widgets=_selected_widgets(info), asked_at=utcnow(),
         )

@@ -11,6 +11,7 @@ from crm_graph.graphql.enums import Channel, ConsentBucket, ConsentState, Gender
 from crm_graph.models import ConsentEvent, Tag
 from crm_graph.models.enums import CONSENT_BUCKET_OF_STATE
 from crm_graph.models.enums import ConsentState as ConsentStateEnum
+from crm_graph.graphql.freshness import FRESHNESS_DESCRIPTION, FreshnessType
 from crm_graph.services.analytics import consent, customers, spenders, tags
 
 
@@ -145,14 +146,16 @@ class IdentifiedSeriesType:
     customers: int = strawberry.field(description="All customers (not erased) at the end of the range's last day.")
     identified: int = strawberry.field(description="Identified customers at the end of the range's last day.")
     unidentified: int = strawberry.field(description="Unidentified customers at the end of the range's last day.")
+    freshness: FreshnessType = strawberry.field(description=FRESHNESS_DESCRIPTION)
 
     @classmethod
-    def from_service(cls, s: customers.IdentifiedSeries) -> IdentifiedSeriesType:
+    def from_service(cls, s: customers.IdentifiedSeries, freshness: FreshnessType) -> IdentifiedSeriesType:
         """The GraphQL view of the series."""
         return cls(
             points=[IdentifiedPointType(label=p.label, from_=p.first_day, to=p.last_day, identified=p.identified,
                                         unidentified=p.unidentified, customers=p.customers) for p in s.points],
             customers=s.customers, identified=s.identified, unidentified=s.customers - s.identified,
+            freshness=freshness,
         )
 
 
@@ -166,11 +169,13 @@ class SpendersProspectsType:
     spenders: int = strawberry.field(description="Customers with a counted order placed by the end of the day.")
     prospects: int = strawberry.field(description="Customers without one.")
     customers: int = strawberry.field(description="spenders + prospects = all customers.")
+    freshness: FreshnessType = strawberry.field(description=FRESHNESS_DESCRIPTION)
 
     @classmethod
-    def from_service(cls, s: customers.SpendersProspects) -> SpendersProspectsType:
+    def from_service(cls, s: customers.SpendersProspects, freshness: FreshnessType) -> SpendersProspectsType:
         """The GraphQL view."""
-        return cls(day=s.day, spenders=s.spenders, prospects=s.prospects, customers=s.customers)
+        return cls(day=s.day, spenders=s.spenders, prospects=s.prospects, customers=s.customers,
+                   freshness=freshness)
 
 
 @strawberry.type(
@@ -186,12 +191,13 @@ class ActivityBucketsType:
     customers: int = strawberry.field(description="active + lowRisk + highRisk = all customers.")
     active_days: int = strawberry.field(description="The store's ACTIVE window in days (setting, default 7).")
     low_risk_days: int = strawberry.field(description="The store's LOW_RISK window in days (setting, default 30).")
+    freshness: FreshnessType = strawberry.field(description=FRESHNESS_DESCRIPTION)
 
     @classmethod
-    def from_service(cls, a: customers.ActivityBuckets) -> ActivityBucketsType:
+    def from_service(cls, a: customers.ActivityBuckets, freshness: FreshnessType) -> ActivityBucketsType:
         """The GraphQL view."""
         return cls(day=a.day, active=a.active, low_risk=a.low_risk, high_risk=a.high_risk, customers=a.customers,
-                   active_days=a.active_days, low_risk_days=a.low_risk_days)
+                   active_days=a.active_days, low_risk_days=a.low_risk_days, freshness=freshness)
 
 
 @strawberry.type(
@@ -220,14 +226,16 @@ class SpenderSegmentsType:
     one_time: int = strawberry.field(description="ONE_TIME: exactly 1 counted order.")
     repeat: int = strawberry.field(description="REPEAT: 2 or more counted orders, below frequentThreshold.")
     frequent: int = strawberry.field(description="FREQUENT: at least frequentThreshold counted orders.")
+    freshness: FreshnessType = strawberry.field(description=FRESHNESS_DESCRIPTION)
 
     @classmethod
-    def from_service(cls, s: spenders.SpenderSegments) -> SpenderSegmentsType:
+    def from_service(cls, s: spenders.SpenderSegments, freshness: FreshnessType) -> SpenderSegmentsType:
         """The GraphQL view."""
         return cls(day=s.day, spenders=s.spenders, low_percentile=s.low_percentile,
                    high_percentile=s.high_percentile, value_low_threshold=s.value_low,
                    value_high_threshold=s.value_high, frequent_threshold=s.frequent_threshold, small=s.small,
-                   medium=s.medium, big=s.big, one_time=s.one_time, repeat=s.repeat, frequent=s.frequent)
+                   medium=s.medium, big=s.big, one_time=s.one_time, repeat=s.repeat, frequent=s.frequent,
+                   freshness=freshness)
 
 
 @strawberry.type(name="TagCount", description="A tag and the customers carrying it at the end of the store's today.")

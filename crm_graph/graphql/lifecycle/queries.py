@@ -17,6 +17,7 @@ from crm_graph.graphql.dates import (
     Granularity,
     resolve_range_arguments,
 )
+from crm_graph.graphql.freshness import FreshnessType
 from crm_graph.graphql.lifecycle.types import (
     AcquisitionChannelType,
     ClvModelType,
@@ -28,6 +29,7 @@ from crm_graph.graphql.lifecycle.types import (
     PurchaseRhythmType,
 )
 from crm_graph.services import dates
+from crm_graph.services.analytics.freshness import computed_live
 from crm_graph.services.lifecycle import channels, clv, cohorts, products, rhythm, stages
 
 RangeArg = Annotated[DateRangeInput | None, strawberry.argument(name="range", description=RANGE_DESCRIPTION)]
@@ -46,14 +48,15 @@ class LifecycleQuery:
                       metadata=field_cost(1))
     async def clv_model(self, info: Info) -> ClvModelType | None:
         model = await info.context.run(clv.latest_model)
-        return ClvModelType.from_model(model) if model else None
+        return ClvModelType.from_model(model, FreshnessType.of(clv.model_freshness(model))) if model else None
 
     @strawberry.field(description="Buyers per lifecycle stage as of the end of each period of the range. Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).",
                       metadata=range_cost(20))
     async def lifecycle_stages(self, info: Info, date_range: RangeArg = None, preset: PresetArg = None,
                                granularity: GranularityArg = dates.Granularity.DAY) -> list[LifecycleStagePointType]:
-        points = await info.context.run(stages.stage_counts, _range(info, date_range, preset), granularity)
-        return [LifecycleStagePointType.from_point(point) for point in points]
+        points = await info.context.run(computed_live, stages.stage_counts, _range(info, date_range, preset), granularity)
+        freshness = FreshnessType.of(points.freshness)
+        return [LifecycleStagePointType.from_point(point, freshness) for point in points.value]
 
     @strawberry.field(
         description="Retention matrix of the monthly cohorts (month of first counted order) the range touches. "
@@ -61,15 +64,16 @@ class LifecycleQuery:
         metadata=range_cost(20),
     )
     async def cohorts(self, info: Info, date_range: RangeArg = None, preset: PresetArg = None) -> list[CohortType]:
-        rows = await info.context.run(cohorts.cohort_matrix, _range(info, date_range, preset))
-        return [CohortType.from_cohort(row) for row in rows]
+        rows = await info.context.run(computed_live, cohorts.cohort_matrix, _range(info, date_range, preset))
+        freshness = FreshnessType.of(rows.freshness)
+        return [CohortType.from_cohort(row, freshness) for row in rows.value]
 
     @strawberry.field(description="Days between orders in the range and the average lifetime of repeat buyers. "
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
     async def purchase_rhythm(self, info: Info, date_range: RangeArg = None,
                               preset: PresetArg = None) -> PurchaseRhythmType:
-        figures = await info.context.run(rhythm.purchase_rhythm, _range(info, date_range, preset))
-        return PurchaseRhythmType.from_rhythm(figures)
+        figures = await info.context.run(computed_live, rhythm.purchase_rhythm, _range(info, date_range, preset))
+        return PurchaseRhythmType.from_rhythm(figures.value, FreshnessType.of(figures.freshness))
 
     @strawberry.field(description="The most popular products of the range by buyers, orders, units or revenue. "
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
@@ -78,8 +82,10 @@ class LifecycleQuery:
         sort_by: Annotated[ProductSort, strawberry.argument(description="What to rank by.")] = products.ProductSort.REVENUE,
         limit: LimitArg = 20,
     ) -> list[ProductPopularityType]:
-        rows = await info.context.run(products.product_popularity, _range(info, date_range, preset), sort_by, limit)
-        return [ProductPopularityType.from_row(row) for row in rows]
+        rows = await info.context.run(computed_live, products.product_popularity, _range(info, date_range, preset),
+                                      sort_by, limit)
+        freshness = FreshnessType.of(rows.freshness)
+        return [ProductPopularityType.from_row(row, freshness) for row in rows.value]
 
     @strawberry.field(description="Products bought together in the orders of the range, most frequent pairs first. "
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
@@ -88,13 +94,15 @@ class LifecycleQuery:
         min_orders: Annotated[int, strawberry.argument(description="Only pairs found together in at least this many orders.")] = 1,
         limit: LimitArg = 20,
     ) -> list[ProductPairType]:
-        rows = await info.context.run(products.product_pairs, _range(info, date_range, preset),
+        rows = await info.context.run(computed_live, products.product_pairs, _range(info, date_range, preset),
                                       min_orders=min_orders, limit=limit)
-        return [ProductPairType.from_row(row) for row in rows]
+        freshness = FreshnessType.of(rows.freshness)
+        return [ProductPairType.from_row(row, freshness) for row in rows.value]
 
     @strawberry.field(description="Per acquisition channel: new customers, their revenue, repeat rate, LTV, spend, CAC and ROI. "
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
     async def acquisition_channels(self, info: Info, date_range: RangeArg = None,
                                    preset: PresetArg = None) -> list[AcquisitionChannelType]:
-        rows = await info.context.run(channels.acquisition_channels, _range(info, date_range, preset))
-        return [AcquisitionChannelType.from_row(row) for row in rows]
+        rows = await info.context.run(computed_live, channels.acquisition_channels, _range(info, date_range, preset))
+        freshness = FreshnessType.of(rows.freshness)
+        return [AcquisitionChannelType.from_row(row, freshness) for row in rows.value]

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
+from crm_graph.graphql.freshness import FreshnessType
 from crm_graph.models import ClvModel, CustomerClv
 from crm_graph.services.lifecycle import channels, clv, cohorts, products, rhythm, stages
 
@@ -63,8 +64,10 @@ class ClvModelType:
         description="Gamma-Gamma parameters; null unless READY and the spend model could be fitted."
     )
 
+    freshness: FreshnessType = strawberry.field(description="STORED, computed at `fittedAt`: the predictions of this fit.")
+
     @classmethod
-    def from_model(cls, model: ClvModel) -> ClvModelType:
+    def from_model(cls, model: ClvModel, freshness: FreshnessType) -> ClvModelType:
         """The GraphQL view of a fit."""
         bg = model.bgnbd_params
         gg = model.gamma_gamma_params
@@ -80,6 +83,7 @@ class ClvModelType:
             horizon_days=model.horizon_days, duration_ms=model.duration_ms,
             bgnbd=BgNbdParametersType(r=bg["r"], alpha=bg["alpha"], a=bg["a"], b=bg["b"]) if bg else None,
             gamma_gamma=spend,
+            freshness=freshness,
         )
 
 
@@ -127,14 +131,16 @@ class LifecycleStagePointType:
     reactivated: int = strawberry.field(description="REACTIVATED buyers.")
     buyers: int = strawberry.field(description="All buyers (customers with a counted order by then).")
 
+    freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
+
     @classmethod
-    def from_point(cls, point: stages.StagePoint) -> LifecycleStagePointType:
+    def from_point(cls, point: stages.StagePoint, freshness: FreshnessType) -> LifecycleStagePointType:
         """The GraphQL view of a point."""
         c = point.counts
         S = stages.LifecycleStage
         return cls(label=point.label, first_day=point.first_day, last_day=point.last_day, new=c[S.NEW],
                    active=c[S.ACTIVE], at_risk=c[S.AT_RISK], churned=c[S.CHURNED], reactivated=c[S.REACTIVATED],
-                   buyers=point.buyers)
+                   buyers=point.buyers, freshness=freshness)
 
 
 @strawberry.type(name="CohortCell", description="What a cohort did in one month since its first month.")
@@ -153,12 +159,14 @@ class CohortType:
     size: int = strawberry.field(description="Customers in the cohort.")
     cells: list[CohortCellType] = strawberry.field(description="One cell per month since, up to the end of the range.")
 
+    freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
+
     @classmethod
-    def from_cohort(cls, cohort: cohorts.Cohort) -> CohortType:
+    def from_cohort(cls, cohort: cohorts.Cohort, freshness: FreshnessType) -> CohortType:
         """The GraphQL view of a cohort row."""
         return cls(month=cohort.month, label=f"{cohort.month.year}-{cohort.month.month:02d}", size=cohort.size,
                    cells=[CohortCellType(months_since=c.months_since, customers=c.customers, share=c.share,
-                                         orders=c.orders, revenue=c.revenue) for c in cohort.cells])
+                                         orders=c.orders, revenue=c.revenue) for c in cohort.cells], freshness=freshness)
 
 
 @strawberry.type(name="PurchaseRhythm", description="Days between a customer's orders and how long repeat buyers stay.")
@@ -171,12 +179,14 @@ class PurchaseRhythmType:
         description="Mean days from first to last order day of those repeat buyers; null without any."
     )
 
+    freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
+
     @classmethod
-    def from_rhythm(cls, r: rhythm.PurchaseRhythm) -> PurchaseRhythmType:
+    def from_rhythm(cls, r: rhythm.PurchaseRhythm, freshness: FreshnessType) -> PurchaseRhythmType:
         """The GraphQL view of the figures."""
         return cls(gaps=r.gaps, average_days_between_orders=r.average_days_between_orders,
                    median_days_between_orders=r.median_days_between_orders, repeat_buyers=r.repeat_buyers,
-                   average_lifetime_days=r.average_lifetime_days)
+                   average_lifetime_days=r.average_lifetime_days, freshness=freshness)
 
 
 @strawberry.type(name="ProductPopularity", description="A product's sales in the range (lines of counted orders).")
@@ -190,11 +200,13 @@ class ProductPopularityType:
     units: int = strawberry.field(description="Units sold (sum of quantities).")
     revenue: Decimal = strawberry.field(description="Sum of its line totals (order-level refunds not subtracted).")
 
+    freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
+
     @classmethod
-    def from_row(cls, row: products.ProductPopularity) -> ProductPopularityType:
+    def from_row(cls, row: products.ProductPopularity, freshness: FreshnessType) -> ProductPopularityType:
         """The GraphQL view of a row."""
         return cls(product_id=strawberry.ID(str(row.product_id)), name=row.name, sku=row.sku, category=row.category,
-                   buyers=row.buyers, orders=row.orders, units=row.units, revenue=row.revenue)
+                   buyers=row.buyers, orders=row.orders, units=row.units, revenue=row.revenue, freshness=freshness)
 
 
 @strawberry.type(name="ProductPair", description="Two products bought in the same orders of the range.")
@@ -212,14 +224,16 @@ class ProductPairType:
     confidence_b_to_a: float = strawberry.field(name="confidenceBToA", description="Orders with both ÷ orders with B.")
     lift: float = strawberry.field(description="Support ÷ (support of A × support of B); above 1 = bought together more than by chance.")
 
+    freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
+
     @classmethod
-    def from_row(cls, row: products.ProductPair) -> ProductPairType:
+    def from_row(cls, row: products.ProductPair, freshness: FreshnessType) -> ProductPairType:
         """The GraphQL view of a pair."""
         return cls(product_a_id=strawberry.ID(str(row.product_a_id)), product_a_name=row.product_a_name,
                    product_b_id=strawberry.ID(str(row.product_b_id)), product_b_name=row.product_b_name,
                    orders=row.orders, orders_with_a=row.orders_with_a, orders_with_b=row.orders_with_b,
                    total_orders=row.total_orders, support=row.support, confidence_a_to_b=row.confidence_a_to_b,
-                   confidence_b_to_a=row.confidence_b_to_a, lift=row.lift)
+                   confidence_b_to_a=row.confidence_b_to_a, lift=row.lift, freshness=freshness)
 
 
 @strawberry.type(name="AcquisitionChannel", description="What an acquisition channel brought in the range and what it cost.")
@@ -236,10 +250,12 @@ class AcquisitionChannelType:
     ltv_to_cac: float | None = strawberry.field(name="ltvToCac", description="Average LTV ÷ CAC; null when CAC is null.")
     roi: float | None = strawberry.field(description="(Revenue to date − spend) ÷ spend; null when spend is missing or 0.")
 
+    freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
+
     @classmethod
-    def from_row(cls, row: channels.AcquisitionChannel) -> AcquisitionChannelType:
+    def from_row(cls, row: channels.AcquisitionChannel, freshness: FreshnessType) -> AcquisitionChannelType:
         """The GraphQL view of a channel."""
         return cls(channel=row.channel, new_customers=row.new_customers, revenue_in_range=row.revenue_in_range,
                    revenue_to_date=row.revenue_to_date, repeat_customers=row.repeat_customers,
                    repeat_rate=row.repeat_rate, average_ltv=row.average_ltv, spend=row.spend, cac=row.cac,
-                   ltv_to_cac=row.ltv_to_cac, roi=row.roi)
+                   ltv_to_cac=row.ltv_to_cac, roi=row.roi, freshness=freshness)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from crm_graph.graphql.dates import Granularity
+from crm_graph.graphql.freshness import FreshnessType
 from crm_graph.services.analytics.period import PeriodKpis, SeriesPoint, change, iso_duration
 from crm_graph.services.dates import ResolvedRange
 
@@ -183,9 +184,10 @@ class PeriodKpisType:
     series: list[PeriodPointType] = strawberry.field(
         description="The range cut into periods of `granularity`: customers, new customers, revenue and orders of each."
     )
+    freshness: FreshnessType = strawberry.field(description="When the KPIs were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_kpis(cls, kpis: PeriodKpis) -> PeriodKpisType:
+    def from_kpis(cls, kpis: PeriodKpis, freshness: FreshnessType) -> PeriodKpisType:
         """The GraphQL view of the service's result."""
         now, before = kpis.current, kpis.previous
 
@@ -216,6 +218,7 @@ class PeriodKpisType:
             repeat_buyers=count("repeat_buyers"), unattributed_orders=count("unattributed_orders"),
             unattributed_revenue=amount("unattributed_revenue"),
             series=[PeriodPointType.from_point(point) for point in kpis.series],
+            freshness=freshness,
         )
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from crm_graph.graphql.enums import RfmScheme
+from crm_graph.graphql.freshness import FRESHNESS_DESCRIPTION, FreshnessType
 from crm_graph.graphql.period.types import PeriodRangeType
 from crm_graph.services.analytics import rfm
 from crm_graph.services.analytics.rfm_grid import RfmCell, RfmGrid
@@ -88,7 +89,11 @@ class RfmGridType:
         description="True when a filter restricted the customers counted (their scores are still store-wide)."
     )
     computed_at: datetime | None = strawberry.field(
-        description="When the grid was precomputed by the daily job; null when it was computed for this request."
+        description="When the grid was precomputed by the daily job; null when it was computed for this request "
+        "(`freshness` says both)."
+    )
+    freshness: FreshnessType = strawberry.field(
+        description="STORED with the precomputed grid's time, or LIVE as of this request's computation."
     )
 
     @classmethod
@@ -107,4 +112,4 @@ class RfmGridType:
             ))
         return cls(scheme=grid.scheme, range=PeriodRangeType.from_range(grid.range), cells=cells,
                    segments=summaries, customers=grid.customers, revenue=grid.revenue, prospects=grid.prospects,
-                   filtered=grid.filtered, computed_at=grid.computed_at)
+                   filtered=grid.filtered, computed_at=grid.computed_at, freshness=FreshnessType.of(grid.freshness))

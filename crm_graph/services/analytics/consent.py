@@ -26,8 +26,10 @@ from sqlmodel import Session
 
 from crm_graph.models import Store
 from crm_graph.models.enums import Channel, ConsentBucket, Gender
+from crm_graph.models.types import utcnow
 from crm_graph.services.analytics import daily
 from crm_graph.services.analytics._sql import SqlQuery, cumulate, states_of
+from crm_graph.services.analytics.freshness import Fresh, Freshness
 from crm_graph.services.dates import Bucket, Granularity, ResolvedRange, buckets, day_end, kpi_comparison_day
 
 CHANNELS = tuple(Channel)
@@ -226,29 +228,41 @@ def _plus(counts: dict[CountKey, int], changes: dict[CountKey, int]) -> dict[Cou
 
 def consent_counts_for_days(session: Session, store: Store, days: list[date], *,
                             by_gender: bool = False) -> dict[date, dict[CountKey, int]]:
-    """Counts at the end of each local day: from the daily tables when they cover every day (the days
-    just after the newest precomputed one, such as today, brought forward from it), else live.
+    """Counts at the end of each local day (`fresh_consent_counts`)."""
+    return fresh_consent_counts(session, store, days, by_gender=by_gender).value
+
+
+def fresh_consent_counts(session: Session, store: Store, days: list[date], *,
+                         by_gender: bool = False) -> Fresh[dict[date, dict[CountKey, int]]]:
+    """Counts at the end of each local day, with their freshness: from the daily tables when they
+    cover every day (the days just after the newest precomputed one, such as today, brought forward
+    from it), else live.
 
     With `by_gender`, the result has both the per-gender keys and the totals (gender None).
     """
+    started = utcnow()
     unique = sorted(set(days))
     stored = daily.consent_counts(session, store, unique, by_gender=by_gender)
-    if stored is None:
+    if stored is not None:
+        freshness = Freshness.stored(daily.computed_at(session, store, unique) or started, started)
+    else:
         stored = daily.brought_forward(
             session, store, unique,
             lambda stored_days: daily.consent_counts(session, store, stored_days, by_gender=by_gender),
             lambda base, since, until: _plus(base, consent_changes(session, store, since, until, by_gender=by_gender)),
         )
+        freshness = Freshness.brought_forward(started)
     if stored is None:
         live = consent_counts_at(session, store, [day_end(day, store.tz) for day in unique], by_gender=by_gender)
         stored = dict(zip(unique, live))
+        freshness = Freshness.live(started)
     if by_gender:
         for counts in stored.values():
             for channel in CHANNELS:
                 for bucket in BUCKETS:
                     counts[(channel.value, None, bucket.value)] = sum(
                         counts[(channel.value, gender.value, bucket.value)] for gender in GENDERS)
-    return stored
+    return Fresh(stored, freshness)
 
 
 def kpis_from_counts(counts: dict[date, dict[CountKey, int]], r: ResolvedRange) -> list[ConsentKpi]:

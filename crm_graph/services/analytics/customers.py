@@ -21,8 +21,10 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from crm_graph.models import Store
+from crm_graph.models.types import utcnow
 from crm_graph.services.analytics import daily
 from crm_graph.services.analytics._sql import IDENTIFIED_SQL, SqlQuery, cumulate
+from crm_graph.services.analytics.freshness import Fresh, Freshness
 from crm_graph.services.dates import Bucket, Granularity, ResolvedRange, buckets, day_end, day_start
 
 
@@ -194,20 +196,28 @@ def _forward_customer_counts(session: Session, store: Store, base: CustomerCount
 
 
 def customer_counts_for_days(session: Session, store: Store, days: list[date]) -> dict[date, CustomerCounts]:
-    """Customers, identified and spenders at the end of each local day: daily tables when they cover
-    every day (the days just after the newest precomputed one, such as today, brought forward from
-    it), else live (one statement)."""
+    """Customers, identified and spenders at the end of each local day (`fresh_customer_counts`)."""
+    return fresh_customer_counts(session, store, days).value
+
+
+def fresh_customer_counts(session: Session, store: Store, days: list[date]) -> Fresh[dict[date, CustomerCounts]]:
+    """Customers, identified and spenders at the end of each local day, with their freshness: daily
+    tables when they cover every day (the days just after the newest precomputed one, such as today,
+    brought forward from it), else live (one statement)."""
+    started = utcnow()
     unique = sorted(set(days))
-    stored = _stored_customer_counts(session, store, unique)
-    if stored is None:
-        stored = daily.brought_forward(
-            session, store, unique, lambda stored_days: _stored_customer_counts(session, store, stored_days),
-            lambda base, since, until: _forward_customer_counts(session, store, base, since, until),
-        )
+    rows = daily.customer_rows(session, store, unique)
+    if rows is not None:
+        return Fresh({day: CustomerCounts(row.customers, row.identified, row.spenders) for day, row in rows.items()},
+                     Freshness.stored(min((row.computed_at for row in rows.values()), default=started), started))
+    stored = daily.brought_forward(
+        session, store, unique, lambda stored_days: _stored_customer_counts(session, store, stored_days),
+        lambda base, since, until: _forward_customer_counts(session, store, base, since, until),
+    )
     if stored is not None:
-        return stored
+        return Fresh(stored, Freshness.brought_forward(started))
     live = customer_counts_at(session, store, [day_end(day, store.tz) for day in unique])
-    return dict(zip(unique, live))
+    return Fresh(dict(zip(unique, live)), Freshness.live(started))
 
 
 def identified_from_counts(counts: dict[date, CustomerCounts], r: ResolvedRange,
@@ -242,11 +252,18 @@ def spenders_prospects(session: Session, store: Store, r: ResolvedRange) -> Spen
 
 
 def activity_buckets(session: Session, store: Store, r: ResolvedRange) -> ActivityBuckets:
-    """Activity (SPEC §4.F) at the end of the range, with the store's activity windows."""
+    """Activity (SPEC §4.F) at the end of the range (`fresh_activity_buckets`)."""
+    return fresh_activity_buckets(session, store, r).value
+
+
+def fresh_activity_buckets(session: Session, store: Store, r: ResolvedRange) -> Fresh[ActivityBuckets]:
+    """Activity (SPEC §4.F) at the end of the range, with the store's activity windows, and its freshness."""
+    started = utcnow()
     rows = daily.customer_rows(session, store, [r.last_day], current_settings=True)
     if rows is None:
-        return activity_at(session, store, r.last_day)
+        return Fresh(activity_at(session, store, r.last_day), Freshness.live(started))
     row = rows[r.last_day]
     settings = store.analytics_settings
-    return ActivityBuckets(day=r.last_day, active=row.active, low_risk=row.low_risk, high_risk=row.high_risk,
-                           active_days=settings.active_days, low_risk_days=settings.low_risk_days)
+    return Fresh(ActivityBuckets(day=r.last_day, active=row.active, low_risk=row.low_risk, high_risk=row.high_risk,
+                                 active_days=settings.active_days, low_risk_days=settings.low_risk_days),
+                 Freshness.stored(row.computed_at, started))

@@ -85,6 +85,13 @@ def customer_rows(session: Session, store: Store, days: Iterable[date], *,
     return rows if len(rows) == len(wanted) else None
 
 
+def computed_at(session: Session, store: Store, days: Iterable[date]) -> datetime | None:
+    """When the oldest of the stored days `days` was computed (every daily table of a day is written
+    in the transaction of its `DailyCustomerCount` row), or None when none is stored."""
+    return session.exec(select(func.min(DailyCustomerCount.computed_at)).where(
+        DailyCustomerCount.store_id == store.id, DailyCustomerCount.day.in_(sorted(set(days))))).one()
+
+
 def newest_day(session: Session, store: Store) -> date | None:
     """The newest precomputed day of the store that is still fresh, or None when none is."""
     return session.exec(

@@ -14,7 +14,7 @@ Filtered grids are always live.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -25,6 +25,7 @@ from crm_graph.models import Customer, DailyRfmCell, Order, Store
 from crm_graph.models.enums import RfmScheme
 from crm_graph.models.types import ZERO, utcnow
 from crm_graph.services.analytics.daily import fresh
+from crm_graph.services.analytics.freshness import Freshness
 from crm_graph.services.analytics.rfm import SCALE, SEGMENT_OF_CELL, RfmSegment, rfm_scores
 from crm_graph.services.analytics.scope import counted_in, prepare_analytics
 from crm_graph.services.dates import DatePreset, ResolvedRange, preset_days, resolve_range
@@ -61,7 +62,8 @@ class RfmCell:
 class RfmGrid:
     """The whole grid of a range: all cells (empty ones with 0), n, prospects and where it came from.
 
-    `computed_at` is when the precomputed grid was computed, None when it was computed for this request.
+    `computed_at` is when the precomputed grid was computed, None when it was computed for this request;
+    `answered_at` when this answer was made (the start of the live computation, or of the read).
     """
 
     scheme: RfmScheme
@@ -72,6 +74,15 @@ class RfmGrid:
     prospects: int
     computed_at: datetime | None
     filtered: bool = False
+    answered_at: datetime | None = field(default=None, compare=False)
+
+    @property
+    def freshness(self) -> Freshness:
+        """STORED with the stored grid's `computed_at`, or LIVE as of this computation."""
+        answered = self.answered_at or utcnow()
+        if self.computed_at is not None:
+            return Freshness.stored(self.computed_at, answered)
+        return Freshness.live(answered)
 
 
 def _share(part: int, whole: int) -> Decimal:
@@ -85,7 +96,7 @@ def _money(value) -> Decimal:
 
 
 def _build_grid(scheme: RfmScheme, resolved_range: ResolvedRange, counts: dict[tuple[int, int], tuple[int, Decimal]],
-                prospects: int, computed_at: datetime | None, filtered: bool) -> RfmGrid:
+                prospects: int, computed_at: datetime | None, filtered: bool, answered_at: datetime) -> RfmGrid:
     size = SCALE[scheme]
     n = sum(customers for customers, _ in counts.values())
     cells = []
@@ -96,7 +107,7 @@ def _build_grid(scheme: RfmScheme, resolved_range: ResolvedRange, counts: dict[t
                                  revenue=revenue, share_of_customers=_share(customers, n)))
     return RfmGrid(scheme=scheme, range=resolved_range, cells=cells, customers=n,
                    revenue=sum((cell.revenue for cell in cells), ZERO), prospects=max(prospects, 0),
-                   computed_at=computed_at, filtered=filtered)
+                   computed_at=computed_at, filtered=filtered, answered_at=answered_at)
 
 
 #: Marker rows of `grid_query` (outside the 1..5 scores): customers first seen by the end of the range,
@@ -137,6 +148,7 @@ def grid_query(store: Store, resolved_range: ResolvedRange, scheme: RfmScheme,
 def live_rfm_grid(session: Session, store: Store, resolved_range: ResolvedRange, scheme: RfmScheme | str,
                   customer_ids: Select | None = None) -> RfmGrid:
     """Compute the grid of `resolved_range` now, in the database (one query)."""
+    started = utcnow()
     scheme = RfmScheme(scheme)
     counts: dict[tuple[int, int], tuple[int, Decimal]] = {}
     markers = {_POPULATION: 0, _LATE: 0}
@@ -148,7 +160,7 @@ def live_rfm_grid(session: Session, store: Store, resolved_range: ResolvedRange,
             counts[int(r), int(fm)] = (int(customers), _money(revenue))
     n = sum(customers for customers, _ in counts.values())
     prospects = markers[_POPULATION] - n + markers[_LATE]
-    return _build_grid(scheme, resolved_range, counts, prospects, None, customer_ids is not None)
+    return _build_grid(scheme, resolved_range, counts, prospects, None, customer_ids is not None, started)
 
 
 def matching_preset(resolved_range: ResolvedRange) -> DatePreset | None:
@@ -164,6 +176,7 @@ def matching_preset(resolved_range: ResolvedRange) -> DatePreset | None:
 def precomputed_rfm_grid(session: Session, store: Store, resolved_range: ResolvedRange,
                          scheme: RfmScheme | str) -> RfmGrid | None:
     """The stored grid of exactly this range, or None when it was not precomputed or is no longer fresh."""
+    started = utcnow()
     scheme = RfmScheme(scheme)
     preset = matching_preset(resolved_range)
     if preset is None:
@@ -181,7 +194,7 @@ def precomputed_rfm_grid(session: Session, store: Store, resolved_range: Resolve
               if (r, fm) != PROSPECT_CELL and customers}
     prospects = next((customers for r, fm, customers, _, _ in rows if (r, fm) == PROSPECT_CELL), 0)
     computed_at = min(row.computed_at for row in rows)
-    return _build_grid(scheme, resolved_range, counts, prospects, computed_at, False)
+    return _build_grid(scheme, resolved_range, counts, prospects, computed_at, False, started)
 
 
 def rfm_grid(session: Session, store: Store, resolved_range: ResolvedRange, scheme: RfmScheme | str | None = None,

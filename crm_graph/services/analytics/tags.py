@@ -14,8 +14,10 @@ from datetime import date
 from sqlmodel import Session
 
 from crm_graph.models import Store
+from crm_graph.models.types import utcnow
 from crm_graph.services.analytics import daily
 from crm_graph.services.analytics._sql import SqlQuery
+from crm_graph.services.analytics.freshness import Fresh, Freshness
 from crm_graph.services.dates import day_end, store_today
 
 TOP_TAGS = 10
@@ -51,9 +53,17 @@ def tag_counts_at(session: Session, store: Store, day: date, limit: int | None =
 
 
 def top_tags(session: Session, store: Store, *, today: date | None = None, limit: int = TOP_TAGS) -> list[TagCount]:
-    """The `limit` tags on the most customers today (precomputed rows of today when present)."""
+    """The `limit` tags on the most customers today (`fresh_top_tags`)."""
+    return fresh_top_tags(session, store, today=today, limit=limit).value
+
+
+def fresh_top_tags(session: Session, store: Store, *, today: date | None = None,
+                   limit: int = TOP_TAGS) -> Fresh[list[TagCount]]:
+    """The `limit` tags on the most customers today (precomputed rows of today when present), and their freshness."""
+    started = utcnow()
     today = today or store_today(store)
     rows = daily.top_tag_rows(session, store, today, limit)
     if rows is not None:
-        return [TagCount(tag_id, name, customers) for tag_id, name, customers in rows]
-    return tag_counts_at(session, store, today, limit)
+        return Fresh([TagCount(tag_id, name, customers) for tag_id, name, customers in rows],
+                     Freshness.stored(daily.computed_at(session, store, [today]) or started, started))
+    return Fresh(tag_counts_at(session, store, today, limit), Freshness.live(started))

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from crm_graph.models import ClvModel, CustomerClv, Store
+from crm_graph.services.analytics.freshness import Freshness
 from crm_graph.services.dates import day_end, store_today
 from crm_graph.services.lifecycle import bgnbd, gamma_gamma
 from crm_graph.services.lifecycle.sql import COUNTED, day_number, local_day_sql, prepare, refunds_by_order_sql, sql_text
@@ -313,6 +314,11 @@ def latest_model(session: Session, store: Store) -> ClvModel | None:
         select(ClvModel).where(ClvModel.store_id == store.id).order_by(ClvModel.fitted_at.desc(), ClvModel.id.desc())
         .limit(1)
     ).scalars().first()
+
+
+def model_freshness(model: ClvModel) -> Freshness:
+    """A fit's figures (its parameters and the predictions it wrote) are STORED as of its fit time."""
+    return Freshness.stored(model.fitted_at)
 
 
 def latest_ready_model(session: Session, store: Store) -> ClvModel | None:
