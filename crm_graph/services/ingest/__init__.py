@@ -99,7 +99,7 @@ def ingest_records(session: Session, store: Store, records: Iterable[Record], *,
         if kind == "product":
             step = upsert_products(session, store, source, batch)
         elif kind == "customer":
-            step = upsert_customers(session, store, source, batch)
+            step = upsert_customers(session, store, source, batch, by_kind.get("consent", ()))
         elif kind == "order":
             step = upsert_orders(session, store, source, batch, resolver, _channel_for(store))
         elif kind == "consent":
