@@ -76,6 +76,7 @@ class CustomerResolver:
         self.session = session
         self.store = store
         self.source = source
+        self._tombstones: bool | None = None
 
     def identities(self, keys: Sequence[str], source: str | None = None) -> dict[str, int]:
         """Customer ids of external ids of this source (or of `source`)."""
@@ -107,12 +108,22 @@ class CustomerResolver:
             values)
         return {value: customer_id for value, customer_id in rows}  # the last (lowest id) wins
 
+    def _has_tombstones(self) -> bool:
+        """Whether the store has erased anybody (asked once per resolver, i.e. per batch): most stores
+        never have, and then no reference needs hashing and looking up."""
+        if self._tombstones is None:
+            self._tombstones = self.session.execute(
+                select(E.c.id).where(E.c.store_id == self.store.id).limit(1)).first() is not None
+        return self._tombstones
+
     def erased(self, refs: Sequence[CustomerRef]) -> list[bool]:
         """Whether each reference names a person the store erased (GDPR): by this source's external
         id, email or phone, against the erasure tombstones. Such a person is never created or
         matched again, so a re-sync cannot bring their personal data back."""
         from crm_graph.services.customers.erasure import identity_hash
 
+        if not self._has_tombstones():
+            return [False] * len(refs)
         candidates = [
             [hashed for hashed in (
                 identity_hash(ref.source or self.source, ref.external_id) if ref.external_id else None,
