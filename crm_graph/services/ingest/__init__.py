@@ -53,6 +53,20 @@ def _channel_for(store: Store):
 #: Tables whose planner statistics a bulk load makes stale.
 _ANALYZED = "customer, customer_identity, orders, order_line, refund, product, consent_event"
 
+#: Of those, the tables a batch of each kind writes or matches against: a batch of consents, tags or
+#: activity does not analyze the (often much larger) order tables, a batch of spend nothing.
+_ANALYZED_BY_KIND = {
+    "product": _ANALYZED, "order": _ANALYZED, "deletion": _ANALYZED,
+    "customer": "customer, customer_identity, consent_event", "consent": "customer, customer_identity, consent_event",
+    "tag": "customer, customer_identity", "activity": "customer, customer_identity", "spend": "",
+}
+
+
+def _analyzed(kinds) -> str:
+    """The tables to analyze after a batch of records of `kinds` (in `_ANALYZED`'s order)."""
+    wanted = {name.strip() for kind in kinds for name in _ANALYZED_BY_KIND.get(kind, _ANALYZED).split(",")}
+    return ", ".join(name for name in _ANALYZED.split(", ") if name in wanted)
+
 
 class AnalyzePolicy:
     """When a long load should refresh PostgreSQL's statistics: on its first batch, then each time
@@ -113,8 +127,9 @@ def ingest_records(session: Session, store: Store, records: Iterable[Record], *,
         else:
             step = apply_deletions(session, store, source, batch)
         outcome.merge(step)
-    if analyze and session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {_ANALYZED}"))
+    tables = _analyzed(by_kind)
+    if analyze and tables and session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {tables}"))
     if outcome.touched_customers:
         refresh_customer_stats(session, store, outcome.touched_customers)
     if outcome.activity_customers or outcome.touched_customers:

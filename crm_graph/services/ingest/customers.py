@@ -246,16 +246,16 @@ def upsert_customers(session: Session, store: Store, source: str, records: Seque
         return CustomerRef(external_id=record.external_id, email=record.email, phone=record.phone,
                            source=record.identity_source if record.identity_source != source else None)
 
-    # The same id twice: the last wins.
-    latest = {(ref.source, ref.external_id): record for record, ref in ((r, ref_of(r)) for r in records)}
+    # The same id twice: the last wins. (Each record's reference is built once: it is not cheap.)
+    latest = {(ref.source, ref.external_id): (record, ref) for record, ref in ((r, ref_of(r)) for r in records)}
     candidates = list(latest.values())
-    records = []
-    for record, gone in zip(candidates, resolver.erased([ref_of(r) for r in candidates])):
+    records, refs = [], []
+    for (record, ref), gone in zip(candidates, resolver.erased([ref for _, ref in candidates])):
         if gone:
-            result.reject(record.external_id, unresolved(ref_of(record), True), record.line)
+            result.reject(record.external_id, unresolved(ref, True), record.line)
         else:
             records.append(record)
-    refs = [ref_of(r) for r in records]
+            refs.append(ref)
     before = resolver.identities([ref.external_id for ref in refs if not ref.source])
     expected = expected_consent_states(source, consents) if consents else {}
     contacts = []
