@@ -144,8 +144,9 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *, s
 
     An executemany is one statement per row there, and the statement-level triggers of the event
     tables (current consent states, stale stored figures) then run once per row: most of an import's
-    time. Here the rows go as one array per column into ``INSERT ... SELECT * FROM unnest(...)``, so
-    the triggers run once per batch. Elsewhere (SQLite, row-level triggers) an executemany.
+    time. Here the rows go as one array per column into ``INSERT ... SELECT * FROM unnest(...)``, or
+    from `COPY_FROM` rows on by COPY into a temporary table (`_insert_staged`), so the triggers run once
+    per batch. Elsewhere (SQLite, row-level triggers) an executemany.
 
     `returning` (PostgreSQL only) names columns of the rows actually inserted to return.
     """
