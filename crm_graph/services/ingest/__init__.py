@@ -54,6 +54,30 @@ def _channel_for(store: Store):
 #: Tables whose planner statistics a bulk load makes stale.
 _ANALYZED = "customer, customer_identity, orders, order_line, refund, product, consent_event"
 
+#: Of those, the tables a batch of each kind writes or matches against: a batch of consents, tags or
+#: activity does not analyze the (often much larger) order tables, a batch of spend nothing.
+_ANALYZED_BY_KIND = {
+    "product": _ANALYZED, "order": _ANALYZED, "deletion": _ANALYZED,
+    "customer": "customer, customer_identity, consent_event", "consent": "customer, customer_identity, consent_event",
+    "tag": "customer, customer_identity", "activity": "customer, customer_identity", "spend": "",
+}
+
+
+#: The columns whose statistics steer the ingestion's look-ups and the consent triggers, of the tables
+#: where the others (names, addresses, figures: most of a customer row) would cost most of the ANALYZE;
+#: autovacuum keeps those.
+_ANALYZED_COLUMNS = {
+    "customer": "customer (id, store_id, email, phone, erased_at)",
+    "customer_identity": "customer_identity (store_id, source, external_id, customer_id)",
+    "consent_event": "consent_event (store_id, customer_id, channel, occurred_at, state)",
+}
+
+
+def _analyzed(kinds) -> str:
+    """The tables (and columns) to analyze after a batch of records of `kinds` (in `_ANALYZED`'s order)."""
+    wanted = {name.strip() for kind in kinds for name in _ANALYZED_BY_KIND.get(kind, _ANALYZED).split(",")}
+    return ", ".join(_ANALYZED_COLUMNS.get(name, name) for name in _ANALYZED.split(", ") if name in wanted)
+
 
 class AnalyzePolicy:
     """When a long load should refresh PostgreSQL's statistics: on its first batch, then each time
@@ -104,7 +128,7 @@ def ingest_records(session: Session, store: Store, records: Iterable[Record], *,
         if kind == "product":
             step = upsert_products(session, store, source, batch)
         elif kind == "customer":
-            step = upsert_customers(session, store, source, batch)
+            step = upsert_customers(session, store, source, batch, by_kind.get("consent", ()))
         elif kind == "order":
             step = upsert_orders(session, store, source, batch, resolver, _channel_for(store))
         elif kind == "consent":
@@ -118,8 +142,9 @@ def ingest_records(session: Session, store: Store, records: Iterable[Record], *,
         else:
             step = apply_deletions(session, store, source, batch)
         outcome.merge(step)
-    if analyze and session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {_ANALYZED}"))
+    tables = _analyzed(by_kind)
+    if analyze and tables and session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {tables}"))
     if outcome.touched_customers:
         refresh_customer_stats(session, store, outcome.touched_customers)
     if outcome.activity_customers or outcome.touched_customers:

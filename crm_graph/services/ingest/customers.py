@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from crm_graph.connectors.records import CustomerRecord, CustomerRef
+from crm_graph.connectors.records import ConsentRecord, CustomerRecord, CustomerRef
 from crm_graph.models import Customer, CustomerIdentity, ErasedIdentity, Store
 from crm_graph.models.enums import Gender
 from crm_graph.models.types import utcnow
@@ -43,6 +43,10 @@ class Contact:
     city: str | None = None
     created_at: datetime | None = None
     has_account: bool = False
+    #: The consent states the customer will have once the batch's consent events are written (see
+    #: `expected_consent_states`): stored at creation, so the consent triggers need not rewrite the row.
+    email_consent_state: str | None = None
+    sms_consent_state: str | None = None
 
 
 def unresolved(ref: CustomerRef, erased: bool) -> str:
@@ -72,6 +76,7 @@ class CustomerResolver:
         self.session = session
         self.store = store
         self.source = source
+        self._tombstones: bool | None = None
 
     def identities(self, keys: Sequence[str], source: str | None = None) -> dict[str, int]:
         """Customer ids of external ids of this source (or of `source`)."""
@@ -103,12 +108,22 @@ class CustomerResolver:
             values)
         return {value: customer_id for value, customer_id in rows}  # the last (lowest id) wins
 
+    def _has_tombstones(self) -> bool:
+        """Whether the store has erased anybody (asked once per resolver, i.e. per batch): most stores
+        never have, and then no reference needs hashing and looking up."""
+        if self._tombstones is None:
+            self._tombstones = self.session.execute(
+                select(E.c.id).where(E.c.store_id == self.store.id).limit(1)).first() is not None
+        return self._tombstones
+
     def erased(self, refs: Sequence[CustomerRef]) -> list[bool]:
         """Whether each reference names a person the store erased (GDPR): by this source's external
         id, email or phone, against the erasure tombstones. Such a person is never created or
         matched again, so a re-sync cannot bring their personal data back."""
         from crm_graph.services.customers.erasure import identity_hash
 
+        if not self._has_tombstones():
+            return [False] * len(refs)
         candidates = [
             [hashed for hashed in (
                 identity_hash(ref.source or self.source, ref.external_id) if ref.external_id else None,
@@ -173,6 +188,7 @@ class CustomerResolver:
             "first_name": contact.first_name, "last_name": contact.last_name, "gender": Gender.UNKNOWN.value,
             "country": contact.country, "city": contact.city, "has_account": contact.has_account,
             "created_at": contact.created_at or now, "updated_at": now, "orders_count": 0, "total_spent": 0,
+            "email_consent_state": contact.email_consent_state, "sms_consent_state": contact.sms_consent_state,
         } for ref, contact in to_create.values()]
         ids = insert_returning_ids(self.session, C, rows)
         created = dict(zip(to_create, ids))
@@ -195,8 +211,34 @@ def _wanted(record: CustomerRecord) -> dict:
     return {name: value for name, value in values.items() if value is not None}
 
 
-def upsert_customers(session: Session, store: Store, source: str, records: Sequence[CustomerRecord]) -> StepResult:
-    """Create or update customers; unchanged ones are counted and left untouched."""
+def expected_consent_states(source: str, consents: Sequence[ConsentRecord]) -> dict[str, dict[str, str]]:
+    """Per external id of this source, the state each channel will have after `consents` are written
+    to a customer that has no events yet: the state of its latest record (by time, then position).
+
+    A new customer is created with these states, so that the consent triggers, which set the states
+    from the events once they are inserted, find nothing to change: a customers file with consent
+    columns then writes each new customer once instead of twice. It is only a hint: the triggers
+    still compute the states from the stored events and correct any difference (every channel hinted
+    here gets at least one event, as a customer without events takes its first record of a channel).
+    """
+    latest: dict[tuple[str, str], ConsentRecord] = {}
+    for record in consents:
+        ref = record.customer
+        if not ref.external_id or (ref.source and ref.source != source):
+            continue
+        key = (ref.external_id, str(record.channel))
+        if key not in latest or record.occurred_at >= latest[key].occurred_at:
+            latest[key] = record
+    states: dict[str, dict[str, str]] = {}
+    for (external_id, channel), record in latest.items():
+        states.setdefault(external_id, {})[channel] = str(record.state)
+    return states
+
+
+def upsert_customers(session: Session, store: Store, source: str, records: Sequence[CustomerRecord],
+                     consents: Sequence[ConsentRecord] = ()) -> StepResult:
+    """Create or update customers; unchanged ones are counted and left untouched. `consents` are the
+    batch's consent records (written afterwards): new customers are created with the states they give."""
     result = StepResult()
     resolver = CustomerResolver(session, store, source)
 
@@ -204,18 +246,23 @@ def upsert_customers(session: Session, store: Store, source: str, records: Seque
         return CustomerRef(external_id=record.external_id, email=record.email, phone=record.phone,
                            source=record.identity_source if record.identity_source != source else None)
 
-    # The same id twice: the last wins.
-    latest = {(ref.source, ref.external_id): record for record, ref in ((r, ref_of(r)) for r in records)}
+    # The same id twice: the last wins. (Each record's reference is built once: it is not cheap.)
+    latest = {(ref.source, ref.external_id): (record, ref) for record, ref in ((r, ref_of(r)) for r in records)}
     candidates = list(latest.values())
-    records = []
-    for record, gone in zip(candidates, resolver.erased([ref_of(r) for r in candidates])):
+    records, refs = [], []
+    for (record, ref), gone in zip(candidates, resolver.erased([ref for _, ref in candidates])):
         if gone:
-            result.reject(record.external_id, unresolved(ref_of(record), True), record.line)
+            result.reject(record.external_id, unresolved(ref, True), record.line)
         else:
             records.append(record)
-    refs = [ref_of(r) for r in records]
+            refs.append(ref)
     before = resolver.identities([ref.external_id for ref in refs if not ref.source])
-    contacts = [Contact(r.first_name, r.last_name, r.country, r.city, r.created_at, r.has_account) for r in records]
+    expected = expected_consent_states(source, consents) if consents else {}
+    contacts = []
+    for r, ref in zip(records, refs):
+        states = expected.get(ref.external_id, {}) if not ref.source else {}
+        contacts.append(Contact(r.first_name, r.last_name, r.country, r.city, r.created_at, r.has_account,
+                                states.get("EMAIL"), states.get("SMS")))
     ids, new_ids = resolver.resolve(refs, contacts, create=True, erased=[False] * len(refs))  # filtered above
     # A record naming a customer by another source's id updates that customer; an unknown one is rejected.
     for record, ref, customer_id in zip(records, refs, ids):

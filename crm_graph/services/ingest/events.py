@@ -10,7 +10,7 @@ from sqlmodel import Session
 from crm_graph.connectors.records import ActivityRecord, ConsentRecord, SpendRecord
 from crm_graph.models import ActivityEvent, ConsentEvent, MarketingSpend, Store
 from crm_graph.models.types import utcnow
-from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_many
+from crm_graph.services.ingest._common import StepResult, fetch_in, in_values, insert_many, is_postgres
 from crm_graph.services.ingest.customers import unresolved
 
 CE = ConsentEvent.__table__
@@ -60,11 +60,29 @@ def ingest_consents(session: Session, store: Store, source: str, records: Sequen
 
 def ingest_activity(session: Session, store: Store, source: str, records: Sequence[ActivityRecord],
                     resolver) -> StepResult:
-    """Insert activity events once each (keyed by source and external id)."""
+    """Insert activity events once each (keyed by source and external id).
+
+    On PostgreSQL the events go in with ON CONFLICT DO NOTHING RETURNING: those already stored are
+    the ones not returned, so no look-up of the batch's external ids is needed first.
+    """
     result = StepResult()
     records = list({record.external_id: record for record in records}.values())
     erased = resolver.erased([record.customer for record in records])
     customer_ids, _ = resolver.resolve([record.customer for record in records], erased=erased)
+    if is_postgres(session):
+        inserts = []
+        for record, customer_id, gone in zip(records, customer_ids, erased):
+            if customer_id is None:
+                result.reject(f"activity {record.external_id}", unresolved(record.customer, gone), record.line)
+            else:
+                inserts.append({"store_id": store.id, "customer_id": customer_id, "kind": str(record.activity),
+                                "occurred_at": record.occurred_at, "source": source,
+                                "external_id": record.external_id})
+        inserted = insert_many(session, AE, inserts, skip_conflicts=True, returning=("customer_id",))
+        result.activity_customers.update(row[0] for row in inserted)
+        result.counts["created"] += len(inserted)
+        result.counts["unchanged"] += len(inserts) - len(inserted)
+        return result
     known = {row[0] for row in fetch_in(session, lambda chunk: select(AE.c.external_id).where(
         AE.c.store_id == store.id, AE.c.source == source, in_values(AE.c.external_id, chunk)),
         [record.external_id for record in records])}

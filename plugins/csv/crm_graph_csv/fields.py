@@ -126,9 +126,13 @@ def channel(value: str) -> Channel:
     return choice(value, "channel", {"email": Channel.EMAIL, "sms": Channel.SMS})
 
 
+#: The opt-in levels by lower-cased name.
+OPT_IN_LEVELS: dict[str, OptInLevel] = {level.value.lower(): level for level in OptInLevel}
+
+
 def opt_in(value: str) -> OptInLevel:
     """SINGLE_OPT_IN, CONFIRMED_OPT_IN or UNKNOWN (the default)."""
-    return choice(value, "opt_in_level", {level.value.lower(): level for level in OptInLevel}, OptInLevel.UNKNOWN)
+    return choice(value, "opt_in_level", OPT_IN_LEVELS, OptInLevel.UNKNOWN)
 
 
 #: The words a true/false column accepts.
