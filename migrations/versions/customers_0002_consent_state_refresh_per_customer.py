@@ -10,10 +10,10 @@ nothing of a transition table, and after a load of events of one channel (or wit
 a new one) it took the (store, channel, time) index and filtered on the customer, reading every
 event of the channel for each touched customer (quadratic: most of a CSV import of consents).
 
-Now the function body is one UPDATE per statement for both channels: the touched customers' events
-are joined on (store, customer) alone (the per-customer unique index, or a hash join), the latest
-state of each touched channel is taken, the other channel keeps its value, no event leaves NULL,
-and only rows whose state changes are written (a customer touched on both channels is written once). The same body serves the NEW and OLD transition
+Now the function body is one UPDATE per statement for both channels: the latest state of each
+touched channel is looked up per touched customer through the per-customer unique index, the other
+channel keeps its value, no event leaves NULL, and only rows whose state changes are written (a
+customer touched on both channels is written once). The same body serves the NEW and OLD transition
 tables, so the separate "no event left" pass is gone too. SQLite's row-level triggers are unchanged.
 """
 
@@ -32,27 +32,25 @@ _COLUMNS = {"EMAIL": "email_consent_state", "SMS": "sms_consent_state"}
 def _refresh(side: str) -> str:
     """PL/pgSQL: set the consent columns of the customers named in the transition table `<side>_rows`.
 
-    The events are joined on (store, customer) only: with no channel condition no channel-led index
-    can look attractive, so the join takes the per-customer unique index, or a hash join while the
-    table is small (the statistics of an empty table make every index scan look like one row).
+    Each touched customer's latest state on a touched channel is one look-up through the unique
+    (store, customer, channel, time, state) index (a correlated `LIMIT 1`), so a batch costs what its
+    customers cost, whatever the size of the store. A join of the transition table to the whole
+    `consent_event` table is what the planner chose otherwise: a transition table has no statistics,
+    and inside the trigger it planned a 5,000-event batch into a store of 60,000 customers at 3.8 s
+    (85 ms as a plain statement with statistics, 34 ms this way).
     """
     touched = ", ".join(f"bool_or(channel = '{channel}') AS touched_{channel.lower()}" for channel in _COLUMNS)
     values = ", ".join(
-        f"CASE WHEN t.touched_{channel.lower()} THEN l_{channel.lower()}.state ELSE cu.{column} END AS {column}"
+        f"CASE WHEN t.touched_{channel.lower()} THEN (SELECT e.state FROM consent_event e "
+        f"WHERE e.store_id = t.store_id AND e.customer_id = t.customer_id AND e.channel = '{channel}' "
+        f"ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) ELSE cu.{column} END AS {column}"
         for channel, column in _COLUMNS.items())
-    latest = " ".join(
-        f"LEFT JOIN l l_{channel.lower()} ON l_{channel.lower()}.customer_id = t.customer_id "
-        f"AND l_{channel.lower()}.channel = '{channel}'" for channel in _COLUMNS)
     assign = ", ".join(f"{column} = v.{column}" for column in _COLUMNS.values())
     differs = " OR ".join(f"c.{column} IS DISTINCT FROM v.{column}" for column in _COLUMNS.values())
     return (
         f"WITH t AS MATERIALIZED (SELECT store_id, customer_id, {touched} FROM {side}_rows "
         f"GROUP BY store_id, customer_id), "
-        f"l AS MATERIALIZED (SELECT DISTINCT ON (e.customer_id, e.channel) e.customer_id, e.channel, e.state "
-        f"FROM consent_event e JOIN t ON e.store_id = t.store_id AND e.customer_id = t.customer_id "
-        f"ORDER BY e.customer_id, e.channel, e.occurred_at DESC, e.id DESC), "
-        f"v AS MATERIALIZED (SELECT t.customer_id, {values} FROM t JOIN customer cu ON cu.id = t.customer_id "
-        f"{latest}) "
+        f"v AS MATERIALIZED (SELECT t.customer_id, {values} FROM t JOIN customer cu ON cu.id = t.customer_id) "
         f"UPDATE customer c SET {assign} FROM v WHERE c.id = v.customer_id AND ({differs});"
     )
 
