@@ -3,21 +3,15 @@
 
 from __future__ import annotations
 
-import time
+from tests.graphql.customers.helpers import wait_for_job
 
 IMPORT = """mutation($csv: String!) { importCustomers(csv: $csv) { __typename ... on Job { id } } }"""
 EXPORT = """mutation { exportCustomers { __typename ... on Job { id } } }"""
 JOB = "query($id: ID!) { job(id: $id) { status error result download { url } errors { line reason } } }"
 
 
-def _finished(api, key, job_id, timeout=30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = api.data(JOB, {"id": job_id}, key=key)["job"]
-        if job["status"] in ("SUCCEEDED", "FAILED"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
+def _finished(api, key, job_id) -> dict:
+    return wait_for_job(api, key, job_id, timeout=30.0, query=JOB)
 
 
 def _no_absolute_path(value, where: str) -> None:
