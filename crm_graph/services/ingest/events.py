@@ -106,8 +106,14 @@ def ingest_spend(session: Session, store: Store, records: Sequence[SpendRecord])
     """Upsert marketing spend per (channel, day)."""
     result = StepResult()
     latest = {(record.channel, record.day): record for record in records}
+    if not latest:
+        return result
+    # The batch's channels within its days only: all the store's rows of those channels would make
+    # every batch of a large import read what the earlier batches wrote.
+    first_day, last_day = min(day for _, day in latest), max(day for _, day in latest)
     rows = fetch_in(session, lambda chunk: select(MS.c.id, MS.c.channel, MS.c.day, MS.c.amount).where(
-        MS.c.store_id == store.id, in_values(MS.c.channel, chunk)), [channel for channel, _ in latest])
+        MS.c.store_id == store.id, in_values(MS.c.channel, chunk), MS.c.day.between(first_day, last_day)),
+        sorted({channel for channel, _ in latest}))
     current = {(row.channel, row.day): row for row in rows}
     inserts, updates = [], []
     for key, record in latest.items():
