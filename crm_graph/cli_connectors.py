@@ -80,8 +80,6 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
         connector: str = typer.Argument(..., help="Connector name, as registered with `crm-graph connect`."),
     ) -> None:
         """Sync a store's connector now (incremental: from each stream's cursor)."""
-        from crm_graph.connectors.http import PlatformError
-        from crm_graph.errors import UserError
         from crm_graph.services.connectors import get_connector_config
         from crm_graph.services.stores import get_store
         from crm_graph.services.sync import sync_connector
@@ -92,11 +90,9 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
             config = get_connector_config(session, target, connector)
         with progress_bar(console, count=CountColumn("items")) as progress:
             task = progress.add_task(f"sync {connector}", total=None)
-            try:
-                summary = sync_connector(engine, target.id, config.id,
-                                         progress=lambda done, total: progress.update(task, completed=done, total=total))
-            except PlatformError as exc:
-                raise UserError(f"{connector}: {exc}") from None
+            # a platform failure is a `PlatformFailure` (a UserError): `main()` prints it in one line
+            summary = sync_connector(engine, target.id, config.id,
+                                     progress=lambda done, total: progress.update(task, completed=done, total=total))
         console.print(_summary_table(summary.counts))
         for error in summary.errors[:20]:
             console.print(f"  rejected {error.record or ''}: {error.reason}", highlight=False)
