@@ -50,7 +50,6 @@ class BodySizeLimit:
                 return
 
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -61,16 +60,11 @@ class BodySizeLimit:
                     raise _BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = _TrackedSend(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except _BodyTooLarge:
-            if started:
+            if tracked.started:
                 raise
             await self._refuse(scope, send)
 
@@ -79,6 +73,20 @@ class BodySizeLimit:
         log.warning("refused a request body over %d bytes from %s to %s", self.max_bytes, client[0], scope.get("path"))
         await _json_error(send, 413, "PAYLOAD_TOO_LARGE",
                           f"The request body is over the limit of {self.max_bytes} bytes.")
+
+
+class _TrackedSend:
+    """`send`, remembering whether the response has started: after that, an error can no longer be
+    answered with a response of its own."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
 
 
 async def _json_error(send: Send, status: int, code: str, message: str, **extensions) -> None:
@@ -107,19 +115,12 @@ class UnexpectedErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = _TrackedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except ClientDisconnect:
             log.info("%s %s: the client went away before sending its whole body", scope.get("method"), _where(scope))
-            if not started:
+            if not tracked.started:
                 await _json_error(send, 400, "BAD_REQUEST", "The request body was not received completely.")
         except Exception as exc:  # noqa: BLE001  (the last line: whatever escaped is answered and logged once)
             error_id = uuid.uuid4().hex[:12]
@@ -127,7 +128,7 @@ class UnexpectedErrors:
             log.error("internal error %s on %s %s: %s: %s", error_id, scope.get("method"), _where(scope),
                       type(exc).__name__, first_line)
             log.debug("internal error %s", error_id, exc_info=True)
-            if not started:
+            if not tracked.started:
                 await _json_error(send, 500, "INTERNAL_SERVER_ERROR",
                                   f"Internal error {error_id}; the server log has the details.", errorId=error_id)
 
