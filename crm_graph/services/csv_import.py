@@ -137,20 +137,13 @@ def resolve_mapping(kind: str, mapping: str | Mapping[str, str] | None) -> Mappi
 
 
 def read_header(path: Path) -> list[str]:
-    """The column names of the file's first line (UTF-8 or UTF-16 with its BOM; `,` or `;`), to pick a
-    mapping by; [] when the line cannot be read as CSV."""
+    """The column names of the file's first line (any encoding the reader recognises; `,` or `;`), to
+    pick a mapping by; [] when the header cannot be read (the kind's reader reports why)."""
     with open(path, "rb") as raw:
-        first = raw.readline(1024 * 1024)
-    if first[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = first.decode("utf-16", errors="replace")
-    else:
-        text = first.decode("utf-8-sig", errors="replace")
-    text = (text.replace("\x00", "").splitlines() or [""])[0]
-    delimiter = ";" if text.count(";") > text.count(",") else ","
-    try:
-        return next(csv.reader([text], delimiter=delimiter), [])
-    except csv.Error:  # an unreadable header: the kind's reader reports it
-        return []
+        try:
+            return open_text(raw).header
+        except (UserError, csv.Error):
+            return []
 
 
 def match_mapping(header: list[str], kind: str | None = None):
