@@ -22,10 +22,10 @@ from crm_graph.settings import Settings
 from tests.conftest import app_client
 
 #: A guard against exponential work, not a speed measurement (the work bound of `assert_linear_work`
-#: is the exact check): a refused document takes about 40 ms of CPU here, and a full parallel suite
-#: on the 2-core machine once stretched one to 1.03 s, while the exponential analyses took 3 s at
-#: n=19 on a quiet machine and minutes at n=26.
-SECONDS = 3.0
+#: is the exact check): a refused document takes about 40 ms of CPU here, but a full parallel suite
+#: sharing the 2 cores with other work stretched one to 3.1 s, while the exponential analyses took
+#: minutes at n=26 (and double with each step). The bound only has to tell those apart.
+SECONDS = 30.0
 
 
 def doubling(n: int, leaf: str = "__typename") -> str:
@@ -207,10 +207,9 @@ def test_fuzz_fragment_and_alias_heavy_documents(api, store):
         query = fragment_document(rng) if number % 3 else alias_document(rng)
         assert_linear_work(query)
         body, elapsed = timed_post(api.client, query, key)
-        # A refused document is refused before any database work: it must be fast whatever the
-        # machine's load. One that runs reads data (bounded by the field and cost limits), so only
-        # a generous bound applies to it: a loaded CI machine must not fail the test.
-        assert elapsed < (SECONDS if body.get("errors") else 10 * SECONDS), (elapsed, query)
+        # A refused document is refused before any database work; one that runs reads data (bounded
+        # by the field and cost limits), so its bound is wider. Neither is a speed measurement.
+        assert elapsed < (SECONDS if body.get("errors") else 4 * SECONDS), (elapsed, query)
         if body.get("errors"):
             for error in body["errors"]:
                 assert error["extensions"]["code"] in {
