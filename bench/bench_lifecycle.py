@@ -26,8 +26,9 @@ from sqlmodel import Session  # noqa: E402
 from crm_graph.db import create_db_engine  # noqa: E402
 from crm_graph.models import ClvModel, Customer, CustomerClv, Order  # noqa: E402
 from crm_graph.services.dates import DatePreset, Granularity, make_range, resolve_range, store_today  # noqa: E402
-from crm_graph.services.lifecycle import channels, clv, cohorts, products, rhythm, stages  # noqa: E402
-from crm_graph.services.lifecycle.sql import month_from_number, month_number  # noqa: E402
+from crm_graph.services.analytics import runner  # noqa: E402
+from crm_graph.services.analytics.sql import month_from_number, month_number  # noqa: E402
+from crm_graph.services.lifecycle import clv  # noqa: E402
 from crm_graph.services.stores import get_store  # noqa: E402
 
 
@@ -76,19 +77,23 @@ def main() -> None:
     last_90 = resolve_range(store, preset=DatePreset.LAST_90_DAYS, today=today)
     last_365 = resolve_range(store, preset=DatePreset.LAST_365_DAYS, today=today)
     last_30 = resolve_range(store, preset=DatePreset.LAST_30_DAYS, today=today)
+    def answer(name: str, **arguments):
+        """The metric answered by the runner, as the API answers it (always computed: nothing is stored)."""
+        return lambda s: runner.answer(s, store, name, **arguments).value
+
     cases = [
-        ("cohort matrix, 24 months", lambda s: cohorts.cohort_matrix(s, store, months_24),
+        ("cohort matrix, 24 months", answer("cohorts", resolved=months_24),
          lambda r: f"{len(r)} cohorts, {sum(len(c.cells) for c in r)} cells"),
-        ("product pairs, LAST_90_DAYS (top 20)", lambda s: products.product_pairs(s, store, last_90),
+        ("product pairs, LAST_90_DAYS (top 20)", answer("product_pairs", resolved=last_90),
          lambda r: f"{len(r)} pairs; top together in {r[0].orders if r else 0} orders"),
-        ("product popularity, LAST_90_DAYS (top 20 by revenue)", lambda s: products.product_popularity(s, store, last_90),
+        ("product popularity, LAST_90_DAYS (top 20 by revenue)", answer("product_popularity", resolved=last_90),
          lambda r: f"{len(r)} products"),
-        ("acquisition channels, LAST_365_DAYS", lambda s: channels.acquisition_channels(s, store, last_365),
+        ("acquisition channels, LAST_365_DAYS", answer("acquisition_channels", resolved=last_365),
          lambda r: f"{len(r)} channels"),
-        ("purchase rhythm, LAST_30_DAYS", lambda s: rhythm.purchase_rhythm(s, store, last_30),
+        ("purchase rhythm, LAST_30_DAYS", answer("purchase_rhythm", resolved=last_30),
          lambda r: f"{r.gaps:,} gaps"),
         ("lifecycle stages, LAST_365_DAYS by MONTH (13 points)",
-         lambda s: stages.stage_counts(s, store, last_365, Granularity.MONTH),
+         answer("lifecycle_stages", resolved=last_365, granularity=Granularity.MONTH),
          lambda r: f"last point {r[-1].counts if r else {}}"),
     ]
     for name, run, describe in cases:

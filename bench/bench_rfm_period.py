@@ -35,7 +35,7 @@ from crm_graph.db import session_scope  # noqa: E402
 from crm_graph.models.enums import RfmScheme  # noqa: E402
 from crm_graph.services.analytics import period  # noqa: E402
 from crm_graph.services.analytics.rfm_grid import grid_query  # noqa: E402
-from crm_graph.services.analytics.scope import ANALYTICS_WORK_MEM  # noqa: E402
+from crm_graph.services.analytics.sql import TUNING_STATEMENTS  # noqa: E402
 from crm_graph.services.dates import DatePreset, buckets, previous_period, resolve_range, store_today  # noqa: E402
 from crm_graph.services.stores import get_store  # noqa: E402
 from crm_graph.settings import Settings  # noqa: E402
@@ -97,8 +97,8 @@ def _raw_times(dsn: str, statements: list[str], runs: int) -> list[float]:
         def once() -> float:
             started = time.perf_counter()
             with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'")
-                cursor.execute("SET LOCAL jit = off")
+                for statement in TUNING_STATEMENTS:
+                    cursor.execute(statement)
                 for sql in statements:
                     cursor.execute(sql)
                     cursor.fetchall()

@@ -43,6 +43,19 @@ def register_csv_mappings():
     """
 
 
+@hookspec
+def register_metrics():
+    """Return a list of `crm_graph.services.analytics.contract.Metric`: analytics figures this plugin provides.
+
+    A metric names its arguments and its live computation, and optionally a stored form (rows per
+    day, or grids per preset range) with how stored values are read and brought forward. Every
+    registered metric is answered by `crm_graph.services.analytics.runner.answer`; the precompute
+    job writes the stored form of each one that has it. The built-in figures are registered by the
+    core through this hook; two plugins must not register the same name. docs/analytics.md has a
+    worked example.
+    """
+
+
 @hookspec(firstresult=True)
 def acquisition_channel_for_order(order, store):
     """Return the acquisition channel (``google / cpc``, ``newsletter``, ``direct``) of an order, or None.

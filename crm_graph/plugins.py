@@ -149,3 +149,13 @@ def csv_kinds() -> dict:
 def csv_mappings() -> dict:
     """Every registered CSV header mapping by name."""
     return {mapping.name: mapping for mapping in _joined(get_plugin_manager().hook.register_csv_mappings())}
+
+
+def metrics() -> dict:
+    """Every registered analytics metric (`crm_graph.services.analytics.contract.Metric`) by name."""
+    found = {}
+    for metric in _joined(get_plugin_manager().hook.register_metrics()):
+        if metric.name in found and found[metric.name] is not metric:
+            raise UserError(f"Two plugins register an analytics metric named {metric.name!r}; uninstall one.")
+        found[metric.name] = metric
+    return found

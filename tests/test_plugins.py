@@ -47,6 +47,28 @@ def test_an_unknown_connector_names_the_installed_ones():
         plugins.get_connector_class("magento")
 
 
+def test_the_core_registers_its_metrics_through_the_hook_and_a_second_of_one_name_is_refused(monkeypatch):
+    from crm_graph.errors import UserError
+    from crm_graph.hookspecs import hookimpl
+    from crm_graph.services.analytics.contract import Metric
+
+    monkeypatch.setenv(plugins.ENV_PLUGINS, "")  # the default plugin alone registers them
+    pm = plugins.build_plugin_manager()
+    monkeypatch.setattr(plugins, "_manager", pm)
+    assert {"consent_counts", "customer_counts", "activity", "spender_segments", "top_tags", "rfm_grid",
+            "period_kpis", "lifecycle_stages", "cohorts", "purchase_rhythm", "product_popularity",
+            "product_pairs", "acquisition_channels"} <= set(plugins.metrics())
+
+    class Clashing:
+        @hookimpl
+        def register_metrics(self):
+            return [Metric("rfm_grid", (), lambda session, store: None)]
+
+    pm.register(Clashing(), name="clashing")
+    with pytest.raises(UserError, match="rfm_grid"):
+        plugins.metrics()
+
+
 def build_wheel(source: Path, out: Path) -> Path:
     """A wheel of the tiny plugin, built by hand (no build backend or network needed)."""
     import base64

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,6 +16,8 @@ from crm_graph.graphql.fairness import StoreLimits
 from crm_graph.graphql.result_cache import ResultCache
 from crm_graph.models import Store
 from crm_graph.models.enums import Role
+from crm_graph.services.analytics import runner
+from crm_graph.services.analytics.freshness import Fresh
 from crm_graph.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -29,7 +31,7 @@ class Context:
 
     `store` comes from the API key (or the development store), never from an argument, so no
     resolver can be pointed at another store's data. `loaders` holds this request's DataLoaders.
-    Every database call of a resolver goes through `run` (DataLoaders and `cached` results too),
+    Every database call of a resolver goes through `run` (DataLoaders and `answer` too),
     so `limits` bounds them all.
     """
 
@@ -42,7 +44,7 @@ class Context:
     request: Any = None
     response: Any = None
     loaders: dict[str, Any] = field(default_factory=dict)
-    #: This process's recent dashboard results (see `cached`); None keeps nothing.
+    #: This process's recent analytics answers (see `answer`); None keeps nothing.
     results: ResultCache | None = None
     #: This process's per-store bounds and statement timeout (see `fairness`); None bounds nothing.
     limits: StoreLimits | None = None
@@ -92,18 +94,18 @@ class Context:
             return await anyio.to_thread.run_sync(call)
         return await limits.run(self.store.id if self.store is not None else None, call)
 
-    async def cached(self, name: Hashable, fn: Callable[..., T], *args: Hashable, **kwargs: Hashable) -> T:
-        """``await self.run(fn, *args, **kwargs)``, reused from this process's recent results.
+    async def answer(self, name: str, *, live: bool = False, **arguments: Any) -> Fresh[Any]:
+        """The analytics metric `name` for the request's store: `runner.answer` in a worker thread.
 
-        Only for read-only computations whose result depends on nothing but the store, the
-        arguments and `name` (which form the key; put the store settings the result depends on into
-        `name`), and which callers do not change.
+        Reused from this process's recent results (`results`) under the runner's `cache_key` when
+        the metric is cached; the answer keeps its `Freshness`, so a reused one tells when it was
+        computed.
         """
         store = self.require(Role.READ)
-        if self.results is None:
-            return await self.run(fn, *args, **kwargs)
-        key = (name, args, tuple(sorted(kwargs.items())))
-        return await self.results.get(store.id, key, lambda: self.run(fn, *args, **kwargs))
+        key = None if self.results is None else runner.cache_key(store, name, live=live, **arguments)
+        if key is None:
+            return await self.run(runner.answer, name, live=live, **arguments)
+        return await self.results.get(store.id, key, lambda: self.run(runner.answer, name, live=live, **arguments))
 
     def loader(self, key: str, factory: Callable[[], T]) -> T:
         """This request's DataLoader named `key`, created by `factory` on first use."""

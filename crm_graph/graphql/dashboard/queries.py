@@ -1,7 +1,8 @@
 """The `dashboard` root field and its widget fields (SPEC §4 A–H).
 
-`dashboard(range, preset)` validates the range once; each widget field is one service call run in a
-worker thread (`info.context.run`), so the widgets of one request are computed concurrently.
+`dashboard(range, preset)` validates the range once; each widget field is a view of one analytics
+metric answered by the runner in a worker thread (`info.context.answer`), so the widgets of one
+request are computed concurrently, and widgets of the same metric share one computation.
 Every computation returns its figures with their `Freshness`; `freshness` reports it for the
 dashboard or one widget (`DashboardWidget`), and the object widgets carry their own.
 """
@@ -42,9 +43,8 @@ from crm_graph.graphql.enums import Channel
 from crm_graph.graphql.freshness import FreshnessType
 from crm_graph.models.enums import Channel as ChannelEnum
 from crm_graph.models.types import utcnow
-from crm_graph.services.analytics import consent, customers, spenders, tags
+from crm_graph.services.analytics import consent, customers
 from crm_graph.errors import UserError
-from crm_graph.services.analytics.daily import settings_key
 from crm_graph.services.analytics.freshness import Fresh, Freshness
 from crm_graph.services.dates import ResolvedRange, buckets, kpi_comparison_day, store_today
 
@@ -53,11 +53,6 @@ CHANNEL_DESCRIPTION = "Only this channel; both when omitted."
 
 def _channels(channel: ChannelEnum | None) -> tuple[ChannelEnum, ...]:
     return consent.CHANNELS if channel is None else (ChannelEnum(channel),)
-
-
-def _with_settings(info: Info, name: str) -> tuple[str, str]:
-    """A cache key part for a widget whose figures depend on the store's analytics settings."""
-    return name, settings_key(info.context.require().analytics_settings)
 
 
 def _planned_days(info: Info, r: ResolvedRange, series_field: str, days: set[date]) -> frozenset[date]:
@@ -134,34 +129,34 @@ class DashboardType:
     #: When the request began: an answer made before it came from the result cache.
     asked_at: strawberry.Private[datetime]
 
-    async def _once(self, info: Info, key: Hashable, fn, *args, **kwargs) -> Fresh:
-        """`fn(session, store, *args)` run once per request and shared by the widgets that need it
-        (and reused by the requests of the next seconds, see `result_cache`)."""
+    async def _once(self, info: Info, name: str, **arguments: Hashable) -> Fresh:
+        """The metric `name` (services.analytics.metrics) answered once per request and shared by the
+        widgets that need it (and reused by the requests of the next seconds, see `result_cache`)."""
+        key = (name, tuple(sorted(arguments.items())))
         if key not in self.shared:
-            self.shared[key] = asyncio.ensure_future(info.context.cached(key, fn, *args, **kwargs))
+            self.shared[key] = asyncio.ensure_future(info.context.answer(name, **arguments))
         return await self.shared[key]
 
     async def _consent_counts(self, info: Info, days: list[date] | None = None) -> Fresh:
         """Consent counts by gender for `days`, computed once per request for all consent widgets."""
         if days is not None and not set(days) <= self.consent_days:  # not planned (cannot happen with a parsed selection)
-            return await info.context.run(consent.fresh_consent_counts, days, by_gender=True)
-        return await self._once(info, "consent", consent.fresh_consent_counts, tuple(sorted(self.consent_days)),
-                                by_gender=True)
+            return await self._once(info, "consent_counts", days=tuple(sorted(set(days))), by_gender=True)
+        return await self._once(info, "consent_counts", days=tuple(sorted(self.consent_days)), by_gender=True)
 
     async def _customer_counts(self, info: Info, days: list[date] | None = None) -> Fresh:
         """Customer counts for `days`, computed once per request for the identified and spender widgets."""
         if days is not None and not set(days) <= self.customer_days:
-            return await info.context.run(customers.fresh_customer_counts, days)
-        return await self._once(info, "customers", customers.fresh_customer_counts, tuple(sorted(self.customer_days)))
+            return await self._once(info, "customer_counts", days=tuple(sorted(set(days))))
+        return await self._once(info, "customer_counts", days=tuple(sorted(self.customer_days)))
 
     async def _activity(self, info: Info) -> Fresh:
-        return await self._once(info, _with_settings(info, "activity"), customers.fresh_activity_buckets, self.resolved)
+        return await self._once(info, "activity", day=self.resolved.last_day)
 
     async def _spenders(self, info: Info) -> Fresh:
-        return await self._once(info, _with_settings(info, "spenders"), spenders.fresh_spender_segments, self.resolved)
+        return await self._once(info, "spender_segments", day=self.resolved.last_day)
 
     async def _top_tags(self, info: Info) -> Fresh:
-        return await self._once(info, ("top_tags", store_today(info.context.require())), tags.fresh_top_tags)
+        return await self._once(info, "top_tags", today=store_today(info.context.require()))
 
     def _view(self, fresh: Fresh) -> FreshnessType:
         return FreshnessType.of(fresh.freshness, self.asked_at)

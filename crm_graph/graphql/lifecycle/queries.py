@@ -29,8 +29,7 @@ from crm_graph.graphql.lifecycle.types import (
     PurchaseRhythmType,
 )
 from crm_graph.services import dates
-from crm_graph.services.analytics.freshness import computed_live
-from crm_graph.services.lifecycle import channels, clv, cohorts, products, rhythm, stages
+from crm_graph.services.lifecycle import clv, products
 
 RangeArg = Annotated[DateRangeInput | None, strawberry.argument(name="range", description=RANGE_DESCRIPTION)]
 PresetArg = Annotated[DatePreset | None, strawberry.argument(description=PRESET_DESCRIPTION)]
@@ -54,7 +53,8 @@ class LifecycleQuery:
                       metadata=range_cost(20))
     async def lifecycle_stages(self, info: Info, date_range: RangeArg = None, preset: PresetArg = None,
                                granularity: GranularityArg = dates.Granularity.DAY) -> list[LifecycleStagePointType]:
-        points = await info.context.run(computed_live, stages.stage_counts, _range(info, date_range, preset), granularity)
+        points = await info.context.answer("lifecycle_stages", resolved=_range(info, date_range, preset),
+                                           granularity=granularity)
         freshness = FreshnessType.of(points.freshness)
         return [LifecycleStagePointType.from_point(point, freshness) for point in points.value]
 
@@ -64,7 +64,7 @@ class LifecycleQuery:
         metadata=range_cost(20),
     )
     async def cohorts(self, info: Info, date_range: RangeArg = None, preset: PresetArg = None) -> list[CohortType]:
-        rows = await info.context.run(computed_live, cohorts.cohort_matrix, _range(info, date_range, preset))
+        rows = await info.context.answer("cohorts", resolved=_range(info, date_range, preset))
         freshness = FreshnessType.of(rows.freshness)
         return [CohortType.from_cohort(row, freshness) for row in rows.value]
 
@@ -72,7 +72,7 @@ class LifecycleQuery:
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
     async def purchase_rhythm(self, info: Info, date_range: RangeArg = None,
                               preset: PresetArg = None) -> PurchaseRhythmType:
-        figures = await info.context.run(computed_live, rhythm.purchase_rhythm, _range(info, date_range, preset))
+        figures = await info.context.answer("purchase_rhythm", resolved=_range(info, date_range, preset))
         return PurchaseRhythmType.from_rhythm(figures.value, FreshnessType.of(figures.freshness))
 
     @strawberry.field(description="The most popular products of the range by buyers, orders, units or revenue. "
@@ -82,8 +82,8 @@ class LifecycleQuery:
         sort_by: Annotated[ProductSort, strawberry.argument(description="What to rank by.")] = products.ProductSort.REVENUE,
         limit: LimitArg = 20,
     ) -> list[ProductPopularityType]:
-        rows = await info.context.run(computed_live, products.product_popularity, _range(info, date_range, preset),
-                                      sort_by, limit)
+        rows = await info.context.answer("product_popularity", resolved=_range(info, date_range, preset),
+                                         sort=sort_by, limit=limit)
         freshness = FreshnessType.of(rows.freshness)
         return [ProductPopularityType.from_row(row, freshness) for row in rows.value]
 
@@ -94,8 +94,8 @@ class LifecycleQuery:
         min_orders: Annotated[int, strawberry.argument(description="Only pairs found together in at least this many orders.")] = 1,
         limit: LimitArg = 20,
     ) -> list[ProductPairType]:
-        rows = await info.context.run(computed_live, products.product_pairs, _range(info, date_range, preset),
-                                      min_orders=min_orders, limit=limit)
+        rows = await info.context.answer("product_pairs", resolved=_range(info, date_range, preset),
+                                         min_orders=min_orders, limit=limit)
         freshness = FreshnessType.of(rows.freshness)
         return [ProductPairType.from_row(row, freshness) for row in rows.value]
 
@@ -103,6 +103,6 @@ class LifecycleQuery:
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
     async def acquisition_channels(self, info: Info, date_range: RangeArg = None,
                                    preset: PresetArg = None) -> list[AcquisitionChannelType]:
-        rows = await info.context.run(computed_live, channels.acquisition_channels, _range(info, date_range, preset))
+        rows = await info.context.answer("acquisition_channels", resolved=_range(info, date_range, preset))
         freshness = FreshnessType.of(rows.freshness)
         return [AcquisitionChannelType.from_row(row, freshness) for row in rows.value]

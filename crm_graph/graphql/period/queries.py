@@ -18,8 +18,6 @@ from crm_graph.graphql.dates import (
 )
 from crm_graph.graphql.freshness import FreshnessType
 from crm_graph.graphql.period.types import PeriodKpisType
-from crm_graph.services.analytics.freshness import computed_live
-from crm_graph.services.analytics.period import period_kpis
 
 
 def _asks_for_series(info: Info) -> bool:
@@ -50,6 +48,6 @@ class PeriodQuery:
         granularity: Annotated[Granularity, strawberry.argument(description=GRANULARITY_DESCRIPTION)] = Granularity.DAY,
     ) -> PeriodKpisType:
         resolved = resolve_range_arguments(info.context.require(), date_range, preset)
-        kpis = await info.context.run(computed_live, period_kpis, resolved, granularity,
-                                      with_series=_asks_for_series(info))
+        kpis = await info.context.answer("period_kpis", resolved=resolved, granularity=granularity,
+                                         with_series=_asks_for_series(info))
         return PeriodKpisType.from_kpis(kpis.value, FreshnessType.of(kpis.freshness))

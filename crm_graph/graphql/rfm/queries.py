@@ -9,8 +9,8 @@ from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerFilterInput, to_filter
 from crm_graph.graphql.dates import PRESET_DESCRIPTION, RANGE_DESCRIPTION, DatePreset, DateRangeInput, resolve_range_arguments
 from crm_graph.graphql.enums import RfmScheme
+from crm_graph.graphql.freshness import FreshnessType
 from crm_graph.graphql.rfm.types import RfmGridType
-from crm_graph.services.analytics.rfm_grid import rfm_grid
 
 
 @strawberry.type
@@ -41,5 +41,6 @@ class RfmQuery:
     ) -> RfmGridType:
         resolved = resolve_range_arguments(info.context.require(), date_range, preset)
         customer_filter = to_filter(filter)
-        grid = await info.context.run(rfm_grid, resolved, scheme, live=live, customer_filter=customer_filter)
-        return RfmGridType.from_grid(grid)
+        grid = await info.context.answer("rfm_grid", live=live, resolved=resolved, scheme=scheme,
+                                         customer_filter=customer_filter)
+        return RfmGridType.from_grid(grid.value, FreshnessType.of(grid.freshness))

@@ -97,8 +97,8 @@ class RfmGridType:
     )
 
     @classmethod
-    def from_grid(cls, grid: RfmGrid) -> RfmGridType:
-        """The GraphQL view of a grid."""
+    def from_grid(cls, grid: RfmGrid, freshness: FreshnessType | None = None) -> RfmGridType:
+        """The GraphQL view of a grid (`freshness`: the runner's, else the grid's own)."""
         cells = [RfmCellType.from_cell(cell) for cell in grid.cells]
         summaries = []
         for segment in rfm.RfmSegment:
@@ -112,4 +112,5 @@ class RfmGridType:
             ))
         return cls(scheme=grid.scheme, range=PeriodRangeType.from_range(grid.range), cells=cells,
                    segments=summaries, customers=grid.customers, revenue=grid.revenue, prospects=grid.prospects,
-                   filtered=grid.filtered, computed_at=grid.computed_at, freshness=FreshnessType.of(grid.freshness))
+                   filtered=grid.filtered, computed_at=grid.computed_at,
+                   freshness=freshness or FreshnessType.of(grid.freshness))

@@ -19,6 +19,7 @@ in Python over the (at most a thousand) points.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -27,9 +28,9 @@ from sqlmodel import Session
 from crm_graph.models import Store
 from crm_graph.models.enums import Channel, ConsentBucket, Gender
 from crm_graph.models.types import utcnow
-from crm_graph.services.analytics import daily
-from crm_graph.services.analytics._sql import SqlQuery, cumulate, states_of
-from crm_graph.services.analytics.freshness import Fresh, Freshness
+from crm_graph.services.analytics import daily, runner
+from crm_graph.services.analytics.contract import StoredValue
+from crm_graph.services.analytics.sql import SqlQuery, cumulate, states_of
 from crm_graph.services.dates import Bucket, Granularity, ResolvedRange, buckets, day_end, kpi_comparison_day
 
 CHANNELS = tuple(Channel)
@@ -228,41 +229,51 @@ def _plus(counts: dict[CountKey, int], changes: dict[CountKey, int]) -> dict[Cou
 
 def consent_counts_for_days(session: Session, store: Store, days: list[date], *,
                             by_gender: bool = False) -> dict[date, dict[CountKey, int]]:
-    """Counts at the end of each local day (`fresh_consent_counts`)."""
-    return fresh_consent_counts(session, store, days, by_gender=by_gender).value
+    """Counts at the end of each local day: the `consent_counts` metric, answered by the runner."""
+    return runner.answer(session, store, "consent_counts", days=tuple(sorted(set(days))), by_gender=by_gender).value
 
 
-def fresh_consent_counts(session: Session, store: Store, days: list[date], *,
-                         by_gender: bool = False) -> Fresh[dict[date, dict[CountKey, int]]]:
-    """Counts at the end of each local day, with their freshness: from the daily tables when they
-    cover every day (the days just after the newest precomputed one, such as today, brought forward
-    from it), else live.
+def _with_totals(counts: dict[date, dict[CountKey, int]], by_gender: bool) -> dict[date, dict[CountKey, int]]:
+    """With `by_gender`, add the totals over the genders (gender None) beside the per-gender keys."""
+    if by_gender:
+        for per_day in counts.values():
+            for channel in CHANNELS:
+                for bucket in BUCKETS:
+                    per_day[(channel.value, None, bucket.value)] = sum(
+                        per_day[(channel.value, gender.value, bucket.value)] for gender in GENDERS)
+    return counts
+
+
+def stored_consent_counts(session: Session, store: Store, *, days: Sequence[date],
+                          by_gender: bool = False) -> StoredValue[dict[date, dict[CountKey, int]]] | None:
+    """The counts of `days` from the daily tables, or None unless every day is stored and fresh."""
+    unique = sorted(set(days))
+    stored = daily.consent_counts(session, store, unique, by_gender=by_gender)
+    if stored is None:
+        return None
+    return StoredValue(_with_totals(stored, by_gender), daily.computed_at(session, store, unique) or utcnow())
+
+
+def forward_consent_counts(session: Session, store: Store, *, days: Sequence[date],
+                           by_gender: bool = False) -> dict[date, dict[CountKey, int]] | None:
+    """The counts of `days`, those after the newest stored day brought forward from it (`daily.brought_forward`)."""
+    stored = daily.brought_forward(
+        session, store, sorted(set(days)),
+        lambda stored_days: daily.consent_counts(session, store, stored_days, by_gender=by_gender),
+        lambda base, since, until: _plus(base, consent_changes(session, store, since, until, by_gender=by_gender)),
+    )
+    return None if stored is None else _with_totals(stored, by_gender)
+
+
+def live_consent_counts(session: Session, store: Store, *, days: Sequence[date],
+                        by_gender: bool = False) -> dict[date, dict[CountKey, int]]:
+    """The counts at the end of each of `days`, computed live (`consent_counts_at`).
 
     With `by_gender`, the result has both the per-gender keys and the totals (gender None).
     """
-    started = utcnow()
     unique = sorted(set(days))
-    stored = daily.consent_counts(session, store, unique, by_gender=by_gender)
-    if stored is not None:
-        freshness = Freshness.stored(daily.computed_at(session, store, unique) or started, started)
-    else:
-        stored = daily.brought_forward(
-            session, store, unique,
-            lambda stored_days: daily.consent_counts(session, store, stored_days, by_gender=by_gender),
-            lambda base, since, until: _plus(base, consent_changes(session, store, since, until, by_gender=by_gender)),
-        )
-        freshness = Freshness.brought_forward(started)
-    if stored is None:
-        live = consent_counts_at(session, store, [day_end(day, store.tz) for day in unique], by_gender=by_gender)
-        stored = dict(zip(unique, live))
-        freshness = Freshness.live(started)
-    if by_gender:
-        for counts in stored.values():
-            for channel in CHANNELS:
-                for bucket in BUCKETS:
-                    counts[(channel.value, None, bucket.value)] = sum(
-                        counts[(channel.value, gender.value, bucket.value)] for gender in GENDERS)
-    return Fresh(stored, freshness)
+    live = consent_counts_at(session, store, [day_end(day, store.tz) for day in unique], by_gender=by_gender)
+    return _with_totals(dict(zip(unique, live)), by_gender)
 
 
 def kpis_from_counts(counts: dict[date, dict[CountKey, int]], r: ResolvedRange) -> list[ConsentKpi]:

@@ -15,6 +15,7 @@ Rules (docs/metrics.md):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -22,9 +23,9 @@ from sqlmodel import Session
 
 from crm_graph.models import Store
 from crm_graph.models.types import utcnow
-from crm_graph.services.analytics import daily
-from crm_graph.services.analytics._sql import IDENTIFIED_SQL, SqlQuery, cumulate
-from crm_graph.services.analytics.freshness import Fresh, Freshness
+from crm_graph.services.analytics import daily, runner
+from crm_graph.services.analytics.contract import StoredValue
+from crm_graph.services.analytics.sql import IDENTIFIED_SQL, SqlQuery, cumulate
 from crm_graph.services.dates import Bucket, Granularity, ResolvedRange, buckets, day_end, day_start
 
 
@@ -181,6 +182,11 @@ def customer_changes(session: Session, store: Store, since: datetime, until: dat
                           spenders=sum(int(r[2]) for r in rows))
 
 
+def customer_counts_for_days(session: Session, store: Store, days: list[date]) -> dict[date, CustomerCounts]:
+    """Customers, identified and spenders at the end of each local day: the `customer_counts` metric."""
+    return runner.answer(session, store, "customer_counts", days=tuple(sorted(set(days)))).value
+
+
 def _stored_customer_counts(session: Session, store: Store, days: list[date]) -> dict[date, CustomerCounts] | None:
     rows = daily.customer_rows(session, store, days)
     if rows is None:
@@ -188,36 +194,32 @@ def _stored_customer_counts(session: Session, store: Store, days: list[date]) ->
     return {day: CustomerCounts(row.customers, row.identified, row.spenders) for day, row in rows.items()}
 
 
-def _forward_customer_counts(session: Session, store: Store, base: CustomerCounts, since: datetime,
-                             until: datetime) -> CustomerCounts:
-    change = customer_changes(session, store, since, until)
-    return CustomerCounts(base.customers + change.customers, base.identified + change.identified,
-                          base.spenders + change.spenders)
+def stored_customer_counts(session: Session, store: Store, *,
+                           days: Sequence[date]) -> StoredValue[dict[date, CustomerCounts]] | None:
+    """The counts of `days` from the daily tables, or None unless every day is stored and fresh."""
+    rows = daily.customer_rows(session, store, sorted(set(days)))
+    if rows is None:
+        return None
+    return StoredValue({day: CustomerCounts(row.customers, row.identified, row.spenders) for day, row in rows.items()},
+                       min((row.computed_at for row in rows.values()), default=None) or utcnow())
 
 
-def customer_counts_for_days(session: Session, store: Store, days: list[date]) -> dict[date, CustomerCounts]:
-    """Customers, identified and spenders at the end of each local day (`fresh_customer_counts`)."""
-    return fresh_customer_counts(session, store, days).value
+def forward_customer_counts(session: Session, store: Store, *,
+                            days: Sequence[date]) -> dict[date, CustomerCounts] | None:
+    """The counts of `days`, those after the newest stored day brought forward from it (`customer_changes`)."""
+    def forward(base: CustomerCounts, since: datetime, until: datetime) -> CustomerCounts:
+        change = customer_changes(session, store, since, until)
+        return CustomerCounts(base.customers + change.customers, base.identified + change.identified,
+                              base.spenders + change.spenders)
+
+    return daily.brought_forward(session, store, sorted(set(days)),
+                                 lambda stored_days: _stored_customer_counts(session, store, stored_days), forward)
 
 
-def fresh_customer_counts(session: Session, store: Store, days: list[date]) -> Fresh[dict[date, CustomerCounts]]:
-    """Customers, identified and spenders at the end of each local day, with their freshness: daily
-    tables when they cover every day (the days just after the newest precomputed one, such as today,
-    brought forward from it), else live (one statement)."""
-    started = utcnow()
+def live_customer_counts(session: Session, store: Store, *, days: Sequence[date]) -> dict[date, CustomerCounts]:
+    """The counts at the end of each of `days`, computed live (one statement)."""
     unique = sorted(set(days))
-    rows = daily.customer_rows(session, store, unique)
-    if rows is not None:
-        return Fresh({day: CustomerCounts(row.customers, row.identified, row.spenders) for day, row in rows.items()},
-                     Freshness.stored(min((row.computed_at for row in rows.values()), default=started), started))
-    stored = daily.brought_forward(
-        session, store, unique, lambda stored_days: _stored_customer_counts(session, store, stored_days),
-        lambda base, since, until: _forward_customer_counts(session, store, base, since, until),
-    )
-    if stored is not None:
-        return Fresh(stored, Freshness.brought_forward(started))
-    live = customer_counts_at(session, store, [day_end(day, store.tz) for day in unique])
-    return Fresh(dict(zip(unique, live)), Freshness.live(started))
+    return dict(zip(unique, customer_counts_at(session, store, [day_end(day, store.tz) for day in unique])))
 
 
 def identified_from_counts(counts: dict[date, CustomerCounts], r: ResolvedRange,
@@ -252,18 +254,21 @@ def spenders_prospects(session: Session, store: Store, r: ResolvedRange) -> Spen
 
 
 def activity_buckets(session: Session, store: Store, r: ResolvedRange) -> ActivityBuckets:
-    """Activity (SPEC §4.F) at the end of the range (`fresh_activity_buckets`)."""
-    return fresh_activity_buckets(session, store, r).value
+    """Activity (SPEC §4.F) at the end of the range: the `activity` metric."""
+    return runner.answer(session, store, "activity", day=r.last_day).value
 
 
-def fresh_activity_buckets(session: Session, store: Store, r: ResolvedRange) -> Fresh[ActivityBuckets]:
-    """Activity (SPEC §4.F) at the end of the range, with the store's activity windows, and its freshness."""
-    started = utcnow()
-    rows = daily.customer_rows(session, store, [r.last_day], current_settings=True)
+def stored_activity(session: Session, store: Store, *, day: date) -> StoredValue[ActivityBuckets] | None:
+    """The activity buckets of `day` from its daily row computed under the store's current settings."""
+    rows = daily.customer_rows(session, store, [day], current_settings=True)
     if rows is None:
-        return Fresh(activity_at(session, store, r.last_day), Freshness.live(started))
-    row = rows[r.last_day]
-    settings = store.analytics_settings
-    return Fresh(ActivityBuckets(day=r.last_day, active=row.active, low_risk=row.low_risk, high_risk=row.high_risk,
-                                 active_days=settings.active_days, low_risk_days=settings.low_risk_days),
-                 Freshness.stored(row.computed_at, started))
+        return None
+    row, settings = rows[day], store.analytics_settings
+    return StoredValue(ActivityBuckets(day=day, active=row.active, low_risk=row.low_risk, high_risk=row.high_risk,
+                                       active_days=settings.active_days, low_risk_days=settings.low_risk_days),
+                       row.computed_at)
+
+
+def live_activity(session: Session, store: Store, *, day: date) -> ActivityBuckets:
+    """The activity buckets at the end of `day`, computed live (`activity_at`)."""
+    return activity_at(session, store, day)

@@ -1,7 +1,8 @@
 """How fresh an analytics answer is: when its figures were computed, and from what.
 
-Every analytics service answers with a `Freshness` beside its figures (`Fresh`), so that a client
-can show "as of 10:32, precomputed" and tell how old an answer of the result cache is:
+The runner (`runner.answer`) gives every analytics answer a `Freshness` beside its figures
+(`Fresh`), so that a client can show "as of 10:32, precomputed" and tell how old an answer of the
+result cache is:
 
 - `computed_at` is when the figures were computed: the stored rows' `computed_at` for figures read
   from stored rows, the fit time for CLV predictions, and otherwise the start of this computation.
@@ -18,14 +19,11 @@ answer means that nothing they depend on has changed since, not that they are ou
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from sqlmodel import Session
-
-from crm_graph.models import Store
 from crm_graph.models.types import utcnow
 
 T = TypeVar("T")
@@ -89,9 +87,3 @@ class Fresh(Generic[T]):
 
     value: T
     freshness: Freshness
-
-
-def computed_live(session: Session, store: Store, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Fresh[T]:
-    """`fn(session, store, *args, **kwargs)` of a service that always computes live, with its freshness."""
-    started = utcnow()
-    return Fresh(fn(session, store, *args, **kwargs), Freshness.live(started))

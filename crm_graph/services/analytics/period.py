@@ -41,8 +41,9 @@ from sqlmodel import Session
 from crm_graph.models import Customer, Order, Refund, Store
 from crm_graph.models.enums import COUNTED_ORDER_STATUSES, OrderStatus
 from crm_graph.models.types import ZERO
-from crm_graph.services.analytics.scope import counted_in, erased_customer_ids, of_live_customer, prepare_analytics
-from crm_graph.services.analytics.sqltime import bucket_index
+from crm_graph.services.analytics.scope import counted_in, erased_customer_ids, of_live_customer
+from crm_graph.services.analytics.sql import tune_for_analytics
+from crm_graph.services.analytics.sql import bucket_index
 from crm_graph.services.dates import Bucket, Granularity, ResolvedRange, buckets, previous_period
 
 _PLACES = Decimal("0.01")
@@ -346,7 +347,7 @@ def period_kpis(session: Session, store: Store, resolved_range: ResolvedRange,
     granularity = Granularity(granularity)
     previous = previous_period(resolved_range)
     periods = buckets(resolved_range, granularity)  # validates the number of points first
-    prepare_analytics(session)
+    tune_for_analytics(session)
     row = session.execute(_kpi_statement(store, resolved_range, previous)).mappings().one()
     lifetime = dict(zip((1, 0), _lifetime(row)))
 

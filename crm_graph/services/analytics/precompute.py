@@ -1,53 +1,49 @@
-"""Filling the daily aggregate tables that the dashboard reads (SPEC §6: "precompute the daily aggregates").
+"""Filling the stored forms of the registered metrics (SPEC §6: "precompute the daily aggregates").
 
-For each local day D of a store, as of the end of D: consent bucket counts per channel (and per
-channel × gender), customers / identified / spenders / activity buckets, spender thresholds and
-segment sizes, and customers per tag. Precomputing a day replaces its rows (idempotent).
+What is stored is declared by the metrics themselves (`contract.StoredForm`, registered through the
+`register_metrics` hook): the job writes the storage of every registered metric that has one, so no
+stored metric can be left out. Two kinds:
 
-`precompute_range` is set-based where the metric allows it: consent and customer counts of all the
-days come from one statement each (deltas per day summed up). The activity buckets, spender
-thresholds and tag counts cannot be summed over days (a percentile needs every customer's figure):
-one day alone takes the live statements, each over the whole history; a range of days keeps a
-per-customer running state (`running.RunningState`) that each day advances with its own changes,
-and computes the day's figures from it. Either way the values are exactly what the live computation
-returns for the same data (tests assert it).
+- `DailyRows`: for each local day D of a store, as of the end of D (built in: consent bucket counts
+  per channel and channel × gender, customers / identified / spenders / activity buckets, spender
+  thresholds and segment sizes, customers per tag). Precomputing a day replaces its rows
+  (idempotent). `precompute_range` writes the days a chunk at a time: a form's `rows(chunk, day)`
+  is called for each day in order, and can compute set-based figures of the whole chunk once
+  (`chunk.shared`: the consent and customer counts of all the days come from one statement each).
+  The activity buckets, spender thresholds and tag counts cannot be summed over days (a percentile
+  needs every customer's figure): one day alone takes the live statements, each over the whole
+  history; a range of days keeps a per-customer running state (`running.RunningState`, as
+  `chunk.running`) that each day advances with its own changes. Either way the values are exactly
+  what the live computation returns for the same data (tests assert it).
+- `PresetGrids`: the values of preset ranges ending on the job's last day (built in: the RFM grids).
 
 `refresh_stored` is what the PRECOMPUTE job runs: it also recomputes every stored day that a change
 has made stale since (the `AnalyticsInvalidation` entries the database triggers write), writes the
-RFM grids of the presets ending on its last day, and clears the entries it has dealt with
-(docs/analytics.md).
+preset grids of its last day, and clears the entries it has dealt with (docs/analytics.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, select
 
 from crm_graph.db import begin_writing
-from crm_graph.models import (
-    AnalyticsInvalidation,
-    DailyConsentCount,
-    DailyConsentGenderCount,
-    DailyCustomerCount,
-    DailyRfmCell,
-    DailySpenderThresholds,
-    DailyTagCount,
-    Store,
-)
-from crm_graph.models.enums import Channel, ConsentBucket, Gender
+from crm_graph.models import AnalyticsInvalidation, Store
 from crm_graph.models.types import utcnow
-from crm_graph.services.analytics.consent import consent_counts_at
-from crm_graph.services.analytics.customers import ActivityBuckets, activity_at, customer_counts_at
+from crm_graph.services.analytics.contract import DailyRows, PresetGrids, Storage
+from crm_graph.services.analytics.customers import ActivityBuckets, activity_at
 from crm_graph.services.analytics.daily import settings_key
-from crm_graph.services.analytics.rfm_grid import precompute_rfm_day
 from crm_graph.services.analytics.running import RunningState
+from crm_graph.services.analytics.runner import registered_metrics
 from crm_graph.services.analytics.spenders import SpenderSegments, spender_segments_at
 from crm_graph.services.analytics.tags import TagCount, tag_counts_at
-from crm_graph.services.dates import day_end
+
+T = TypeVar("T")
 
 #: Days per set-based statement (bounds the size of the bucket list sent to the database).
 CHUNK_DAYS = 366
@@ -55,7 +51,23 @@ CHUNK_DAYS = 366
 #: Longest span one call may precompute.
 MAX_DAYS = 3700
 
-_TABLES = (DailyConsentCount, DailyConsentGenderCount, DailyCustomerCount, DailySpenderThresholds, DailyTagCount)
+
+
+def stored_forms() -> list[Storage]:
+    """The storage of every registered metric that has a stored form, each once (metrics may share one)."""
+    forms: list[Storage] = []
+    for metric in registered_metrics().values():
+        if metric.stored is not None and all(form is not metric.stored.storage for form in forms):
+            forms.append(metric.stored.storage)
+    return forms
+
+
+def _daily_forms() -> list[DailyRows]:
+    return [form for form in stored_forms() if isinstance(form, DailyRows)]
+
+
+def _grid_forms() -> list[PresetGrids]:
+    return [form for form in stored_forms() if isinstance(form, PresetGrids)]
 
 
 @dataclass
@@ -99,10 +111,10 @@ def claim_invalidations(session: Session, store: Store, claimant: int) -> Claim:
 
 
 def stored_span(session: Session, store: Store) -> tuple[date, date] | None:
-    """The oldest and newest day the store has stored figures of (daily tables or RFM grids), or None."""
+    """The oldest and newest day the store has stored figures of (the tables of every stored form), or None."""
     spans = [
         session.exec(select(func.min(table.day), func.max(table.day)).where(table.store_id == store.id)).one()
-        for table in (DailyCustomerCount, DailyRfmCell)
+        for form in stored_forms() for table in form.tables
     ]
     days = [day for span in spans for day in span if day is not None]
     return (min(days), max(days)) if days else None
@@ -118,9 +130,8 @@ def refresh_stored(session: Session, store: Store, first_day: date, last_day: da
        the newest stored day), and computes it with `precompute_range` (`chunk_days`, `after_chunk`
        and `progress` as there: a long range commits chunk by chunk, its days staying unused until
        step 4 commits).
-    3. Writes the RFM grids of the presets ending on the last day (`precompute_rfm_day`), and drops
-       the stale stored rows the range did not rewrite (RFM grids of other days; days beyond
-       `MAX_DAYS`).
+    3. Writes the `PresetGrids` forms of the last day (the RFM grids of the presets), and drops the
+       stale stored rows the range did not rewrite (grids of other days; days beyond `MAX_DAYS`).
     4. Deletes exactly the claimed entries, in the transaction of step 3 (the caller commits); if
        another refresh has taken some of them over meanwhile, records its own days as stale instead
        of trusting them.
@@ -138,13 +149,16 @@ def refresh_stored(session: Session, store: Store, first_day: date, last_day: da
     summary = precompute_range(session, store, first_day, last_day, progress, chunk_days=chunk_days,
                                after_chunk=after_chunk)
     begin_writing(session)
-    summary.counts["rfm_rows"] = precompute_rfm_day(session, store, last_day)
+    for form in _grid_forms():
+        summary.counts[f"{form.name}_rows"] = form.write(session, store, last_day)
     if stale is not None:
-        for table in (*_TABLES, DailyRfmCell):
-            dropped = (table.day >= stale) & (table.day < first_day)
-            if table is DailyRfmCell:
-                dropped = (table.day >= stale) & (table.day != last_day)
-            session.execute(delete(table).where(table.store_id == store.id, dropped))
+        for form in stored_forms():
+            for table in form.tables:
+                if isinstance(form, PresetGrids):
+                    dropped = (table.day >= stale) & (table.day != last_day)
+                else:
+                    dropped = (table.day >= stale) & (table.day < first_day)
+                session.execute(delete(table).where(table.store_id == store.id, dropped))
     cleared = 0
     for start in range(0, len(claim.ids), 1000):
         cleared += session.execute(delete(AnalyticsInvalidation).where(
@@ -226,46 +240,35 @@ class _LiveDays:
         pass
 
 
+class _Chunk:
+    """One chunk of consecutive days being written: what a `DailyRows` form gets (`contract.PrecomputeDays`)."""
+
+    def __init__(self, session: Session, store: Store, days: list[date], running: _LiveDays | RunningState,
+                 computed_at: datetime) -> None:
+        self.session, self.store, self.days, self.running = session, store, days, running
+        self.computed_at = computed_at
+        self.settings_key = settings_key(store.analytics_settings)
+        self._shared: dict[Hashable, Any] = {}
+
+    def shared(self, key: Hashable, compute: Callable[[], T]) -> T:
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
+
+
 def _precompute_days(session: Session, store: Store, days: list[date], per_day: _LiveDays | RunningState,
                      tick: Callable[[], None]) -> int:
-    ends = [day_end(day, store.tz) for day in days]
-    consent = consent_counts_at(session, store, ends, by_gender=True)
-    customers = customer_counts_at(session, store, ends)
-    key = settings_key(store.analytics_settings)
-    now = utcnow()
-    rows: dict[type, list[dict]] = {table: [] for table in _TABLES}
-    for day, counts, people in zip(days, consent, customers):
-        for channel in Channel:
-            for bucket in ConsentBucket:
-                per_gender = {g.value: counts[(channel.value, g.value, bucket.value)] for g in Gender}
-                rows[DailyConsentCount].append(dict(store_id=store.id, day=day, channel=channel.value,
-                                                    bucket=bucket.value, customers=sum(per_gender.values())))
-                rows[DailyConsentGenderCount].extend(
-                    dict(store_id=store.id, day=day, channel=channel.value, gender=gender, bucket=bucket.value,
-                         customers=n)
-                    for gender, n in per_gender.items()
-                )
+    """Write the rows of every `DailyRows` form of the registered metrics for `days`; the number of rows."""
+    forms = _daily_forms()
+    chunk = _Chunk(session, store, days, per_day, utcnow())
+    rows: dict[type, list[dict]] = {table: [] for form in forms for table in form.tables}
+    for day in days:
         per_day.advance(day)
-        activity = per_day.activity(day, people.customers)
-        rows[DailyCustomerCount].append(dict(
-            store_id=store.id, day=day, customers=people.customers, identified=people.identified,
-            spenders=people.spenders, active=activity.active, low_risk=activity.low_risk,
-            high_risk=activity.high_risk, settings_key=key, computed_at=now,
-        ))
-        segments = per_day.spender_segments(day)
-        rows[DailySpenderThresholds].append(dict(
-            store_id=store.id, day=day, spenders=segments.spenders,
-            value_low=segments.value_low or 0, value_high=segments.value_high or 0,
-            frequent_threshold=segments.frequent_threshold, small=segments.small, medium=segments.medium,
-            big=segments.big, one_time=segments.one_time, repeat=segments.repeat, frequent=segments.frequent,
-            settings_key=key,
-        ))
-        rows[DailyTagCount].extend(
-            dict(store_id=store.id, day=day, tag_id=tag.tag_id, customers=tag.customers)
-            for tag in per_day.tag_counts(day)
-        )
+        for form in forms:
+            for table, values in form.rows(chunk, day):
+                rows[table].append(values)
         tick()
-    for table in _TABLES:
+    for table in rows:
         session.execute(delete(table).where(table.store_id == store.id, table.day.in_(days)))
     written = 0
     for table, values in rows.items():

@@ -32,7 +32,7 @@ from crm_graph.models import Order, Refund, Store
 from crm_graph.models.enums import RfmScheme
 from crm_graph.models.types import Money
 from crm_graph.services.analytics.scope import counted_in, of_live_customer
-from crm_graph.services.analytics.sqltime import day_number, local_day_number
+from crm_graph.services.analytics.sql import day_number, local_day_number
 from crm_graph.services.dates import ResolvedRange
 
 

@@ -24,10 +24,13 @@ from sqlmodel import Session
 from crm_graph.models import Customer, DailyRfmCell, Order, Store
 from crm_graph.models.enums import RfmScheme
 from crm_graph.models.types import ZERO, utcnow
+from crm_graph.services.analytics import runner
+from crm_graph.services.analytics.contract import StoredValue
 from crm_graph.services.analytics.daily import fresh
 from crm_graph.services.analytics.freshness import Freshness
 from crm_graph.services.analytics.rfm import SCALE, SEGMENT_OF_CELL, RfmSegment, rfm_scores
-from crm_graph.services.analytics.scope import counted_in, prepare_analytics
+from crm_graph.services.analytics.scope import counted_in
+from crm_graph.services.analytics.sql import tune_for_analytics
 from crm_graph.services.dates import DatePreset, ResolvedRange, preset_days, resolve_range
 from crm_graph.services.filters import CustomerFilter, filtered_customer_ids
 
@@ -152,7 +155,7 @@ def live_rfm_grid(session: Session, store: Store, resolved_range: ResolvedRange,
     scheme = RfmScheme(scheme)
     counts: dict[tuple[int, int], tuple[int, Decimal]] = {}
     markers = {_POPULATION: 0, _LATE: 0}
-    prepare_analytics(session)
+    tune_for_analytics(session)
     for r, fm, customers, revenue in session.execute(grid_query(store, resolved_range, scheme, customer_ids)):
         if (r, fm) in markers:
             markers[int(r), int(fm)] = int(customers)
@@ -200,23 +203,43 @@ def precomputed_rfm_grid(session: Session, store: Store, resolved_range: Resolve
 def rfm_grid(session: Session, store: Store, resolved_range: ResolvedRange, scheme: RfmScheme | str | None = None,
              *, customer_filter: CustomerFilter | None = None, customer_ids: Select | None = None,
              live: bool = False) -> RfmGrid:
-    """The RFM grid of a range in `scheme` (default: the store's `rfm_scheme` setting).
+    """The RFM grid of a range in `scheme` (default: the store's `rfm_scheme` setting): the `rfm_grid` metric.
 
     `customer_filter` (the customer list's filter, which can name a saved segment) or `customer_ids`
     (a select of ids) restrict the customers counted; scores stay store-wide (module docstring).
     Reads the precomputed grid when the range is exactly a precomputed preset range (and neither a
     filter nor `live` is given); computes it live otherwise.
     """
-    scheme = RfmScheme(scheme or store.analytics_settings.rfm_scheme)
+    return runner.answer(session, store, "rfm_grid", live=live, resolved=resolved_range, scheme=scheme,
+                         customer_filter=customer_filter, customer_ids=customer_ids).value
+
+
+def _customer_ids(session: Session, store: Store, customer_filter: CustomerFilter | None,
+                  customer_ids: Select | None) -> Select | None:
+    """The select of the customers a grid counts (None: all), from a filter or given ids."""
     if customer_filter is not None and not customer_filter.is_empty():
         if customer_ids is not None:
             raise ValueError("give customer_filter or customer_ids, not both")
-        customer_ids = filtered_customer_ids(store, customer_filter, session=session)
-    if customer_ids is None and not live:
-        stored = precomputed_rfm_grid(session, store, resolved_range, scheme)
-        if stored is not None:
-            return stored
-    return live_rfm_grid(session, store, resolved_range, scheme, customer_ids)
+        return filtered_customer_ids(store, customer_filter, session=session)
+    return customer_ids
+
+
+def stored_rfm_grid(session: Session, store: Store, *, resolved: ResolvedRange, scheme: RfmScheme | str | None = None,
+                    customer_filter: CustomerFilter | None = None,
+                    customer_ids: Select | None = None) -> StoredValue[RfmGrid] | None:
+    """The stored grid of exactly this range when it is a precomputed preset range and fresh; never for a
+    filtered grid."""
+    if _customer_ids(session, store, customer_filter, customer_ids) is not None:
+        return None
+    grid = precomputed_rfm_grid(session, store, resolved, scheme or store.analytics_settings.rfm_scheme)
+    return None if grid is None or grid.computed_at is None else StoredValue(grid, grid.computed_at)
+
+
+def live_grid(session: Session, store: Store, *, resolved: ResolvedRange, scheme: RfmScheme | str | None = None,
+              customer_filter: CustomerFilter | None = None, customer_ids: Select | None = None) -> RfmGrid:
+    """The grid computed now (`live_rfm_grid`), of the customers of the filter or ids if given."""
+    return live_rfm_grid(session, store, resolved, scheme or store.analytics_settings.rfm_scheme,
+                         _customer_ids(session, store, customer_filter, customer_ids))
 
 
 def precompute_rfm_day(session: Session, store: Store, day: date) -> int:

@@ -38,7 +38,7 @@ from sqlmodel import Session
 
 from crm_graph.models import Store
 from crm_graph.models.types import BigId, Money, UTCDateTime
-from crm_graph.services.analytics._sql import COUNTED_SQL, tune_for_analytics
+from crm_graph.services.analytics.sql import COUNTED_SQL, tune_for_analytics
 from crm_graph.services.analytics.customers import ActivityBuckets
 from crm_graph.services.analytics.spenders import SpenderSegments, segments_of, spend_as_of
 from crm_graph.services.analytics.tags import TagCount
@@ -124,8 +124,6 @@ class RunningState:
     def _tune(self) -> None:
         """Memory for the sorts, and no JIT: compiling a day's statements costs more than it saves."""
         tune_for_analytics(self.session)
-        if self._postgres:
-            self.session.execute(text("SET LOCAL jit = off"))
 
     def _fill(self, first_day: date) -> None:
         store, start = self.store, self._start

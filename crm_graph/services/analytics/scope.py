@@ -8,9 +8,8 @@ against the (small) set of erased customers instead, which a partial index keeps
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session
 
 from crm_graph.models import Customer, Order, Store
 from crm_graph.models.enums import COUNTED_ORDER_STATUSES
@@ -30,19 +29,3 @@ def counted_in(store: Store, start, end) -> list[ColumnElement[bool]]:
     """Counted orders of the store placed in [start, end) (any customer, or none)."""
     return [Order.store_id == store.id, Order.status.in_(COUNTED_ORDER_STATUSES),
             Order.placed_at >= start, Order.placed_at < end]
-
-
-#: Memory PostgreSQL may use per sort or hash of an analytics statement (the default 4 MB makes the
-#: per-customer aggregates of a large store spill to disk).
-ANALYTICS_WORK_MEM = "128MB"
-
-
-def prepare_analytics(session: Session) -> None:
-    """Tune this transaction for one analytics statement (PostgreSQL only).
-
-    Room to sort and hash in memory, and no JIT: compiling the expressions of these wide statements
-    costs more (~0.5 s) than it saves on a few hundred thousand rows.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
-        session.execute(text("SET LOCAL jit = off"))

@@ -31,9 +31,9 @@ from sqlmodel import Session
 from crm_graph.models import Customer, Order, Refund, Store
 from crm_graph.models.enums import COUNTED_ORDER_STATUSES
 from crm_graph.models.types import Money, UTCDateTime, utcnow
-from crm_graph.services.analytics import daily
-from crm_graph.services.analytics._sql import money_up, tune_for_analytics
-from crm_graph.services.analytics.freshness import Fresh, Freshness
+from crm_graph.services.analytics import daily, runner
+from crm_graph.services.analytics.contract import StoredValue
+from crm_graph.services.analytics.sql import money_up, tune_for_analytics
 from crm_graph.services.dates import ResolvedRange, day_end
 
 #: An interpolated threshold as read: a Decimal of every digit the database gives (ten places from SQLite's float).
@@ -236,20 +236,24 @@ def segments_of(session: Session, store: Store, day: date, spend: CTE) -> Spende
 
 
 def spender_segments(session: Session, store: Store, r: ResolvedRange) -> SpenderSegments:
-    """Spender segments (SPEC §4.G) over all history up to the end of the range (`fresh_spender_segments`)."""
-    return fresh_spender_segments(session, store, r).value
+    """Spender segments (SPEC §4.G) over all history up to the end of the range: the `spender_segments` metric."""
+    return runner.answer(session, store, "spender_segments", day=r.last_day).value
 
 
-def fresh_spender_segments(session: Session, store: Store, r: ResolvedRange) -> Fresh[SpenderSegments]:
-    """Spender segments (SPEC §4.G) over all history up to the end of the range, and their freshness."""
-    started = utcnow()
-    row = daily.spender_row(session, store, r.last_day)
+def stored_spender_segments(session: Session, store: Store, *, day: date) -> StoredValue[SpenderSegments] | None:
+    """The thresholds and segment sizes of `day` from its daily row under the current settings, when fresh."""
+    row = daily.spender_row(session, store, day)
     if row is None:
-        return Fresh(spender_segments_at(session, store, r.last_day), Freshness.live(started))
+        return None
     low_p, high_p = store.analytics_settings.value_percentiles
-    return Fresh(SpenderSegments(
-        day=r.last_day, spenders=row.spenders, low_percentile=low_p, high_percentile=high_p,
+    return StoredValue(SpenderSegments(
+        day=day, spenders=row.spenders, low_percentile=low_p, high_percentile=high_p,
         value_low=row.value_low if row.spenders else None, value_high=row.value_high if row.spenders else None,
         frequent_threshold=row.frequent_threshold, small=row.small, medium=row.medium, big=row.big,
         one_time=row.one_time, repeat=row.repeat, frequent=row.frequent,
-    ), Freshness.stored(daily.computed_at(session, store, [r.last_day]) or started, started))
+    ), daily.computed_at(session, store, [day]) or utcnow())
+
+
+def live_spender_segments(session: Session, store: Store, *, day: date) -> SpenderSegments:
+    """The thresholds and segment sizes at the end of `day`, computed live (`spender_segments_at`)."""
+    return spender_segments_at(session, store, day)

@@ -15,9 +15,9 @@ from sqlmodel import Session
 
 from crm_graph.models import Store
 from crm_graph.models.types import utcnow
-from crm_graph.services.analytics import daily
-from crm_graph.services.analytics._sql import SqlQuery
-from crm_graph.services.analytics.freshness import Fresh, Freshness
+from crm_graph.services.analytics import daily, runner
+from crm_graph.services.analytics.contract import StoredValue
+from crm_graph.services.analytics.sql import SqlQuery
 from crm_graph.services.dates import day_end, store_today
 
 TOP_TAGS = 10
@@ -53,17 +53,20 @@ def tag_counts_at(session: Session, store: Store, day: date, limit: int | None =
 
 
 def top_tags(session: Session, store: Store, *, today: date | None = None, limit: int = TOP_TAGS) -> list[TagCount]:
-    """The `limit` tags on the most customers today (`fresh_top_tags`)."""
-    return fresh_top_tags(session, store, today=today, limit=limit).value
+    """The `limit` tags on the most customers today: the `top_tags` metric."""
+    return runner.answer(session, store, "top_tags", today=today or store_today(store), limit=limit).value
 
 
-def fresh_top_tags(session: Session, store: Store, *, today: date | None = None,
-                   limit: int = TOP_TAGS) -> Fresh[list[TagCount]]:
-    """The `limit` tags on the most customers today (precomputed rows of today when present), and their freshness."""
-    started = utcnow()
-    today = today or store_today(store)
+def stored_top_tags(session: Session, store: Store, *, today: date,
+                    limit: int = TOP_TAGS) -> StoredValue[list[TagCount]] | None:
+    """The top tags of `today` from its daily rows, when stored and fresh."""
     rows = daily.top_tag_rows(session, store, today, limit)
-    if rows is not None:
-        return Fresh([TagCount(tag_id, name, customers) for tag_id, name, customers in rows],
-                     Freshness.stored(daily.computed_at(session, store, [today]) or started, started))
-    return Fresh(tag_counts_at(session, store, today, limit), Freshness.live(started))
+    if rows is None:
+        return None
+    return StoredValue([TagCount(tag_id, name, customers) for tag_id, name, customers in rows],
+                       daily.computed_at(session, store, [today]) or utcnow())
+
+
+def live_top_tags(session: Session, store: Store, *, today: date, limit: int = TOP_TAGS) -> list[TagCount]:
+    """The top tags at the end of `today`, computed live (`tag_counts_at`)."""
+    return tag_counts_at(session, store, today, limit)

@@ -32,6 +32,7 @@ from sqlmodel import Session
 
 from crm_graph.connectors import normalise
 from crm_graph.models.enums import COUNTED_ORDER_STATUSES
+from crm_graph.services.analytics.sql import TUNING_STATEMENTS
 from crm_graph.services.csv_bulk import cells
 from crm_graph.services.csv_bulk.staging import STAGE, Layout, Typed
 
@@ -461,9 +462,9 @@ def upsert_staged_orders(session: Session, store_id: int, source: str, timezone:
     p = _Params(store_id, source, timezone, currency, statuses)
     driver = session.connection().connection.driver_connection
     run = driver.execute
-    run("SET LOCAL work_mem = '256MB'")
-    # The parsing expressions are long: JIT-compiling them costs seconds and saves less than that.
-    run("SET LOCAL jit = off")
+    # Room for the sorts; no JIT: the parsing expressions are long, compiling them costs seconds.
+    for statement in TUNING_STATEMENTS:
+        run(statement)
     keyed = _skip_key_triggers(run, store_id)
     erasures = run(f"SELECT EXISTS (SELECT 1 FROM erased_identity WHERE store_id = {store_id})").fetchone()[0]
     countries = _countries(run, driver)

@@ -268,20 +268,16 @@ def spender_segment_by_customer(
 ) -> list[CustomerSpenderSegment | None]:
     """For each customer, its spender segments as of the store's today; None for prospects.
 
-    The thresholds are today's precomputed ones when the workers computed them, else computed live
-    once for the whole batch; each customer is placed by its lifetime net revenue and counted orders.
+    The thresholds are today's `spender_segments` metric (stored when the workers computed them and
+    they are fresh, else computed live once for the whole batch); each customer is placed by its
+    lifetime net revenue and counted orders.
     """
-    from crm_graph.services.analytics import daily
-    from crm_graph.services.analytics.spenders import spender_segments_at
+    from crm_graph.services.analytics import runner
     from crm_graph.services.dates import store_today
 
-    today = store_today(store)
-    row = daily.spender_row(session, store, today)
-    if row is not None:
-        low, high, frequent = (row.value_low, row.value_high, row.frequent_threshold) if row.spenders else (None, None, 0)
-    else:
-        live = spender_segments_at(session, store, today)
-        low, high, frequent = live.value_low, live.value_high, live.frequent_threshold
+    segments = runner.answer(session, store, "spender_segments", day=store_today(store)).value
+    low, high = segments.value_low, segments.value_high
+    frequent = segments.frequent_threshold if segments.spenders else 0
     rows = session.exec(
         select(Customer.id, Customer.total_spent, Customer.orders_count)
         .where(Customer.store_id == store.id, Customer.id.in_(customer_ids))

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from crm_graph.models import Store
 from crm_graph.services.dates import ResolvedRange
-from crm_graph.services.lifecycle.sql import COUNTED, money, refunds_by_order_sql, sql_text, tune_for_analytics
+from crm_graph.services.analytics.sql import COUNTED_SQL, money, refunds_by_order_sql, sql_text, tune_for_analytics
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def acquisition_channels(session: Session, store: Store, resolved: ResolvedRange
         JOIN customer c ON c.id = o.customer_id
         LEFT JOIN {refunds_by_order_sql(':until')} r ON r.order_id = o.id
         WHERE o.store_id = :store_id AND c.store_id = :store_id AND c.erased_at IS NULL
-          AND o.status IN ({COUNTED}) AND o.placed_at >= :start AND o.placed_at < :until
+          AND o.status IN ({COUNTED_SQL}) AND o.placed_at >= :start AND o.placed_at < :until
           AND c.first_order_at >= :start AND c.first_order_at < :until
         GROUP BY c.acquisition_channel
     """

@@ -35,7 +35,7 @@ from crm_graph.models import ClvModel, CustomerClv, Store
 from crm_graph.services.analytics.freshness import Freshness
 from crm_graph.services.dates import day_end, store_today
 from crm_graph.services.lifecycle import bgnbd, gamma_gamma
-from crm_graph.services.lifecycle.sql import COUNTED, day_number, local_day_sql, prepare, refunds_by_order_sql, sql_text
+from crm_graph.services.analytics.sql import COUNTED_SQL, day_number, local_day_sql, prepare, refunds_by_order_sql, sql_text
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def customer_summary(session: Session, store: Store, cutoff: date) -> CustomerSu
     """
     dialect = prepare(session)
     day = local_day_sql(dialect, "o.placed_at")
-    sql = _SUMMARY_SQL.format(day=day, refunds=refunds_by_order_sql(":until"), counted=COUNTED)
+    sql = _SUMMARY_SQL.format(day=day, refunds=refunds_by_order_sql(":until"), counted=COUNTED_SQL)
     rows = session.execute(
         sql_text(sql, "until"),
         {"store_id": store.id, "tz": store.timezone, "until": day_end(cutoff, store.tz),

@@ -19,8 +19,8 @@ from sqlmodel import Session
 from crm_graph.models import Store
 from crm_graph.models.types import ZERO
 from crm_graph.services.dates import ResolvedRange, day_start
-from crm_graph.services.lifecycle.sql import (
-    COUNTED,
+from crm_graph.services.analytics.sql import (
+    COUNTED_SQL,
     local_month_sql,
     month_from_number,
     month_number,
@@ -93,7 +93,7 @@ def cohort_matrix(session: Session, store: Store, resolved: ResolvedRange) -> li
             JOIN customer c ON c.id = o.customer_id
             LEFT JOIN {refunds_by_order_sql(':until')} r ON r.order_id = o.id
             WHERE o.store_id = :store_id AND c.store_id = :store_id AND c.erased_at IS NULL
-              AND o.status IN ({COUNTED}) AND o.placed_at >= :start AND o.placed_at < :until
+              AND o.status IN ({COUNTED_SQL}) AND o.placed_at >= :start AND o.placed_at < :until
               AND c.first_order_at >= :start AND c.first_order_at < :until
             GROUP BY 1, 2, 3
         )

@@ -25,7 +25,7 @@ from crm_graph.errors import UserError
 from crm_graph.models import Store
 from crm_graph.models.types import ZERO
 from crm_graph.services.dates import ResolvedRange
-from crm_graph.services.lifecycle.sql import COUNTED, sql_text, tune_for_analytics
+from crm_graph.services.analytics.sql import COUNTED_SQL, sql_text, tune_for_analytics
 
 #: Most rows one request may ask for.
 MAX_LIMIT = 100
@@ -33,7 +33,7 @@ MAX_LIMIT = 100
 # Orders of erased customers are left out with an anti-join against the (few) erased ids.
 _RANGE_ORDERS = f"""
     SELECT o.id AS order_id, o.customer_id AS customer_id FROM orders o
-    WHERE o.store_id = :store_id AND o.status IN ({COUNTED})
+    WHERE o.store_id = :store_id AND o.status IN ({COUNTED_SQL})
       AND o.placed_at >= :start AND o.placed_at < :until
       AND (o.customer_id IS NULL OR o.customer_id NOT IN (
           SELECT id FROM customer WHERE store_id = :store_id AND erased_at IS NOT NULL))

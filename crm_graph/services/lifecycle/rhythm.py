@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from crm_graph.models import Store
 from crm_graph.services.dates import ResolvedRange
-from crm_graph.services.lifecycle.sql import COUNTED, day_number, local_day_sql, prepare, sql_text
+from crm_graph.services.analytics.sql import COUNTED_SQL, day_number, local_day_sql, prepare, sql_text
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def purchase_rhythm(session: Session, store: Store, resolved: ResolvedRange) -> 
     base = f"""
         WITH buyers AS (
             SELECT DISTINCT o.customer_id AS customer_id FROM orders o
-            WHERE o.store_id = :store_id AND o.status IN ({COUNTED}) AND o.customer_id IS NOT NULL
+            WHERE o.store_id = :store_id AND o.status IN ({COUNTED_SQL}) AND o.customer_id IS NOT NULL
               AND o.placed_at >= :start AND o.placed_at < :until
         ),
         order_days AS (
@@ -45,7 +45,7 @@ def purchase_rhythm(session: Session, store: Store, resolved: ResolvedRange) -> 
             FROM orders o
             JOIN buyers b ON b.customer_id = o.customer_id
             JOIN customer c ON c.id = o.customer_id
-            WHERE o.store_id = :store_id AND c.erased_at IS NULL AND o.status IN ({COUNTED})
+            WHERE o.store_id = :store_id AND c.erased_at IS NULL AND o.status IN ({COUNTED_SQL})
               AND o.placed_at < :until
             GROUP BY o.customer_id, {day}
         ),

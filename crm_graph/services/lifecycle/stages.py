@@ -31,7 +31,7 @@ from sqlmodel import Session
 from crm_graph.models import Store
 from crm_graph.services.dates import Granularity, ResolvedRange, buckets, day_end
 from crm_graph.services.lifecycle.clv import TIME_UNIT_DAYS, latest_ready_model
-from crm_graph.services.lifecycle.sql import COUNTED, day_number, greatest_sql, local_day_sql, prepare, sql_text
+from crm_graph.services.analytics.sql import COUNTED_SQL, day_number, greatest_sql, local_day_sql, prepare, sql_text
 
 
 class LifecycleStage(StrEnum):
@@ -92,7 +92,7 @@ order_days AS (
     SELECT o.customer_id AS customer_id, {day} AS order_day
     FROM orders o JOIN customer c ON c.id = o.customer_id
     WHERE o.store_id = :store_id AND c.store_id = :store_id AND c.erased_at IS NULL
-      AND o.status IN ({COUNTED}) AND o.placed_at < :until {customer_filter}
+      AND o.status IN ({COUNTED_SQL}) AND o.placed_at < :until {customer_filter}
     GROUP BY o.customer_id, {day}
 ),
 seq AS (
