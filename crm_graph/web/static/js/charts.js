@@ -9,15 +9,17 @@ const WIDE = 1240;
 const H = 260;
 const PAD = { top: 12, right: 12, bottom: 32, left: 56 };
 
+/** The top of the value axis: four equal steps of a round size that reach `value`. */
 function niceMax(value) {
-  if (value <= 0) return 1;
-  const power = 10 ** Math.floor(Math.log10(value));
-  const step = [1, 2, 2.5, 5, 10].find((m) => m * power >= value) * power;
-  return step;
+  if (value <= 0) return 4;
+  const raw = value / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 3, 4, 5, 6, 8, 10].find((m) => m * power >= raw) * power;
+  return step * 4;
 }
 
 function axes(svg, W, max, labels, xOf, yFormat) {
-  const ticks = 4;
+  const ticks = 4;  // niceMax divides the axis in four
   for (let i = 0; i <= ticks; i += 1) {
     const value = (max * i) / ticks;
     const y = PAD.top + (H - PAD.top - PAD.bottom) * (1 - i / ticks);

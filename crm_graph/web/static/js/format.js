@@ -9,6 +9,7 @@ const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 const percent = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 });
 const dayFormat = new Intl.DateTimeFormat(undefined, { timeZone: "UTC", dateStyle: "medium" });
 let instantFormat = null;
+let instantDayFormat = null;
 
 export function setStore(value) {
   store = value;
@@ -17,6 +18,7 @@ export function setStore(value) {
     style: "currency", currency: value.currency, notation: "compact", maximumFractionDigits: 1,
   });
   instantFormat = new Intl.DateTimeFormat(undefined, { timeZone: value.timezone, dateStyle: "medium", timeStyle: "short" });
+  instantDayFormat = new Intl.DateTimeFormat(undefined, { timeZone: value.timezone, dateStyle: "medium" });
 }
 
 export const currentStore = () => store;
@@ -37,6 +39,12 @@ export function day(text) {
 export function instant(text) {
   if (!text) return "–";
   return (instantFormat || dayFormat).format(new Date(text));
+}
+
+/** The store's local day of an instant. */
+export function instantDay(text) {
+  if (!text) return "–";
+  return (instantDayFormat || dayFormat).format(new Date(text));
 }
 
 /** "Computed 5 Dec 2026, 08:00 (stored)" for a Freshness. */
