@@ -75,10 +75,11 @@ export function tabs(label, options, render) {
 
 /** A visually hidden table with a chart's numbers: for screen readers, and what tests read. */
 export function dataTable(caption, columns, rows, testid) {
-  return h("table", { class: "sr-only", "data-testid": testid },
+  // In a hidden box: a table is as wide as its content whatever its own width says.
+  return h("div", { class: "sr-only" }, h("table", { "data-testid": testid },
     h("caption", {}, caption),
     h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, rows.map((row) => h("tr", {}, row.map((cell) => h("td", {}, cell))))));
+    h("tbody", {}, rows.map((row) => h("tr", {}, row.map((cell) => h("td", {}, cell)))))));
 }
 
 /** Replace the children of `element` (null and false children are left out). */

@@ -1,0 +1,177 @@
+"""Helpers of the browser tests: the real `crm-graph demo` as a server on 127.0.0.1, and Debian's
+Chromium driven by Playwright (its own browser download is not used).
+
+A missing Chromium or Playwright skips the browser tests, except under CI=true, where it fails them
+(scripts/test.py installs Chromium with apt there).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = os.environ.get("CRM_GRAPH_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+#: Where the tests save their screenshots: CRM_GRAPH_SCREENSHOT_DIR (docs/screenshots/ refreshes the
+#: committed ones), else a temporary folder of the test session.
+SCREENSHOT_DIR = os.environ.get("CRM_GRAPH_SCREENSHOT_DIR")
+
+
+def require_browser() -> None:
+    """Skip (or, under CI=true, fail) when Playwright or Chromium is missing."""
+    problem = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        problem = "the playwright package is not installed (pip install -e '.[test]')"
+    if problem is None and not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        problem = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    if problem:
+        if IN_CI:
+            pytest.fail(problem + " (CI=true requires it)", pytrace=False)
+        pytest.skip(problem)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class DemoServer:
+    """A running `crm-graph demo`: its base URL, the admin key it printed and the lines it printed."""
+
+    def __init__(self, base: str, key: str, lines: list[str]) -> None:
+        self.base = base
+        self.key = key
+        self.lines = lines
+        self.client = httpx.Client(base_url=base, timeout=60)
+
+    def data(self, query: str, variables: dict | None = None, key: str | None = None) -> dict:
+        """The answer's data for a key-less request from this machine (the demo store), or with `key`."""
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        body = self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers).json()
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    def wait_for_job(self, job_id: str, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.data("query($id: ID!) { job(id: $id) { status error } }", {"id": job_id})["job"]
+            if job["status"] in ("SUCCEEDED", "FAILED"):
+                return job
+            time.sleep(0.3)
+        raise AssertionError(f"job {job_id} did not finish within {timeout} s")
+
+
+@contextmanager
+def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout: float = 300):
+    """Run `crm-graph demo` on `database_url` (a fresh database) until the context ends."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_GRAPH_") or k.startswith("CRM_GRAPH_TEST_")}
+    env.update(CRM_GRAPH_DATABASE_URL=database_url, CRM_GRAPH_HOST="127.0.0.1", CRM_GRAPH_EXPORT_DIR=str(workdir / "exports"),
+               CRM_GRAPH_IMPORT_DIR=str(workdir / "imports"), CRM_GRAPH_LOG_LEVEL="WARNING", COLUMNS="200")
+    process = subprocess.Popen([sys.executable, "-m", "crm_graph", "demo", "--customers", str(customers), "--port", str(port)],
+                               cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    lines: list[str] = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        key = None
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError("crm-graph demo exited early:\n" + "".join(lines) + (process.stdout.read() or ""))
+            ready, _, _ = select.select([process.stdout], [], [], 0.2)
+            if ready:
+                line = process.stdout.readline()
+                lines.append(line)
+                found = re.search(r"Bearer (\S+)", line)
+                if found:
+                    key = found.group(1)
+            if key:
+                try:
+                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+        else:
+            raise AssertionError("crm-graph demo did not start in time:\n" + "".join(lines))
+        server = DemoServer(base, key, lines)
+        try:
+            yield server
+        finally:
+            server.client.close()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        process.stdout.close()
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+class Page:
+    """A browser page on the demo server that refuses (and records) every request leaving 127.0.0.1
+    and records console errors and uncaught exceptions (a CSP violation shows as one)."""
+
+    def __init__(self, browser, server: DemoServer, screenshots: Path, *, width: int = 1280, height: int = 900) -> None:
+        self.server = server
+        self.screenshots = screenshots
+        self.context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US",
+                                           accept_downloads=True)
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        origin = server.base
+
+        def guard(route):
+            url = route.request.url
+            if url.startswith(origin + "/") or url == origin or url.startswith("data:") or url.startswith("blob:"):
+                route.continue_()
+            else:
+                self.outside.append(url)
+                route.abort()
+
+        self.context.route("**/*", guard)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def open(self, path: str):
+        self.page.goto(self.server.base + path)
+        return self.page
+
+    def shot(self, name: str) -> Path:
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        path = self.screenshots / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.outside == [], f"the page asked for addresses outside 127.0.0.1: {self.outside}"
+
+
+def screenshot_dir(tmp_path_factory, backend: str) -> Path:
+    """Screenshots of the SQLite run go to SCREENSHOT_DIR when it is set (one set of pictures)."""
+    if SCREENSHOT_DIR and backend == "sqlite":
+        return Path(SCREENSHOT_DIR)
+    return tmp_path_factory.mktemp(f"screenshots-{backend}")
+
