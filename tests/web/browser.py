@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,9 +77,10 @@ class DemoServer:
 
 
 @contextmanager
-def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout: float = 300):
-    """Run `crm-graph demo` on `database_url` (a fresh database) until the context ends."""
-    port = free_port()
+def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout: float = 300, port: int | None = None):
+    """Run `crm-graph demo` on `database_url` (a fresh database) until the context ends, on `port`
+    (default: a free one)."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_GRAPH_") or k.startswith("CRM_GRAPH_TEST_")}
     env.update(CRM_GRAPH_DATABASE_URL=database_url, CRM_GRAPH_HOST="127.0.0.1", CRM_GRAPH_EXPORT_DIR=str(workdir / "exports"),
                CRM_GRAPH_IMPORT_DIR=str(workdir / "imports"), CRM_GRAPH_LOG_LEVEL="WARNING", COLUMNS="200")
@@ -87,26 +88,30 @@ def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout:
                                cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     lines: list[str] = []
+
+    def read_output() -> None:
+        # In a thread: select() on the pipe misses lines already in Python's read buffer.
+        for line in process.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read_output, daemon=True)
+    reader.start()
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
         key = None
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise AssertionError("crm-graph demo exited early:\n" + "".join(lines) + (process.stdout.read() or ""))
-            ready, _, _ = select.select([process.stdout], [], [], 0.2)
-            if ready:
-                line = process.stdout.readline()
-                lines.append(line)
-                found = re.search(r"Bearer (\S+)", line)
-                if found:
-                    key = found.group(1)
+                reader.join(5)
+                raise AssertionError("crm-graph demo exited early:\n" + "".join(lines))
+            key = next((found.group(1) for line in list(lines) if (found := re.search(r"Bearer (\S+)", line))), None)
             if key:
                 try:
                     if httpx.get(f"{base}/health", timeout=2).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
+            time.sleep(0.2)
         else:
             raise AssertionError("crm-graph demo did not start in time:\n" + "".join(lines))
         server = DemoServer(base, key, lines)
@@ -121,6 +126,7 @@ def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        reader.join(5)
         process.stdout.close()
 
 
@@ -161,6 +167,7 @@ class Page:
     def shot(self, name: str) -> Path:
         self.screenshots.mkdir(parents=True, exist_ok=True)
         path = self.screenshots / f"{name}.png"
+        self.page.evaluate("window.scrollTo(0, 0)")  # else the sticky header shows mid-page
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
