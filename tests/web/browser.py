@@ -76,17 +76,19 @@ class DemoServer:
         raise AssertionError(f"job {job_id} did not finish within {timeout} s")
 
 
-@contextmanager
-def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout: float = 300, port: int | None = None):
-    """Run `crm-graph demo` on `database_url` (a fresh database) until the context ends, on `port`
-    (default: a free one)."""
-    port = port or free_port()
+def _environment(database_url: str, workdir: Path, **settings: str) -> dict[str, str]:
+    """This process's environment without crm-graph settings, plus the server's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_GRAPH_") or k.startswith("CRM_GRAPH_TEST_")}
     env.update(CRM_GRAPH_DATABASE_URL=database_url, CRM_GRAPH_HOST="127.0.0.1", CRM_GRAPH_EXPORT_DIR=str(workdir / "exports"),
-               CRM_GRAPH_IMPORT_DIR=str(workdir / "imports"), CRM_GRAPH_LOG_LEVEL="WARNING", COLUMNS="200")
-    process = subprocess.Popen([sys.executable, "-m", "crm_graph", "demo", "--customers", str(customers), "--port", str(port)],
-                               cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
+               CRM_GRAPH_IMPORT_DIR=str(workdir / "imports"), CRM_GRAPH_LOG_LEVEL="WARNING", COLUMNS="200", **settings)
+    return env
+
+
+@contextmanager
+def _running(args: list[str], env: dict[str, str], workdir: Path, port: int, timeout: float, needs_key: bool):
+    """Run `python -m crm_graph args` until the context ends; yields (base URL, printed lines, key)."""
+    process = subprocess.Popen([sys.executable, "-m", "crm_graph", *args], cwd=workdir, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: list[str] = []
 
     def read_output() -> None:
@@ -103,9 +105,9 @@ def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 reader.join(5)
-                raise AssertionError("crm-graph demo exited early:\n" + "".join(lines))
+                raise AssertionError(f"crm-graph {args[0]} exited early:\n" + "".join(lines))
             key = next((found.group(1) for line in list(lines) if (found := re.search(r"Bearer (\S+)", line))), None)
-            if key:
+            if key or not needs_key:
                 try:
                     if httpx.get(f"{base}/health", timeout=2).status_code == 200:
                         break
@@ -113,12 +115,8 @@ def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout:
                     pass
             time.sleep(0.2)
         else:
-            raise AssertionError("crm-graph demo did not start in time:\n" + "".join(lines))
-        server = DemoServer(base, key, lines)
-        try:
-            yield server
-        finally:
-            server.client.close()
+            raise AssertionError(f"crm-graph {args[0]} did not start in time:\n" + "".join(lines))
+        yield base, lines, key
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -130,6 +128,31 @@ def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout:
         process.stdout.close()
 
 
+@contextmanager
+def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout: float = 300, port: int | None = None):
+    """Run `crm-graph demo` on `database_url` (a fresh database) until the context ends, on `port`
+    (default: a free one)."""
+    port = port or free_port()
+    args = ["demo", "--customers", str(customers), "--port", str(port)]
+    with _running(args, _environment(database_url, workdir), workdir, port, timeout, needs_key=True) as (base, lines, key):
+        server = DemoServer(base, key, lines)
+        try:
+            yield server
+        finally:
+            server.client.close()
+
+
+@contextmanager
+def production_server(database_url: str, workdir: Path, timeout: float = 120):
+    """Run `crm-graph serve` in production mode on an existing database; yields its base URL. Its
+    scheduler is off: the demo server on the same database runs the jobs."""
+    port = free_port()
+    env = _environment(database_url, workdir, CRM_GRAPH_PRODUCTION="true", CRM_GRAPH_SECRET_KEY="p" * 48,
+                       CRM_GRAPH_EMBEDDED_SCHEDULER="false")
+    with _running(["serve", "--port", str(port)], env, workdir, port, timeout, needs_key=False) as (base, _, _):
+        yield base
+
+
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
@@ -138,14 +161,16 @@ class Page:
     """A browser page on the demo server that refuses (and records) every request leaving 127.0.0.1
     and records console errors and uncaught exceptions (a CSP violation shows as one)."""
 
-    def __init__(self, browser, server: DemoServer, screenshots: Path, *, width: int = 1280, height: int = 900) -> None:
+    def __init__(self, browser, server: DemoServer, screenshots: Path, *, width: int = 1280, height: int = 900,
+                 base: str | None = None) -> None:
         self.server = server
+        self.base = base or server.base
         self.screenshots = screenshots
         self.context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US",
                                            accept_downloads=True)
         self.outside: list[str] = []
         self.errors: list[str] = []
-        origin = server.base
+        origin = self.base
 
         def guard(route):
             url = route.request.url
@@ -161,7 +186,7 @@ class Page:
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     def open(self, path: str):
-        self.page.goto(self.server.base + path)
+        self.page.goto(self.base + path)
         return self.page
 
     def shot(self, name: str) -> Path:

@@ -13,7 +13,7 @@ import io
 import pytest
 
 from tests.conftest import BACKENDS, create_postgres_database, drop_postgres_database
-from tests.web.browser import Page, demo_server, launch_chromium, require_browser, screenshot_dir
+from tests.web.browser import Page, demo_server, launch_chromium, production_server, require_browser, screenshot_dir
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def server(request, tmp_path_factory, browser):
         url = create_postgres_database("crm_graph_web")
     try:
         with demo_server(url, workdir) as running:
-            running.backend = request.param
+            running.backend, running.database_url, running.workdir = request.param, url, workdir
             yield running
     finally:
         if request.param == "postgresql":
@@ -192,6 +192,19 @@ def test_customers_screen_search_facets_and_customer_360(page, server):
     assert int(_value(p, "total-count")) == kpis["customers"]["totalCount"]
     page.shot("customers")
 
+    # pages follow the API's cursors, sorted as asked
+    by_spend = server.data("""{ customers(first: 50, sort: TOTAL_SPENT, direction: DESC) { nodes { id } } }""")
+    ids = [node["id"] for node in by_spend["customers"]["nodes"]]
+    p.select_option('select[aria-label="Sort by"]', "TOTAL_SPENT")
+    p.wait_for_function("() => location.hash.includes('sort=TOTAL_SPENT')")
+    p.wait_for_selector('[data-testid="customer-table"]')
+    table_ids = "() => [...document.querySelectorAll('[data-testid=customer-table] tbody tr')].map(r => r.dataset.id)"
+    p.wait_for_function(f"ids => JSON.stringify(({table_ids})()) === JSON.stringify(ids)", arg=ids[:25])
+    p.click('[data-testid="next-page"]')
+    p.wait_for_function(f"ids => JSON.stringify(({table_ids})()) === JSON.stringify(ids)", arg=ids[25:50])
+    p.click("text=← Previous")
+    p.wait_for_function(f"ids => JSON.stringify(({table_ids})()) === JSON.stringify(ids)", arg=ids[:25])
+
     # a facet value filters the list
     country = p.get_attribute('[data-facet="country"] input[type="checkbox"]', "value")
     p.check(f'[data-facet="country"] input[value="{country}"]')
@@ -292,3 +305,32 @@ def test_readable_at_phone_width(browser, server, tmp_path_factory):
         assert phone.errors == []
     finally:
         phone.close()
+
+
+def test_production_asks_for_a_key_and_keeps_it_only_for_the_session(browser, server, tmp_path_factory):
+    shots = screenshot_dir(tmp_path_factory, server.backend)
+    with production_server(server.database_url, server.workdir) as base:
+        first = Page(browser, server, shots, base=base)
+        try:
+            p = first.open("/")
+            p.wait_for_selector("#key-dialog[open]")
+            assert p.is_hidden("#key-error") and p.is_hidden("#graphiql-link")  # no GraphiQL in production
+            p.fill("#key-input", "crm_" + "y" * 43)
+            p.press("#key-input", "Enter")
+            p.wait_for_selector("#key-dialog[open] #key-error:not([hidden])")
+            assert "refused" in p.inner_text("#key-error")
+            p.fill("#key-input", server.key)
+            p.press("#key-input", "Enter")
+            p.wait_for_selector('[data-widget="rfm"]')
+            p.reload()  # the same tab keeps the key
+            p.wait_for_selector('[data-widget="rfm"]')
+            assert p.is_hidden("#key-dialog")
+            assert p.evaluate("localStorage.length") == 0
+            assert first.errors == []
+        finally:
+            first.close()
+        second = Page(browser, server, shots, base=base)  # a new session asks again
+        try:
+            second.open("/").wait_for_selector("#key-dialog[open]")
+        finally:
+            second.close()
