@@ -97,15 +97,17 @@ export async function render({ main, params, isCurrent }) {
 function periodPanel(k) {
   const cards = [
     ["Customers", k.customers, num, "period-customers"], ["New", k.newCustomers, num, "period-new"],
-    ["Returning", k.returningCustomers, num, "period-returning"], ["Lost", k.lostCustomers, num, "period-lost"],
+    ["Returning", k.returningCustomers, num, "period-returning"], ["Lost", k.lostCustomers, num, "period-lost", true],
     ["Net revenue", k.netRevenue, cur, "period-revenue"], ["Orders", k.orders, num, "period-orders"],
     ["Avg order value", k.averageOrderValue, cur, "period-aov"], ["Revenue per customer", k.averageRevenuePerCustomer, cur, "period-arpc"],
-  ].map(([label, figure, format, testid]) => {
+  ].map(([label, figure, format, testid, fewerIsBetter]) => {
     const delta = figure.change === null ? null : Number(figure.change);
     const direction = delta > 0 ? "up" : delta < 0 ? "down" : "flat";
+    // Green is good news: for lost customers, that is fewer of them.
+    const tone = direction === "flat" ? "" : (direction === "up") !== Boolean(fewerIsBetter) ? "good" : "bad";
     return h("article", { class: "kpi", "data-testid": testid, "data-value": figure.value ?? "" },
       h("h3", {}, label), h("p", { class: "kpi-value" }, format(figure.value)),
-      h("p", { class: `kpi-change ${direction}` },
+      h("p", { class: `kpi-change ${direction} ${tone}` },
         h("span", { class: "sr-only" }, direction === "up" ? "Up " : direction === "down" ? "Down " : "No change "),
         format === num ? change(delta, figure.relativeChange)
           : `${delta > 0 ? "▲ +" : delta < 0 ? "▼ " : "■ "}${cur(delta)}${figure.relativeChange === null ? "" : ` (${pct(figure.relativeChange)})`}`,

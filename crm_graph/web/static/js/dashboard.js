@@ -62,8 +62,8 @@ export async function render({ main, params, isCurrent }) {
     h("div", { class: "grid" },
       subscriptions(d, vars),
       byGender(d, vars),
-      identified(d, vars),
       spendersProspects(d.spendersProspects),
+      identified(d, vars),
       activity(d.activity),
       spenderSegments(d.spenderSegments),
       topTags(d.topTags, d.tagsFresh),
@@ -204,7 +204,7 @@ function topTags(tags, fresh) {
 function rfmHeatmap(grid, params) {
   const size = Math.max(0, ...grid.cells.map((c) => Math.max(c.r, c.fm)));
   if (!size || !grid.customers) {
-    return panel({ title: "RFM", id: "rfm", body: empty("No buyers in this range, so no RFM grid."), fresh: grid.freshness, wide: true });
+    return panel({ title: "RFM", id: "rfm", body: empty("No buyers in this range, so no RFM grid."), fresh: grid.freshness });
   }
   const byPosition = new Map(grid.cells.map((c) => [`${c.r}.${c.fm}`, c]));
   const max = Math.max(1, ...grid.cells.map((c) => c.customers));
@@ -243,6 +243,6 @@ function rfmHeatmap(grid, params) {
   const body = h("div", {},
     h("p", { class: "muted" }, `${num(grid.customers)} buyers, ${cur(grid.revenue)} revenue, ${num(grid.prospects)} prospects · ${titleCase(grid.scheme)} scheme`),
     table);
-  return panel({ title: "RFM grid", id: "rfm", body, fresh: grid.freshness, wide: true,
+  return panel({ title: "RFM grid", id: "rfm", body, fresh: grid.freshness,
     note: params.get("preset") || !params.get("from") ? null : "A custom range is computed live." });
 }
