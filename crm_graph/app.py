@@ -1,4 +1,4 @@
-"""The ASGI application: GraphQL at /graphql, liveness at /health, readiness at /ready, Prometheus
+"""The ASGI application: the reference dashboard at / (files under /assets/), GraphQL at /graphql, liveness at /health, readiness at /ready, Prometheus
 metrics at /metrics (see `metrics_on_api`); every request gets an id (``X-Request-Id``).
 
 The production switch (`CRM_GRAPH_PRODUCTION`) turns off GraphiQL, queries over GET and schema
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable", **checks, "failed": failed}, status_code=503)
         return JSONResponse({"status": "ok", **checks})
 
-    from crm_graph.web import webhooks
+    from crm_graph.web import pages, webhooks
 
     methods = ["POST"] if settings.production else ["GET", "POST"]
     routes = [
@@ -96,12 +96,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/ready", ready, methods=["GET"]),
         Route("/exports/{token}", export_download, methods=["GET"]),
         *webhooks.routes,
+        *pages.routes(settings.production),
     ]
     if metrics_on_api(settings):
         routes.append(Route("/metrics", metrics_endpoint(engine, settings.metrics_token), methods=["GET"]))
     middleware = [
         Middleware(RequestContext, engine=engine),
-        Middleware(SecurityHeaders, strict=settings.production),
+        Middleware(SecurityHeaders),
         Middleware(UnexpectedErrors),
         Middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=methods,
                    allow_origin_regex=None if settings.production or settings.cors_origin_list else LOCAL_ORIGINS,

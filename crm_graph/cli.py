@@ -187,6 +187,7 @@ def serve(
         announce(console, "crm_graph.serve", line, settings.log_format)
 
     say(f"Database: {describe_database(engine)}")
+    say(f"Dashboard on http://{host}:{port}/")
     say(f"GraphQL API on http://{host}:{port}/graphql")
     # Observability: one log format for uvicorn and the app; several processes share their metrics.
     from crm_graph.observability import logging_config, multiprocess
@@ -210,7 +211,7 @@ def demo(
     customers: int = typer.Option(10_000, help="Size of the generated demo store."),
     port: int = typer.Option(None, help="Port (default 8000)."),
 ) -> None:
-    """Create a demo store with generated data and serve it with GraphiQL (embedded mode)."""
+    """Create a demo store with generated data and serve it with the dashboard and GraphiQL (embedded mode)."""
     import uvicorn
 
     from crm_graph.app import create_app
@@ -241,9 +242,11 @@ def demo(
     with session_scope(engine) as session:
         _, plain = create_api_key(session, store, "admin", "demo key")
         total = customer_count(session, store)
-    url = f"http://{settings.host}:{port}/graphql"
+    base = f"http://{settings.host}:{port}"
     console.print(f"\nDemo store {DEMO_STORE!r}: {total:,} customers.")
-    console.print(f"GraphiQL: [bold]{url}[/bold] (development mode: requests without a key act on the demo store)")
+    console.print(f"Dashboard: [bold]{base}/[/bold]", highlight=False)
+    console.print(f"GraphiQL:  [bold]{base}/graphql[/bold] (development mode: requests from this machine "
+                  "without a key act on the demo store)", highlight=False)
     console.print(f"API key (admin) for other clients: Authorization: Bearer {plain}")
     console.print('Try: { store { name customerCount } }\n')
     app_settings = settings.model_copy(update={"dev_store": DEMO_STORE, "embedded_scheduler": not settings.redis_url})

@@ -144,20 +144,22 @@ _COMMON_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
-#: Without GraphiQL the API serves no HTML at all, so nothing may load or frame anything.
-_STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+#: What the API's own answers (JSON, downloads) may load or frame: nothing. The web pages
+#: (`crm_graph.web.pages`) send a policy of their own, which this one does not replace.
+_DENY_ALL_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 
 
 class SecurityHeaders:
-    """Adds `_COMMON_HEADERS` (and a deny-all CSP when `strict`) to every HTTP response.
+    """Adds `_COMMON_HEADERS` and, unless the response has its own, the deny-all CSP to every HTTP
+    response.
 
-    API responses are also marked ``Cache-Control: no-store``: they carry customer data that no
-    shared cache should keep.
+    Responses without a Cache-Control of their own are marked ``Cache-Control: no-store``: API
+    answers carry customer data that no shared cache should keep.
     """
 
-    def __init__(self, app: ASGIApp, *, strict: bool) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.headers = _COMMON_HEADERS + ([_STRICT_CSP] if strict else [])
+        self.headers = [*_COMMON_HEADERS, _DENY_ALL_CSP]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -69,6 +69,23 @@ def ensure_environment(extras: str = "") -> Path:
     return venv_python()
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """Under CI=true, install Debian's chromium with apt when it is missing (the browser tests need it;
+    elsewhere they are skipped without it). A failed install is reported; the tests then fail."""
+    if os.environ.get("CI", "").lower() not in ("1", "true", "yes") or CHROMIUM.exists():
+        return
+    apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "-n", "apt-get"]
+    print("Installing chromium with apt-get for the browser tests ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in ([*apt, "update", "-q"], [*apt, "install", "-y", "-q", "chromium"]):
+        if subprocess.run(command, env=env).returncode != 0:
+            print(f"warning: `{' '.join(command)}` failed; the browser tests will fail.", file=sys.stderr)
+            return
+
+
 def run(python: Path, args: list[str]) -> None:
     """Run `python args...` in the repository root and exit with its code."""
     os.chdir(ROOT)

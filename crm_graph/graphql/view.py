@@ -13,6 +13,7 @@ from cross_web import HTTPException
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET
 
@@ -92,6 +93,12 @@ class CrmGraphQL(GraphQL):
             key, store = found
             context.store, context.role, context.api_key_id = store, Role(key.role), key.id
         return context
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the package's vendored files (Strawberry's page loads them from a CDN)."""
+        from crm_graph.web.pages import GRAPHIQL_CSP, graphiql_html, page_response
+
+        return page_response(graphiql_html(), GRAPHIQL_CSP)
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         """Run the request; a request Strawberry refuses (HTTP 4xx) is logged in one line."""

@@ -20,13 +20,16 @@ from strawberry.extensions import SchemaExtension
 from crm_graph.graphql.view import CrmGraphQL
 from crm_graph.observability import context, metrics
 
-#: The route label of a path: its first segment when the app has such a route, else "other".
-_ROUTES = {"graphql", "health", "ready", "exports", "webhooks", "metrics"}
+#: The route label of a path: its first segment when the app has such a route, "dashboard" for the
+#: page at /, else "other".
+_ROUTES = {"graphql", "health", "ready", "exports", "webhooks", "metrics", "assets"}
 
 
 def route_label(path: str) -> str:
     """A bounded label for `path` (never the raw path: it is the client's text)."""
     first = path.strip("/").split("/", 1)[0]
+    if not first:
+        return "dashboard"
     return first if first in _ROUTES else "other"
 
 
