@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session, create_engine
 
@@ -79,6 +79,34 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+#: Rows SQLite's ANALYZE samples per index: enough for the planner to tell a store's large tables
+#: from its small ones, and fast on any size of table (SQLite's `analysis_limit`).
+SQLITE_ANALYSIS_LIMIT = 1000
+
+
+def analyze_tables(connection: Connection | Session, tables: Sequence[str],
+                   columns: Mapping[str, str] | None = None) -> None:
+    """Refresh the query planner's statistics of `tables` after a bulk load, on either database.
+
+    Without statistics the planners guess, and after a load they guess wrong: SQLite, which keeps
+    none until ANALYZE runs, joined a 30-day range of a 2,000-customer store's orders to every order
+    line of the store per order (product pairs took 35 s; 9 ms with statistics). On PostgreSQL
+    `columns` may narrow a table to the columns that steer the look-ups (``{"customer": "id, email"}``);
+    SQLite analyzes whole tables, on a bounded sample.
+    """
+    if not tables:
+        return
+    dialect = connection.get_bind().dialect if isinstance(connection, Session) else connection.dialect
+    if dialect.name == "postgresql":
+        columns = columns or {}
+        listed = ", ".join(f"{table} ({columns[table]})" if table in columns else table for table in tables)
+        connection.execute(text(f"ANALYZE {listed}"))
+        return
+    connection.execute(text(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}"))
+    for table in tables:
+        connection.execute(text(f'ANALYZE "{table}"'))
 
 
 def begin_writing(session: Session) -> None:

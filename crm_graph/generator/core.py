@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from crm_graph.db import analyze_tables
 from crm_graph.errors import UserError
 from crm_graph.generator import bulk
 from crm_graph.generator.activity import draw_activity, draw_tags
@@ -115,12 +116,11 @@ def generate_store(engine: Engine, store: Store, *, customers: int, seed: int = 
         mark = time.perf_counter()
     summary.phases["commit"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    if postgres:
-        report("Analysing tables", 0, len(TABLES))
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for done, table in enumerate(TABLES, 1):
-                connection.execute(text(f'ANALYZE "{table}"'))
-                report("Analysing tables", done, len(TABLES))
+    report("Analysing tables", 0, len(TABLES))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for done, table in enumerate(TABLES, 1):
+            analyze_tables(connection, [table])
+            report("Analysing tables", done, len(TABLES))
     summary.phases["analyse"] = time.perf_counter() - mark
     summary.seconds = time.perf_counter() - started
     return summary

@@ -228,3 +228,16 @@ def test_everything_happens_in_the_two_years_before_the_anchor(engine, generated
     assert len(tags) >= 15 and tags[0][1] > 4 * tags[-1][1]  # Zipf-like popularity
     assert scalar(engine, "SELECT COUNT(*) FROM customer_tag WHERE store_id = :s AND removed_at IS NOT NULL", store) > 0
     assert scalar(engine, "SELECT COUNT(*) FROM customer_tag WHERE store_id = :s AND removed_at <= applied_at", store) == 0
+
+
+def test_the_planner_knows_the_generated_tables_sizes(engine, generated):
+    """The generator refreshes the planner's statistics: without them SQLite's planner guessed the
+    order lines few and scanned all of them for every order (product pairs of a year took minutes)."""
+    store, summary = generated
+    if engine.dialect.name == "sqlite":
+        stats = dict(rows(engine, "SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'order_line'", store))
+        assert stats, "order_line was never analyzed"
+        estimated = {int(stat.split()[0]) for stat in stats.values()}
+    else:
+        estimated = {int(scalar(engine, "SELECT reltuples FROM pg_class WHERE relname = 'order_line'", store))}
+    assert all(estimate >= summary.counts["order_line"] for estimate in estimated), (estimated, summary.counts)

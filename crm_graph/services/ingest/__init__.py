@@ -14,11 +14,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
 from sqlmodel import Session
 
 from crm_graph.connectors.records import DEMO_SOURCE, Record, RecordError
-from crm_graph.db import begin_writing
+from crm_graph.db import analyze_tables, begin_writing
 from crm_graph.errors import UserError
 from crm_graph.models import Store
 from crm_graph.services.customer_stats import refresh_customer_stats
@@ -67,20 +66,20 @@ _ANALYZED_BY_KIND = {
 #: where the others (names, addresses, figures: most of a customer row) would cost most of the ANALYZE;
 #: autovacuum keeps those.
 _ANALYZED_COLUMNS = {
-    "customer": "customer (id, store_id, email, phone, erased_at)",
-    "customer_identity": "customer_identity (store_id, source, external_id, customer_id)",
-    "consent_event": "consent_event (store_id, customer_id, channel, occurred_at, state)",
+    "customer": "id, store_id, email, phone, erased_at",
+    "customer_identity": "store_id, source, external_id, customer_id",
+    "consent_event": "store_id, customer_id, channel, occurred_at, state",
 }
 
 
-def _analyzed(kinds) -> str:
-    """The tables (and columns) to analyze after a batch of records of `kinds` (in `_ANALYZED`'s order)."""
+def _analyzed(kinds) -> list[str]:
+    """The tables to analyze after a batch of records of `kinds` (in `_ANALYZED`'s order)."""
     wanted = {name.strip() for kind in kinds for name in _ANALYZED_BY_KIND.get(kind, _ANALYZED).split(",")}
-    return ", ".join(_ANALYZED_COLUMNS.get(name, name) for name in _ANALYZED.split(", ") if name in wanted)
+    return [name for name in _ANALYZED.split(", ") if name in wanted]
 
 
 class AnalyzePolicy:
-    """When a long load should refresh PostgreSQL's statistics: on its first batch, then each time
+    """When a long load should refresh the planner's statistics: on its first batch, then each time
     the number of records it wrote doubles (a dozen times for millions of rows).
 
     Right after a bulk load the planner believes the store's rows are few and picks nested loops
@@ -104,8 +103,8 @@ def ingest_records(session: Session, store: Store, records: Iterable[Record], *,
                    analyze: bool = False) -> IngestResult:
     """Write a batch of records of one `source` for `store` in the session's transaction (no commit).
 
-    `analyze` refreshes PostgreSQL's statistics before the derived figures are computed (see
-    `AnalyzePolicy`); it is ignored on SQLite. The generator's source (``demo``) is refused: generated
+    `analyze` refreshes the planner's statistics of the tables the batch wrote, before the derived
+    figures are computed (see `AnalyzePolicy`, `crm_graph.db.analyze_tables`). The generator's source (``demo``) is refused: generated
     rows are never matched or overwritten by a connector or an import.
     """
     if source == DEMO_SOURCE:
@@ -143,8 +142,8 @@ def ingest_records(session: Session, store: Store, records: Iterable[Record], *,
             step = apply_deletions(session, store, source, batch)
         outcome.merge(step)
     tables = _analyzed(by_kind)
-    if analyze and tables and session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {tables}"))
+    if analyze:
+        analyze_tables(session, tables, _ANALYZED_COLUMNS)
     if outcome.touched_customers:
         refresh_customer_stats(session, store, outcome.touched_customers)
     if outcome.activity_customers or outcome.touched_customers:

@@ -75,3 +75,15 @@ def test_bad_arguments_and_empty_range(session, shop):
         product_popularity(session, store, r, limit=0)
     with pytest.raises(UserError, match="minOrders"):
         product_pairs(session, store, r, min_orders=0)
+
+
+def test_a_product_on_two_lines_of_an_order_pairs_once(session, store):
+    b = StoreBuilder(session, store)
+    p1, p2 = b.product("P1"), b.product("P2")
+    buyer = b.customer(email="twice@example.com")
+    b.order(buyer, "25.00", utc(2026, 6, 2, 10), lines=[(p1, 1, "10.00"), (p2, 1, "5.00"), (p2, 2, "5.00")])
+    b.order(buyer, "15.00", utc(2026, 6, 3, 10), lines=[(p2, 1, "5.00"), (p1, 1, "10.00"), (p1, 1, "10.00")])
+    b.commit()
+    pairs = product_pairs(session, store, make_range(date(2026, 6, 1), date(2026, 6, 30), store.tz))
+    assert [(x.product_a_id, x.product_b_id, x.orders, x.orders_with_a, x.orders_with_b, x.total_orders)
+            for x in pairs] == [(p1.id, p2.id, 2, 2, 2, 2)]
