@@ -119,6 +119,19 @@ def _recompute(engine, store) -> tuple[float, tuple]:
     return seconds, (first, last)
 
 
+async def _recompute_and_compare(api: Api, engine, store, first, last, live: dict) -> None:
+    """Run the recompute the scheduler plans, then check the range's answer is STORED and equal to `live`."""
+    seconds, (stale_first, stale_last) = await asyncio.to_thread(_recompute, engine, store)
+    days = (stale_last - stale_first).days + 1
+    print(f"recompute {stale_first}..{stale_last} ({days} days): {seconds:.1f} s = {seconds / days:.2f} s/day, "
+          f"load average {_load()}")
+    again_seconds, stored = await api.dashboard(first, last)
+    print(f"answer afterwards {again_seconds:.2f} s, {stored['freshness']['source']}; equal to the live answer: "
+          f"{_figures(stored) == _figures(live)}")
+    assert stored["freshness"]["source"] == "STORED", stored["freshness"]
+    assert _figures(stored) == _figures(live)
+
+
 async def main_async(args) -> None:
     engine = create_db_engine(args.database_url)
     use_database(Settings(_env_file=None, database_url=args.database_url))
@@ -166,16 +179,7 @@ async def _late_order(api: Api, engine, store, today, late_days: int) -> None:
           f"spenders {live['spendersProspects']['spenders']:,}")
     assert live["freshness"]["source"] == "LIVE", live["freshness"]
     assert live["spendersProspects"]["spenders"] == before["spendersProspects"]["spenders"] + 1
-    seconds, (stale_first, stale_last) = await asyncio.to_thread(_recompute, engine, store)
-    days = (stale_last - stale_first).days + 1
-    print(f"recompute {stale_first}..{stale_last} ({days} days): {seconds:.1f} s = {seconds / days:.2f} s/day, "
-          f"load average {_load()}")
-    again_seconds, stored = await api.dashboard(first, last)
-    print(f"answer afterwards {again_seconds:.2f} s, {stored['freshness']['source']}; equal to the live answer: "
-          f"{_figures(stored) == _figures(live)}")
-    assert stored["freshness"]["source"] == "STORED", stored["freshness"]
-    assert _figures(stored) == _figures(live)
-
+    await _recompute_and_compare(api, engine, store, first, last, live)
 
 
 async def _erasure(api: Api, engine, store, today, erase_days: int) -> None:
@@ -196,15 +200,7 @@ async def _erasure(api: Api, engine, store, today, erase_days: int) -> None:
           f"spenders {before['spendersProspects']['spenders']:,} -> {live['spendersProspects']['spenders']:,}")
     assert live["freshness"]["source"] == "LIVE", live["freshness"]
     assert live["spendersProspects"]["spenders"] == before["spendersProspects"]["spenders"] - 1
-    seconds, (stale_first, stale_last) = await asyncio.to_thread(_recompute, engine, store)
-    days = (stale_last - stale_first).days + 1
-    print(f"recompute {stale_first}..{stale_last} ({days} days): {seconds:.1f} s = {seconds / days:.2f} s/day, "
-          f"load average {_load()}")
-    again_seconds, stored = await api.dashboard(first, last)
-    print(f"answer afterwards {again_seconds:.2f} s, {stored['freshness']['source']}; equal to the live answer: "
-          f"{_figures(stored) == _figures(live)}")
-    assert stored["freshness"]["source"] == "STORED", stored["freshness"]
-    assert _figures(stored) == _figures(live)
+    await _recompute_and_compare(api, engine, store, first, last, live)
 
 
 def main() -> None:

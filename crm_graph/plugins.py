@@ -118,14 +118,20 @@ def _joined(results) -> list:
     return [item for result in results for item in (result or ())]
 
 
+def _by_unique_name(results, what: str) -> dict:
+    """The registered items of a hook's `results` by their `name`; two different items of one name are
+    a UserError (two installed plugins claim it)."""
+    found = {}
+    for item in _joined(results):
+        if item.name in found and found[item.name] is not item:
+            raise UserError(f"Two plugins register {what} named {item.name!r}; uninstall one.")
+        found[item.name] = item
+    return found
+
+
 def connector_classes() -> dict:
     """Every registered connector class by name."""
-    classes = {}
-    for cls in _joined(get_plugin_manager().hook.register_connectors()):
-        if cls.name in classes and classes[cls.name] is not cls:
-            raise UserError(f"Two plugins register a connector named {cls.name!r}; uninstall one.")
-        classes[cls.name] = cls
-    return classes
+    return _by_unique_name(get_plugin_manager().hook.register_connectors(), "a connector")
 
 
 def get_connector_class(name: str):
@@ -153,9 +159,4 @@ def csv_mappings() -> dict:
 
 def metrics() -> dict:
     """Every registered analytics metric (`crm_graph.services.analytics.contract.Metric`) by name."""
-    found = {}
-    for metric in _joined(get_plugin_manager().hook.register_metrics()):
-        if metric.name in found and found[metric.name] is not metric:
-            raise UserError(f"Two plugins register an analytics metric named {metric.name!r}; uninstall one.")
-        found[metric.name] = metric
-    return found
+    return _by_unique_name(get_plugin_manager().hook.register_metrics(), "an analytics metric")
