@@ -129,12 +129,14 @@ def _running(args: list[str], env: dict[str, str], workdir: Path, port: int, tim
 
 
 @contextmanager
-def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout: float = 300, port: int | None = None):
+def demo_server(database_url: str, workdir: Path, customers: int = 400, timeout: float = 300, port: int | None = None,
+                **settings: str):
     """Run `crm-graph demo` on `database_url` (a fresh database) until the context ends, on `port`
-    (default: a free one)."""
+    (default: a free one), with `settings` as extra environment variables (CRM_GRAPH_...)."""
     port = port or free_port()
     args = ["demo", "--customers", str(customers), "--port", str(port)]
-    with _running(args, _environment(database_url, workdir), workdir, port, timeout, needs_key=True) as (base, lines, key):
+    environment = _environment(database_url, workdir, **settings)
+    with _running(args, environment, workdir, port, timeout, needs_key=True) as (base, lines, key):
         server = DemoServer(base, key, lines)
         try:
             yield server

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import pytest
 
 from tests.conftest import BACKENDS, create_postgres_database, drop_postgres_database
-from tests.web.browser import Page, demo_server, launch_chromium, production_server, require_browser, screenshot_dir
+from tests.web.browser import (Page, demo_server, free_port, launch_chromium, production_server, require_browser,
+                               screenshot_dir)
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +40,8 @@ def server(request, tmp_path_factory, browser):
     else:
         url = create_postgres_database("crm_graph_web")
     try:
-        with demo_server(url, workdir) as running:
+        # connectors may reach this machine, so a sync can fail for real (nothing listens there)
+        with demo_server(url, workdir, CRM_GRAPH_ALLOW_PRIVATE_CONNECTOR_URLS="true") as running:
             running.backend, running.database_url, running.workdir = request.param, url, workdir
             yield running
     finally:
@@ -334,3 +337,84 @@ def test_production_asks_for_a_key_and_keeps_it_only_for_the_session(browser, se
             second.open("/").wait_for_selector("#key-dialog[open]")
         finally:
             second.close()
+
+
+def test_a_slow_request_says_so_and_a_failed_one_can_be_retried(browser, server, tmp_path_factory):
+    """The loading state tells a slow answer apart, and a request that fails in the network shows the
+    error in place with a Retry that loads the screen once the network is back."""
+    opened = Page(browser, server, screenshot_dir(tmp_path_factory, server.backend))
+    try:
+        p = opened.page
+
+        def slow(route):
+            time.sleep(4)
+            route.continue_()
+
+        p.route("**/graphql", slow)
+        opened.open("/")
+        p.wait_for_selector("main[aria-busy=true] .state.loading >> text=taking longer than usual")
+        p.wait_for_selector('[data-widget="rfm"]', timeout=60_000)
+        assert p.get_attribute("main", "aria-busy") is None
+        p.unroute("**/graphql")
+
+        p.route("**/graphql", lambda route: route.abort("connectionrefused"))
+        p.goto(server.base + "/#/customers")
+        p.wait_for_selector('.state.error[role="alert"] button:text("Retry")')
+        opened.shot("request-failed")
+        p.unroute("**/graphql")
+        p.click('.state.error[role="alert"] button:text("Retry")')
+        p.wait_for_selector('[data-testid="customer-table"]')
+        # the refused request is the only error the page reports
+        assert [e for e in opened.errors if "net::ERR_CONNECTION_REFUSED" not in e] == []
+    finally:
+        opened.close()
+
+
+def test_a_failed_job_shows_its_reason(page, server):
+    """A background job that fails for real (a sync of a shop that does not answer) is listed as
+    failed, with the reason the API gives."""
+    nobody = free_port()  # nothing listens there
+    server.data('mutation($s: JSON!) { registerConnector(connector: "woocommerce", settings: $s) { connector } }',
+                {"s": {"url": f"http://127.0.0.1:{nobody}", "consumer_key": "ck_x", "consumer_secret": "cs_x",
+                       "max_retries": 0, "retry_backoff": 0, "timeout": 2}})
+    started = server.data('mutation { startSync(connector: "woocommerce") { id } }')["startSync"]
+    done = server.wait_for_job(started["id"])
+    assert done["status"] == "FAILED" and "could not reach" in done["error"], done
+    p = page.open("/#/customers")
+    item = f'[data-testid="jobs"] li[data-job="{started["id"]}"]'
+    p.wait_for_selector(item)
+    assert p.get_attribute(item, "data-status") == "FAILED"
+    assert p.inner_text(f"{item} .error") == done["error"]
+    assert p.inner_text(f"{item} .status-FAILED") == "Failed"
+    page.shot("jobs")
+
+
+def test_bulk_consent_and_a_saved_segment(page, server):
+    """Set a consent for the selected customers, and save the current filter as a segment: both
+    through the API, as the store then reads them."""
+    country = server.data("{ customers(first: 1) { facets { countries(limit: 1) { value } } } }")["customers"]["facets"]["countries"][0]["value"]
+    p = page.open(f"/#/customers?country={country}")
+    p.wait_for_selector('[data-testid="customer-table"]')
+    ids = p.eval_on_selector_all('[data-testid="customer-table"] tbody tr', "rows => rows.slice(0, 2).map(r => r.dataset.id)")
+    for customer_id in ids:
+        p.check(f'[data-testid="customer-table"] tr[data-id="{customer_id}"] input[type="checkbox"]')
+    p.select_option('select[aria-label="Consent channel"]', "SMS")
+    p.select_option('select[aria-label="Consent state"]', "SUBSCRIBED")
+    p.click("button:text('Set consent')")
+    p.wait_for_selector(".toast >> text=Consent set for 2 customers")
+    for customer_id in ids:
+        consents = server.data("query($id: ID!) { customer(id: $id) { consents { channel state } } }",
+                               {"id": customer_id})["customer"]["consents"]
+        assert {c["channel"]: c["state"] for c in consents}["SMS"] == "SUBSCRIBED", customer_id
+
+    name = f"Customers in {country}"
+    p.fill('input[aria-label="Name of the new segment"]', name)
+    p.click("button:text('Save filter as segment')")
+    p.wait_for_selector(f".toast >> text=Segment “{name}” saved.")
+    saved = [s for s in server.data("{ segments { id name } }")["segments"] if s["name"] == name]
+    assert len(saved) == 1
+    p.wait_for_function("id => location.hash.includes('segment=' + id)", arg=saved[0]["id"])
+    p.wait_for_selector(f'[data-testid="segment-{saved[0]["id"]}"]')
+    counted = server.data("query($c: [String!]) { customers(filter: {countries: $c}, first: 1) { totalCount } }", {"c": [country]})
+    p.wait_for_function("n => document.querySelector('[data-testid=total-count]')?.dataset.value === n",
+                        arg=str(counted["customers"]["totalCount"]))
