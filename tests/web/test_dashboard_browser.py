@@ -275,6 +275,16 @@ def test_lifecycle_screen_matches_the_api(page, server):
                         ["customers"]["totalCount"])
     assert [int(row[1]) for row in _rows(p, "palive-table")] == expected
     assert sum(expected) > 0
+    # predicted 12-month value bands: [0, 50), [50, 100), ..., 1000 and more
+    values = [0, 50, 100, 250, 500, 1000]
+    expected = []
+    for low, high in zip(values, [*values[1:], None]):
+        f = {"predictedValueMin": str(low)} if high is None else \
+            {"predictedValueMin": str(low), "predictedValueMax": f"{high - 0.01:.2f}"}
+        expected.append(server.data("query($f: CustomerFilter) { customers(filter: $f, first: 1) { totalCount } }", {"f": f})
+                        ["customers"]["totalCount"])
+    assert [int(row[1].replace(",", "")) for row in _rows(p, "clv-table")] == expected
+    assert sum(expected) > 0
     page.shot("lifecycle")
 
 
