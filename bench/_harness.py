@@ -25,7 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 QUERIES = {
-    # A. the consent KPI cards of the dashboard (SPEC §4 A), the query the load target is set for
+    # A. the consent KPI cards of the dashboard (docs/metrics.md, widget A), the query the load target is set for
     "consent": "{ dashboard(preset: LAST_30_DAYS) { consentKpis { channel bucket count previousCount change "
                "relativeChange } } }",
     # the smallest query that still reads the database, for a store without the dashboard

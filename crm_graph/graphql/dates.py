@@ -1,4 +1,4 @@
-"""The date arguments every analytics field takes: `range`, `preset` and `granularity` (SPEC §3).
+"""The date arguments every analytics field takes: `range`, `preset` and `granularity` (docs/metrics.md, “Dates”).
 
 Declare the range argument as ``Annotated[DateRangeInput | None, strawberry.argument(name="range")]``
 (a Python parameter called `range` would shadow the builtin), then turn the arguments into a

@@ -39,7 +39,7 @@ MUTATIONS: tuple[type, ...] = (
     ClvFitStartMutation,
 )
 
-#: Limits on what one request may ask for (SPEC §7); they reject a query before it runs.
+#: Limits on what one request may ask for (docs/SECURITY.md); they reject a query before it runs.
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000

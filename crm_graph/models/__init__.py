@@ -1,4 +1,4 @@
-"""The data model (SPEC §2): every table, imported here so that the metadata is complete."""
+"""The data model (its meaning: docs/metrics.md, “Who is counted”): every table, imported here so that the metadata is complete."""
 
 from crm_graph.models.base import SQLModel
 from crm_graph.models.store import Store, StoreSettings

@@ -73,7 +73,7 @@ class DailyTagCount(SQLModel, table=True):
 
 
 class DailySpenderThresholds(SQLModel, table=True):
-    """The spender-segment thresholds of a store as of a day, and the segment sizes (SPEC §4.G).
+    """The spender-segment thresholds of a store as of a day, and the segment sizes (docs/metrics.md, widget G).
 
     `value_low`/`value_high` are the percentiles rounded up to the cent (which keeps every customer,
     whose amounts are whole cents, in the same segment); `settings_key` as in `DailyCustomerCount`.

@@ -69,7 +69,7 @@ class Customer(SQLModel, table=True):
 
     @property
     def is_identified(self) -> bool:
-        """Identified = has an email, a phone or a store account (SPEC §2)."""
+        """Identified = has an email, a phone or a store account (docs/metrics.md, “Who is counted”)."""
         return bool(self.email or self.phone or self.has_account)
 
 

@@ -32,7 +32,7 @@ class ConsentState(StrEnum):
 
 
 class ConsentBucket(StrEnum):
-    """The three buckets the dashboard shows (SPEC §2, Consent)."""
+    """The three buckets the dashboard shows (docs/metrics.md, “Who is counted”, Consent)."""
 
     SUBSCRIBED = "SUBSCRIBED"
     UNSUBSCRIBED = "UNSUBSCRIBED"
@@ -70,7 +70,7 @@ class OrderStatus(StrEnum):
     FAILED = "FAILED"
 
 
-#: A counted order is paid, completed, or paid and later refunded (SPEC §2, Order).
+#: A counted order is paid, completed, or paid and later refunded (docs/metrics.md, “Who is counted”, Order).
 COUNTED_ORDER_STATUSES: tuple[str, ...] = (
     OrderStatus.PAID.value,
     OrderStatus.COMPLETED.value,
@@ -106,7 +106,7 @@ class Role(StrEnum):
 
 
 class RfmScheme(StrEnum):
-    """The RFM scoring scheme of a store (SPEC §4.I)."""
+    """The RFM scoring scheme of a store (docs/metrics.md, “RFM grid”)."""
 
     QUINTILE = "QUINTILE"
     EDRONE = "EDRONE"

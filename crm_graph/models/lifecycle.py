@@ -12,7 +12,7 @@ from crm_graph.models.types import BigId, JsonType, Money
 
 
 class ClvModel(SQLModel, table=True):
-    """One fit of the BG/NBD and Gamma-Gamma models for a store (SPEC §4.O), kept as history.
+    """One fit of the BG/NBD and Gamma-Gamma models for a store (docs/metrics.md, “Lifecycle and marketing”), kept as history.
 
     `status` is READY (parameters usable), NOT_ENOUGH_HISTORY (the store has too little data for
     the models to mean anything; `reason` says what is missing) or FAILED (the optimiser found no

@@ -13,7 +13,7 @@ from crm_graph.models.types import JsonType
 
 
 class StoreSettings(BaseModel):
-    """Per-store analytics settings (SPEC §2): activity windows, spender percentiles, RFM scheme."""
+    """Per-store analytics settings (docs/metrics.md, “Who is counted”): activity windows, spender percentiles, RFM scheme."""
 
     active_days: int = PydanticField(default=7, ge=0, description="ACTIVE = last activity 0..active_days days before.")
     low_risk_days: int = PydanticField(default=30, ge=1, description="LOW_RISK = up to this many days; older is HIGH_RISK.")
@@ -22,7 +22,7 @@ class StoreSettings(BaseModel):
     )
     rfm_scheme: RfmScheme = RfmScheme.QUINTILE
     frequent_min_orders: int = PydanticField(default=3, ge=2, description="The frequent threshold is at least this.")
-    # Predicted CLV (SPEC §4.O): below these a fit reports NOT_ENOUGH_HISTORY instead of numbers.
+    # Predicted CLV (docs/metrics.md, “Lifecycle and marketing”): below these a fit reports NOT_ENOUGH_HISTORY instead of numbers.
     clv_min_customers: int = PydanticField(default=100, ge=2, description="Buyers a CLV fit needs at least.")
     clv_min_repeat_customers: int = PydanticField(
         default=20, ge=2, description="Repeat buyers (2+ order days) a CLV fit needs at least."
@@ -30,7 +30,7 @@ class StoreSettings(BaseModel):
     clv_min_history_days: int = PydanticField(
         default=90, ge=1, description="Days from the first order to the cut-off a CLV fit needs at least."
     )
-    # Lifecycle stages (SPEC §4.O; rules in docs/metrics.md).
+    # Lifecycle stages (rules in docs/metrics.md, “Lifecycle and marketing”).
     lifecycle_new_days: int = PydanticField(
         default=30, ge=1, description="NEW = first order within this many days; also the REACTIVATED window."
     )

@@ -1,4 +1,4 @@
-"""Date ranges, presets, granularity buckets and comparisons (SPEC §3).
+"""Date ranges, presets, granularity buckets and comparisons (docs/metrics.md, “Dates”).
 
 Every metric is asked about local days of the store's timezone. A range of local days
 [first_day, last_day] (both inclusive) becomes the half-open UTC interval [start, end), where
@@ -34,7 +34,7 @@ KPI_COMPARISON_DAYS = 30
 
 
 class DatePreset(StrEnum):
-    """A named range relative to the store's local today (SPEC §3)."""
+    """A named range relative to the store's local today (docs/metrics.md, “Dates”)."""
 
     TODAY = "TODAY"
     YESTERDAY = "YESTERDAY"

@@ -1,4 +1,4 @@
-"""The one customer filter (SPEC §4.K), compiled to SQL.
+"""The one customer filter (docs/customers.md, “The filter”), compiled to SQL.
 
 The customer list, its facets, saved segments, bulk mutations and exports all take a
 `CustomerFilter`. It is a pydantic model, so a saved segment stores it as JSON
@@ -88,7 +88,7 @@ class RevenueBand(StrEnum):
 
 
 class ValueSegment(StrEnum):
-    """Spender segment by lifetime net revenue (SPEC §4.G): below the low percentile, to the high one, above."""
+    """Spender segment by lifetime net revenue (docs/metrics.md, widget G): below the low percentile, to the high one, above."""
 
     SMALL = "SMALL"
     MEDIUM = "MEDIUM"
@@ -96,7 +96,7 @@ class ValueSegment(StrEnum):
 
 
 class FrequencySegment(StrEnum):
-    """Spender segment by counted orders (SPEC §4.G): 1, 2 to below the frequent threshold, at least it."""
+    """Spender segment by counted orders (docs/metrics.md, widget G): 1, 2 to below the frequent threshold, at least it."""
 
     ONE_TIME = "ONE_TIME"
     REPEAT = "REPEAT"
@@ -117,7 +117,7 @@ class RfmCell(BaseModel):
 
 
 class RfmFilter(BaseModel):
-    """Customers in RFM segments or cells of the grid computed over a range (SPEC §4.I).
+    """Customers in RFM segments or cells of the grid computed over a range (docs/metrics.md, “RFM grid”).
 
     The range is `preset` (kept relative, so a saved segment moves with the days) or `first_day`..
     `last_day`; neither: LAST_30_DAYS. `scheme` defaults to the store's. Segments and cells are ORed

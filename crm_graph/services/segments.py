@@ -1,4 +1,4 @@
-"""Saved segments (SPEC §4.N): a named `CustomerFilter`, its live members, and its counts.
+"""Saved segments (docs/customers.md, “Segments”): a named `CustomerFilter`, its live members, and its counts.
 
 Membership is always live: the segment's filter compiled to SQL. `member_count` is a precomputed
 count with its freshness (`last_computed_at`, `computing`, `last_error`), refreshed by a worker

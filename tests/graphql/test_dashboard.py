@@ -1,4 +1,4 @@
-"""The dashboard over GraphQL: every widget of SPEC §4 A–H in one request, and bad input."""
+"""The dashboard over GraphQL: every widget of docs/metrics.md, widgets A–H in one request, and bad input."""
 
 from datetime import date, timedelta
 

@@ -1,4 +1,4 @@
-"""Lifecycle and marketing analytics through GraphQL (SPEC §4.O): every root field and the Customer fields."""
+"""Lifecycle and marketing analytics through GraphQL (docs/metrics.md, “Lifecycle and marketing”): every root field and the Customer fields."""
 
 from __future__ import annotations
 

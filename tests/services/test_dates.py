@@ -1,4 +1,4 @@
-"""Date ranges, presets, buckets and comparisons (SPEC §3), with DST days in Europe/Warsaw."""
+"""Date ranges, presets, buckets and comparisons (docs/metrics.md, “Dates”), with DST days in Europe/Warsaw."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone

@@ -25,4 +25,4 @@ class ConnectorQuery:
     @strawberry.field(description="The connectors the installed plugins provide. Cost: 1.", metadata=field_cost(1))
     def installed_connectors(self, info: Info) -> list[InstalledConnectorType]:
         info.context.require()
-        return [InstalledConnectorType.from_info(item) for item in service.installed_connectors()]
+        return [InstalledConnectorType.from_model(item) for item in service.installed_connectors()]

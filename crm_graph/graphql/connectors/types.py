@@ -19,7 +19,7 @@ class InstalledConnectorType:
     secret_fields: list[str] = strawberry.field(description="Settings that are secrets (never returned).")
 
     @classmethod
-    def from_info(cls, info: ConnectorInfo) -> "InstalledConnectorType":
+    def from_model(cls, info: ConnectorInfo) -> "InstalledConnectorType":
         """The GraphQL view of an installed connector."""
         return cls(name=info.name, title=info.title, settings_schema=info.settings_schema,
                    secret_fields=list(info.secret_fields))

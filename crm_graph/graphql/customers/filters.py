@@ -52,7 +52,7 @@ class RfmCellInput:
 
 @strawberry.input(
     name="RfmFilter",
-    description="Customers of the RFM grid over a range (SPEC §4.I): in any of `segments` and/or any of `cells`. "
+    description="Customers of the RFM grid over a range, scored as `rfmGrid` scores them: in any of `segments` and/or any of `cells`. "
     "Clicking a grid cell is this filter, so a cell can be listed, exported and saved as a segment.",
 )
 class RfmFilterInput:
@@ -130,10 +130,10 @@ class CustomerFilterInput:
     predicted_value_max: Decimal | None = strawberry.field(default=None, description="Predicted 12-month value at most this.")
     segment_id: strawberry.ID | None = strawberry.field(default=None, description="Also a member of this saved segment.")
     value_segments: list[ValueSegment] | None = strawberry.field(
-        default=None, description="Spenders in any of these value segments (SPEC §4.G)."
+        default=None, description="Spenders in any of these value segments (lifetime net revenue against the store's percentile thresholds, as `spenderSegments` counts them)."
     )
     frequency_segments: list[FrequencySegment] | None = strawberry.field(
-        default=None, description="Spenders in any of these frequency segments (SPEC §4.G)."
+        default=None, description="Spenders in any of these frequency segments (counted orders: one, repeat, frequent, as `spenderSegments` counts them)."
     )
     spender_segments_as_of: datetime.date | None = strawberry.field(
         default=None, description="Day the spender segments are computed at (default: the store's today)."

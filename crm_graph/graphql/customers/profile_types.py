@@ -57,7 +57,7 @@ class CustomerTagType:
     source: str = strawberry.field(description="Who put it on: a connector, import or api.")
 
     @classmethod
-    def from_applied(cls, tag: AppliedTag) -> CustomerTagType:
+    def from_model(cls, tag: AppliedTag) -> CustomerTagType:
         """The GraphQL view of a tag on a customer."""
         return cls(name=tag.name, applied_at=tag.applied_at, source=tag.source)
 
@@ -141,7 +141,7 @@ class BoughtProductType:
     last_bought_at: datetime = strawberry.field(description="When it was last bought.")
 
     @classmethod
-    def from_bought(cls, item: BoughtProduct) -> BoughtProductType:
+    def from_model(cls, item: BoughtProduct) -> BoughtProductType:
         """The GraphQL view of a bought product."""
         return cls(
             product_id=strawberry.ID(str(item.product_id)), name=item.name, sku=item.sku, orders=item.orders,
@@ -160,7 +160,7 @@ class CustomerRevenueType:
     last_order_at: datetime | None = strawberry.field(description="Latest counted order.")
 
     @classmethod
-    def from_stats(cls, stats: RevenueStats) -> CustomerRevenueType:
+    def from_model(cls, stats: RevenueStats) -> CustomerRevenueType:
         """The GraphQL view of revenue stats."""
         return cls(
             total_sales=stats.total_sales, refunds=stats.refunds, net_revenue=stats.net_revenue, orders=stats.orders,
@@ -181,7 +181,7 @@ class ActivityEventType:
         return cls(kind=ActivityKind(event.kind), occurred_at=event.occurred_at, source=event.source)
 
 
-@strawberry.type(name="CustomerSpenderSegment", description="A spender's value and frequency segment today (SPEC §4.G).")
+@strawberry.type(name="CustomerSpenderSegment", description="A spender's value and frequency segment today, as `spenderSegments` counts them.")
 class CustomerSpenderSegmentType:
     value: ValueSegment = strawberry.field(description="SMALL, MEDIUM or BIG by lifetime net revenue.")
     frequency: FrequencySegment = strawberry.field(description="ONE_TIME, REPEAT or FREQUENT by counted orders.")
@@ -190,7 +190,7 @@ class CustomerSpenderSegmentType:
     frequent_threshold: int = strawberry.field(description="Counted orders from which a spender is FREQUENT.")
 
     @classmethod
-    def from_segment(cls, segment: CustomerSpenderSegment) -> CustomerSpenderSegmentType:
+    def from_model(cls, segment: CustomerSpenderSegment) -> CustomerSpenderSegmentType:
         """The GraphQL view of a spender segment."""
         return cls(
             value=ValueSegment(segment.value), frequency=FrequencySegment(segment.frequency),
@@ -198,7 +198,7 @@ class CustomerSpenderSegmentType:
         )
 
 
-@strawberry.type(name="CustomerRfm", description="A customer's place in the RFM grid of a range (SPEC §4.I).")
+@strawberry.type(name="CustomerRfm", description="A customer's place in the RFM grid of a range, as `rfmGrid` scores it.")
 class CustomerRfmType:
     recency_days: int = strawberry.field(description="Days between the last counted order in the range and its end.")
     frequency: int = strawberry.field(description="Counted orders in the range.")
@@ -210,7 +210,7 @@ class CustomerRfmType:
     segment: RfmSegment = strawberry.field(description="The segment of the (R, FM) cell.")
 
     @classmethod
-    def from_rfm(cls, rfm: CustomerRfm) -> CustomerRfmType:
+    def from_model(cls, rfm: CustomerRfm) -> CustomerRfmType:
         """The GraphQL view of a customer's RFM cell."""
         return cls(recency_days=rfm.recency_days, frequency=rfm.frequency, monetary=rfm.monetary, r=rfm.r, f=rfm.f,
                    m=rfm.m, fm=rfm.fm, segment=RfmSegment(rfm.segment))

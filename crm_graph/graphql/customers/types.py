@@ -102,7 +102,7 @@ class CustomerType:
                       metadata=field_cost(1))
     async def tags(self, info: Info) -> list[CustomerTagType]:
         rows = await loaders.tags_by_customer_loader(info.context).load(int(self.id))
-        return [CustomerTagType.from_applied(row) for row in rows]
+        return [CustomerTagType.from_model(row) for row in rows]
 
     @strawberry.field(description="The latest orders (any status), newest first; at most 100. Cost: `first` (default 20) "
                       "per customer, and what each order selects costs `first` times.",
@@ -115,13 +115,13 @@ class CustomerType:
                       metadata=field_cost(1))
     async def products_bought(self, info: Info) -> list[BoughtProductType]:
         rows = await loaders.products_by_customer_loader(info.context).load(int(self.id))
-        return [BoughtProductType.from_bought(row) for row in rows]
+        return [BoughtProductType.from_model(row) for row in rows]
 
     @strawberry.field(description="Total sales, refunds, net revenue, orders, AOV, first and last order. Cost: 1 (per customer: it is multiplied by the page around it).",
                       metadata=field_cost(1))
     async def revenue(self, info: Info) -> CustomerRevenueType:
         stats = await loaders.revenue_by_customer_loader(info.context).load(int(self.id))
-        return CustomerRevenueType.from_stats(stats)
+        return CustomerRevenueType.from_model(stats)
 
     @strawberry.field(description="The latest activity events, newest first; at most 100. Cost: `first` (default 10) "
                       "per customer.", metadata=page_cost("first", default=10, max_size=100))
@@ -133,7 +133,7 @@ class CustomerType:
                       metadata=field_cost(1))
     async def spender_segment(self, info: Info) -> CustomerSpenderSegmentType | None:
         segment = await loaders.spender_segment_by_customer_loader(info.context).load(int(self.id))
-        return CustomerSpenderSegmentType.from_segment(segment) if segment else None
+        return CustomerSpenderSegmentType.from_model(segment) if segment else None
 
     @strawberry.field(description="RFM cell and segment over a range (default LAST_30_DAYS); null off the grid. "
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30). Counted once per place it is written, not per customer: the scores of a "
@@ -150,7 +150,7 @@ class CustomerType:
         chosen = (scheme or store.analytics_settings.rfm_scheme).value
         key = (int(self.id), resolved.first_day, resolved.last_day, chosen)
         found = await loaders.rfm_by_customer_loader(info.context).load(key)
-        return CustomerRfmType.from_rfm(found) if found else None
+        return CustomerRfmType.from_model(found) if found else None
 
     @strawberry.field(description="Predicted lifetime value from the store's latest CLV fit; null for prospects or before a fit. Cost: 1 (per customer: it is multiplied by the page around it).",
                       metadata=field_cost(1))

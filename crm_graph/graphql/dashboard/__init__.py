@@ -1,1 +1,1 @@
-"""The edrone dashboard (SPEC §4 A–H): one `dashboard` root field whose sub-fields are the widgets."""
+"""The edrone dashboard (docs/metrics.md, widgets A–H): one `dashboard` root field whose sub-fields are the widgets."""

@@ -1,4 +1,4 @@
-"""The `dashboard` root field and its widget fields (SPEC §4 A–H).
+"""The `dashboard` root field and its widget fields (docs/metrics.md, widgets A–H).
 
 `dashboard(range, preset)` validates the range once; each widget field is a view of one analytics
 metric answered by the runner in a worker thread (`info.context.answer`), so the widgets of one
@@ -204,7 +204,7 @@ class DashboardType:
     async def consent_kpis(self, info: Info) -> list[ConsentKpiType]:
         r = self.resolved
         counts = (await self._consent_counts(info, [r.last_day, kpi_comparison_day(r)])).value
-        return [ConsentKpiType.from_service(row) for row in consent.kpis_from_counts(counts, r)]
+        return [ConsentKpiType.from_model(row) for row in consent.kpis_from_counts(counts, r)]
 
     @strawberry.field(description="B. Subscriptions over time: per channel and period, customers per bucket as of the period's end. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
@@ -216,7 +216,7 @@ class DashboardType:
         periods = buckets(self.resolved, granularity)
         counts = (await self._consent_counts(info, [p.last_day for p in periods])).value
         rows = consent.series_from_counts(counts, periods, _channels(channel))
-        return [SubscriptionPointType.from_service(row) for row in rows]
+        return [SubscriptionPointType.from_model(row) for row in rows]
 
     @strawberry.field(description="C. Subscription × gender at the end of the range: per channel, gender × bucket. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
@@ -227,7 +227,7 @@ class DashboardType:
         day = self.resolved.last_day
         counts = (await self._consent_counts(info, [day])).value
         rows = consent.gender_rows_from_counts(counts[day], _channels(channel))
-        return [GenderConsentRowType.from_service(row) for row in rows]
+        return [GenderConsentRowType.from_model(row) for row in rows]
 
     @strawberry.field(description="D. Identified vs unidentified customers as of the end of each period, and the totals. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
@@ -237,7 +237,7 @@ class DashboardType:
     ) -> IdentifiedSeriesType:
         periods = buckets(self.resolved, granularity)
         counts = await self._customer_counts(info, [p.last_day for p in periods])
-        return IdentifiedSeriesType.from_service(customers.identified_from_counts(counts.value, self.resolved, periods),
+        return IdentifiedSeriesType.from_model(customers.identified_from_counts(counts.value, self.resolved, periods),
                                                  self._view(counts))
 
     @strawberry.field(description="E. Spenders vs prospects at the end of the range. Cost: 1 (the dashboard's own cost covers the range).",
@@ -245,24 +245,24 @@ class DashboardType:
     async def spenders_prospects(self, info: Info) -> SpendersProspectsType:
         day = self.resolved.last_day
         counts = await self._customer_counts(info, [day])
-        return SpendersProspectsType.from_service(customers.spenders_from_counts(counts.value, day), self._view(counts))
+        return SpendersProspectsType.from_model(customers.spenders_from_counts(counts.value, day), self._view(counts))
 
     @strawberry.field(description="F. Activity buckets at the end of the range, with the store's windows. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def activity(self, info: Info) -> ActivityBucketsType:
         fresh = await self._activity(info)
-        return ActivityBucketsType.from_service(fresh.value, self._view(fresh))
+        return ActivityBucketsType.from_model(fresh.value, self._view(fresh))
 
     @strawberry.field(description="G. Spender segments by value and by frequency, with their thresholds. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def spender_segments(self, info: Info) -> SpenderSegmentsType:
         fresh = await self._spenders(info)
-        return SpenderSegmentsType.from_service(fresh.value, self._view(fresh))
+        return SpenderSegmentsType.from_model(fresh.value, self._view(fresh))
 
     @strawberry.field(description="H. The 10 tags on the most customers today (ties by name); ignores the range. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def top_tags(self, info: Info) -> list[TagCountType]:
-        return [TagCountType.from_service(row) for row in (await self._top_tags(info)).value]
+        return [TagCountType.from_model(row) for row in (await self._top_tags(info)).value]
 
 
 @strawberry.type

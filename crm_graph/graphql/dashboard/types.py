@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import strawberry
 
-from crm_graph.graphql.enums import Channel, ConsentBucket, ConsentState, Gender, OptInLevel
-from crm_graph.models import ConsentEvent, Tag
-from crm_graph.models.enums import CONSENT_BUCKET_OF_STATE
-from crm_graph.models.enums import ConsentState as ConsentStateEnum
+from crm_graph.graphql.enums import Channel, ConsentBucket, Gender
+from crm_graph.models import Tag
 from crm_graph.graphql.freshness import FRESHNESS_DESCRIPTION, FreshnessType
 from crm_graph.services.analytics import consent, customers, spenders, tags
-
-
-@strawberry.type(name="Consent", description="A customer's consent on one channel as recorded by a consent event.")
-class ConsentType:
-    channel: Channel = strawberry.field(description="EMAIL or SMS.")
-    state: ConsentState = strawberry.field(description="The state the event recorded.")
-    bucket: ConsentBucket = strawberry.field(description="The dashboard bucket of the state.")
-    opt_in_level: OptInLevel = strawberry.field(description="How the consent was confirmed.")
-    occurred_at: datetime = strawberry.field(description="When the consent changed (the latest one is current).")
-    source: str = strawberry.field(description="Where the event came from: a connector, an import or the API.")
-    reason: str | None = strawberry.field(description="Why the consent changed, when the source said.")
-
-    @classmethod
-    def from_model(cls, event: ConsentEvent) -> ConsentType:
-        """The GraphQL view of a consent event."""
-        state = ConsentStateEnum(event.state)
-        return cls(channel=Channel(event.channel), state=state, bucket=CONSENT_BUCKET_OF_STATE[state],
-                   opt_in_level=OptInLevel(event.opt_in_level), occurred_at=event.occurred_at,
-                   source=event.source, reason=event.reason)
 
 
 @strawberry.type(name="Tag", description="A label the store puts on customers.")
@@ -43,16 +22,6 @@ class TagType:
     def from_model(cls, tag: Tag) -> TagType:
         """The GraphQL view of a tag row."""
         return cls(id=strawberry.ID(str(tag.id)), name=tag.name)
-
-
-@strawberry.type(name="RfmCell", description="One cell of an RFM grid: the customers with a recency score and an FM score.")
-class RfmCellType:
-    r: int = strawberry.field(description="Recency score of the cell.")
-    fm: int = strawberry.field(description="Combined frequency-monetary score of the cell: ceil((F + M) / 2).")
-    segment: str = strawberry.field(description="The segment the (R, FM) pair maps to, e.g. Champions.")
-    customers: int = strawberry.field(description="Customers in the cell.")
-    revenue: Decimal = strawberry.field(description="Their net revenue in the range.")
-    share_of_customers: float = strawberry.field(description="customers / all customers of the grid (0 when empty).")
 
 
 @strawberry.type(
@@ -76,7 +45,7 @@ class ConsentKpiType:
     )
 
     @classmethod
-    def from_service(cls, kpi: consent.ConsentKpi) -> ConsentKpiType:
+    def from_model(cls, kpi: consent.ConsentKpi) -> ConsentKpiType:
         """The GraphQL view of a KPI card."""
         return cls(channel=kpi.channel, bucket=kpi.bucket, day=kpi.day, compared_day=kpi.compared_day,
                    count=kpi.change.value, previous_count=kpi.change.previous, change=kpi.change.absolute,
@@ -100,7 +69,7 @@ class SubscriptionPointType:
     customers: int = strawberry.field(description="All customers at the end of the period (the three buckets).")
 
     @classmethod
-    def from_service(cls, p: consent.SubscriptionPoint) -> SubscriptionPointType:
+    def from_model(cls, p: consent.SubscriptionPoint) -> SubscriptionPointType:
         """The GraphQL view of a point."""
         return cls(channel=p.channel, label=p.label, from_=p.first_day, to=p.last_day, subscribed=p.subscribed,
                    unsubscribed=p.unsubscribed, unknown=p.unknown,
@@ -120,7 +89,7 @@ class GenderConsentRowType:
     unknown: int = strawberry.field(description="Customers of this gender in UNKNOWN.")
 
     @classmethod
-    def from_service(cls, row: consent.GenderConsentRow) -> GenderConsentRowType:
+    def from_model(cls, row: consent.GenderConsentRow) -> GenderConsentRowType:
         """The GraphQL view of a row."""
         return cls(channel=row.channel, gender=row.gender, subscribed=row.subscribed,
                    unsubscribed=row.unsubscribed, unknown=row.unknown)
@@ -149,7 +118,7 @@ class IdentifiedSeriesType:
     freshness: FreshnessType = strawberry.field(description=FRESHNESS_DESCRIPTION)
 
     @classmethod
-    def from_service(cls, s: customers.IdentifiedSeries, freshness: FreshnessType) -> IdentifiedSeriesType:
+    def from_model(cls, s: customers.IdentifiedSeries, freshness: FreshnessType) -> IdentifiedSeriesType:
         """The GraphQL view of the series."""
         return cls(
             points=[IdentifiedPointType(label=p.label, from_=p.first_day, to=p.last_day, identified=p.identified,
@@ -172,7 +141,7 @@ class SpendersProspectsType:
     freshness: FreshnessType = strawberry.field(description=FRESHNESS_DESCRIPTION)
 
     @classmethod
-    def from_service(cls, s: customers.SpendersProspects, freshness: FreshnessType) -> SpendersProspectsType:
+    def from_model(cls, s: customers.SpendersProspects, freshness: FreshnessType) -> SpendersProspectsType:
         """The GraphQL view."""
         return cls(day=s.day, spenders=s.spenders, prospects=s.prospects, customers=s.customers,
                    freshness=freshness)
@@ -194,7 +163,7 @@ class ActivityBucketsType:
     freshness: FreshnessType = strawberry.field(description=FRESHNESS_DESCRIPTION)
 
     @classmethod
-    def from_service(cls, a: customers.ActivityBuckets, freshness: FreshnessType) -> ActivityBucketsType:
+    def from_model(cls, a: customers.ActivityBuckets, freshness: FreshnessType) -> ActivityBucketsType:
         """The GraphQL view."""
         return cls(day=a.day, active=a.active, low_risk=a.low_risk, high_risk=a.high_risk, customers=a.customers,
                    active_days=a.active_days, low_risk_days=a.low_risk_days, freshness=freshness)
@@ -229,7 +198,7 @@ class SpenderSegmentsType:
     freshness: FreshnessType = strawberry.field(description=FRESHNESS_DESCRIPTION)
 
     @classmethod
-    def from_service(cls, s: spenders.SpenderSegments, freshness: FreshnessType) -> SpenderSegmentsType:
+    def from_model(cls, s: spenders.SpenderSegments, freshness: FreshnessType) -> SpenderSegmentsType:
         """The GraphQL view."""
         return cls(day=s.day, spenders=s.spenders, low_percentile=s.low_percentile,
                    high_percentile=s.high_percentile, value_low_threshold=s.value_low,
@@ -244,6 +213,6 @@ class TagCountType:
     customers: int = strawberry.field(description="Customers (not erased) carrying the tag, each counted once.")
 
     @classmethod
-    def from_service(cls, t: tags.TagCount) -> TagCountType:
+    def from_model(cls, t: tags.TagCount) -> TagCountType:
         """The GraphQL view."""
         return cls(tag=TagType(id=strawberry.ID(str(t.tag_id)), name=t.name), customers=t.customers)

@@ -1,1 +1,1 @@
-"""Lifecycle and marketing analytics (SPEC §4.O): predicted CLV, stages, cohorts, rhythm, products, channels."""
+"""Lifecycle and marketing analytics (docs/metrics.md, “Lifecycle and marketing”): predicted CLV, stages, cohorts, rhythm, products, channels."""

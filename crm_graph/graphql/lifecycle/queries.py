@@ -1,4 +1,4 @@
-"""Root query fields of lifecycle and marketing analytics (SPEC §4.O)."""
+"""Root query fields of lifecycle and marketing analytics (docs/metrics.md, “Lifecycle and marketing”)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class LifecycleQuery:
         points = await info.context.answer("lifecycle_stages", resolved=_range(info, date_range, preset),
                                            granularity=granularity)
         freshness = FreshnessType.of(points.freshness)
-        return [LifecycleStagePointType.from_point(point, freshness) for point in points.value]
+        return [LifecycleStagePointType.from_model(point, freshness) for point in points.value]
 
     @strawberry.field(
         description="Retention matrix of the monthly cohorts (month of first counted order) the range touches. "
@@ -66,14 +66,14 @@ class LifecycleQuery:
     async def cohorts(self, info: Info, date_range: RangeArg = None, preset: PresetArg = None) -> list[CohortType]:
         rows = await info.context.answer("cohorts", resolved=_range(info, date_range, preset))
         freshness = FreshnessType.of(rows.freshness)
-        return [CohortType.from_cohort(row, freshness) for row in rows.value]
+        return [CohortType.from_model(row, freshness) for row in rows.value]
 
     @strawberry.field(description="Days between orders in the range and the average lifetime of repeat buyers. "
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
     async def purchase_rhythm(self, info: Info, date_range: RangeArg = None,
                               preset: PresetArg = None) -> PurchaseRhythmType:
         figures = await info.context.answer("purchase_rhythm", resolved=_range(info, date_range, preset))
-        return PurchaseRhythmType.from_rhythm(figures.value, FreshnessType.of(figures.freshness))
+        return PurchaseRhythmType.from_model(figures.value, FreshnessType.of(figures.freshness))
 
     @strawberry.field(description="The most popular products of the range by buyers, orders, units or revenue. "
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
@@ -85,7 +85,7 @@ class LifecycleQuery:
         rows = await info.context.answer("product_popularity", resolved=_range(info, date_range, preset),
                                          sort=sort_by, limit=limit)
         freshness = FreshnessType.of(rows.freshness)
-        return [ProductPopularityType.from_row(row, freshness) for row in rows.value]
+        return [ProductPopularityType.from_model(row, freshness) for row in rows.value]
 
     @strawberry.field(description="Products bought together in the orders of the range, most frequent pairs first. "
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
@@ -97,7 +97,7 @@ class LifecycleQuery:
         rows = await info.context.answer("product_pairs", resolved=_range(info, date_range, preset),
                                          min_orders=min_orders, limit=limit)
         freshness = FreshnessType.of(rows.freshness)
-        return [ProductPairType.from_row(row, freshness) for row in rows.value]
+        return [ProductPairType.from_model(row, freshness) for row in rows.value]
 
     @strawberry.field(description="Per acquisition channel: new customers, their revenue, repeat rate, LTV, spend, CAC and ROI. "
                       "Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).", metadata=range_cost(20))
@@ -105,4 +105,4 @@ class LifecycleQuery:
                                    preset: PresetArg = None) -> list[AcquisitionChannelType]:
         rows = await info.context.answer("acquisition_channels", resolved=_range(info, date_range, preset))
         freshness = FreshnessType.of(rows.freshness)
-        return [AcquisitionChannelType.from_row(row, freshness) for row in rows.value]
+        return [AcquisitionChannelType.from_model(row, freshness) for row in rows.value]

@@ -134,7 +134,7 @@ class LifecycleStagePointType:
     freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_point(cls, point: stages.StagePoint, freshness: FreshnessType) -> LifecycleStagePointType:
+    def from_model(cls, point: stages.StagePoint, freshness: FreshnessType) -> LifecycleStagePointType:
         """The GraphQL view of a point."""
         c = point.counts
         S = stages.LifecycleStage
@@ -162,7 +162,7 @@ class CohortType:
     freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_cohort(cls, cohort: cohorts.Cohort, freshness: FreshnessType) -> CohortType:
+    def from_model(cls, cohort: cohorts.Cohort, freshness: FreshnessType) -> CohortType:
         """The GraphQL view of a cohort row."""
         return cls(month=cohort.month, label=f"{cohort.month.year}-{cohort.month.month:02d}", size=cohort.size,
                    cells=[CohortCellType(months_since=c.months_since, customers=c.customers, share=c.share,
@@ -182,7 +182,7 @@ class PurchaseRhythmType:
     freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_rhythm(cls, r: rhythm.PurchaseRhythm, freshness: FreshnessType) -> PurchaseRhythmType:
+    def from_model(cls, r: rhythm.PurchaseRhythm, freshness: FreshnessType) -> PurchaseRhythmType:
         """The GraphQL view of the figures."""
         return cls(gaps=r.gaps, average_days_between_orders=r.average_days_between_orders,
                    median_days_between_orders=r.median_days_between_orders, repeat_buyers=r.repeat_buyers,
@@ -203,7 +203,7 @@ class ProductPopularityType:
     freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_row(cls, row: products.ProductPopularity, freshness: FreshnessType) -> ProductPopularityType:
+    def from_model(cls, row: products.ProductPopularity, freshness: FreshnessType) -> ProductPopularityType:
         """The GraphQL view of a row."""
         return cls(product_id=strawberry.ID(str(row.product_id)), name=row.name, sku=row.sku, category=row.category,
                    buyers=row.buyers, orders=row.orders, units=row.units, revenue=row.revenue, freshness=freshness)
@@ -227,7 +227,7 @@ class ProductPairType:
     freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_row(cls, row: products.ProductPair, freshness: FreshnessType) -> ProductPairType:
+    def from_model(cls, row: products.ProductPair, freshness: FreshnessType) -> ProductPairType:
         """The GraphQL view of a pair."""
         return cls(product_a_id=strawberry.ID(str(row.product_a_id)), product_a_name=row.product_a_name,
                    product_b_id=strawberry.ID(str(row.product_b_id)), product_b_name=row.product_b_name,
@@ -253,7 +253,7 @@ class AcquisitionChannelType:
     freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_row(cls, row: channels.AcquisitionChannel, freshness: FreshnessType) -> AcquisitionChannelType:
+    def from_model(cls, row: channels.AcquisitionChannel, freshness: FreshnessType) -> AcquisitionChannelType:
         """The GraphQL view of a channel."""
         return cls(channel=row.channel, new_customers=row.new_customers, revenue_in_range=row.revenue_in_range,
                    revenue_to_date=row.revenue_to_date, repeat_customers=row.repeat_customers,

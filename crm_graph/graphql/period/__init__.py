@@ -1,1 +1,1 @@
-"""GraphQL fields of Putler's period KPIs and their time series (SPEC §4.J)."""
+"""GraphQL fields of Putler's period KPIs and their time series (docs/metrics.md, “Period KPIs”)."""

@@ -23,7 +23,7 @@ class PeriodRangeType:
     days: int = strawberry.field(description="Number of local days.")
 
     @classmethod
-    def from_range(cls, r: ResolvedRange) -> PeriodRangeType:
+    def from_model(cls, r: ResolvedRange) -> PeriodRangeType:
         """The GraphQL view of a resolved range."""
         return cls(from_=r.first_day, to=r.last_day, days=r.days)
 
@@ -103,7 +103,7 @@ class PeriodPointType:
     orders: int = strawberry.field(description="Counted orders placed in the period.")
 
     @classmethod
-    def from_point(cls, point: SeriesPoint) -> PeriodPointType:
+    def from_model(cls, point: SeriesPoint) -> PeriodPointType:
         return cls(label=point.bucket.label, from_=point.bucket.first_day, to=point.bucket.last_day,
                    customers=point.customers, new_customers=point.new_customers, revenue=point.revenue,
                    orders=point.orders)
@@ -187,7 +187,7 @@ class PeriodKpisType:
     freshness: FreshnessType = strawberry.field(description="When the KPIs were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_kpis(cls, kpis: PeriodKpis, freshness: FreshnessType) -> PeriodKpisType:
+    def from_model(cls, kpis: PeriodKpis, freshness: FreshnessType) -> PeriodKpisType:
         """The GraphQL view of the service's result."""
         now, before = kpis.current, kpis.previous
 
@@ -201,8 +201,8 @@ class PeriodKpisType:
             return PeriodShareType.of(getattr(now, name), getattr(before, name))
 
         return cls(
-            range=PeriodRangeType.from_range(now.range),
-            previous_range=PeriodRangeType.from_range(before.range),
+            range=PeriodRangeType.from_model(now.range),
+            previous_range=PeriodRangeType.from_model(before.range),
             granularity=kpis.granularity,
             customers=count("customers"), new_customers=count("new_customers"),
             returning_customers=count("returning_customers"), lost_customers=count("lost_customers"),
@@ -217,7 +217,7 @@ class PeriodKpisType:
             top_customers_share=share("top_customers_share"), one_time_buyers=count("one_time_buyers"),
             repeat_buyers=count("repeat_buyers"), unattributed_orders=count("unattributed_orders"),
             unattributed_revenue=amount("unattributed_revenue"),
-            series=[PeriodPointType.from_point(point) for point in kpis.series],
+            series=[PeriodPointType.from_model(point) for point in kpis.series],
             freshness=freshness,
         )
 

@@ -1,1 +1,1 @@
-"""GraphQL fields of the RFM grid (SPEC §4.I)."""
+"""GraphQL fields of the RFM grid (docs/metrics.md, “RFM grid”)."""

@@ -43,7 +43,7 @@ class RfmCellType:
     share_of_customers: float = strawberry.field(description="customers / customers of the grid, 4 places; 0 for an empty grid.")
 
     @classmethod
-    def from_cell(cls, cell: RfmCell) -> RfmCellType:
+    def from_model(cls, cell: RfmCell) -> RfmCellType:
         return cls(r=cell.r, fm=cell.fm, segment=cell.segment, segment_label=rfm.SEGMENT_LABELS[cell.segment],
                    customers=cell.customers, revenue=cell.revenue,
                    share_of_customers=float(cell.share_of_customers))
@@ -97,9 +97,9 @@ class RfmGridType:
     )
 
     @classmethod
-    def from_grid(cls, grid: RfmGrid, freshness: FreshnessType | None = None) -> RfmGridType:
+    def from_model(cls, grid: RfmGrid, freshness: FreshnessType | None = None) -> RfmGridType:
         """The GraphQL view of a grid (`freshness`: the runner's, else the grid's own)."""
-        cells = [RfmCellType.from_cell(cell) for cell in grid.cells]
+        cells = [RfmCellType.from_model(cell) for cell in grid.cells]
         summaries = []
         for segment in rfm.RfmSegment:
             mine = [cell for cell in grid.cells if cell.segment is segment]
@@ -110,7 +110,7 @@ class RfmGridType:
                 customers=customers, revenue=sum((cell.revenue for cell in mine), Decimal("0.00")),
                 share_of_customers=round(customers / grid.customers, 4) if grid.customers else 0.0,
             ))
-        return cls(scheme=grid.scheme, range=PeriodRangeType.from_range(grid.range), cells=cells,
+        return cls(scheme=grid.scheme, range=PeriodRangeType.from_model(grid.range), cells=cells,
                    segments=summaries, customers=grid.customers, revenue=grid.revenue, prospects=grid.prospects,
                    filtered=grid.filtered, computed_at=grid.computed_at,
                    freshness=freshness or FreshnessType.of(grid.freshness))

@@ -1,4 +1,4 @@
-"""The dashboard's analytics (SPEC §4 A–J) as plain service functions, answered through one runner.
+"""The dashboard's analytics (docs/metrics.md, widgets A–H, RFM grid and period KPIs) as plain service functions, answered through one runner.
 
 - `contract`: how a metric is declared (arguments, live computation, stored form); `metrics`: every
   built-in figure declared as one; `runner`: answers any registered metric (stored when fresh,

@@ -1,4 +1,4 @@
-"""Consent widgets (SPEC §4 A–C): KPI cards, subscriptions over time, subscription × gender.
+"""Consent widgets (docs/metrics.md, widgets A–C): KPI cards, subscriptions over time, subscription × gender.
 
 Rules (docs/metrics.md has them for users):
 - A customer's consent on a channel as of an instant T is the event with the latest `occurred_at`
@@ -316,14 +316,14 @@ def gender_rows_from_counts(counts: dict[CountKey, int],
 
 
 def consent_kpis(session: Session, store: Store, r: ResolvedRange) -> list[ConsentKpi]:
-    """KPI cards (SPEC §4.A): per channel and bucket, the count at the end of the range and 30 days before."""
+    """KPI cards (docs/metrics.md, widget A): per channel and bucket, the count at the end of the range and 30 days before."""
     return kpis_from_counts(consent_counts_for_days(session, store, [kpi_comparison_day(r), r.last_day]), r)
 
 
 def subscriptions_over_time(session: Session, store: Store, r: ResolvedRange,
                             granularity: Granularity = Granularity.DAY,
                             channels: tuple[Channel, ...] = CHANNELS) -> list[SubscriptionPoint]:
-    """Subscriptions over time (SPEC §4.B): per channel and period, customers per bucket at the period's end."""
+    """Subscriptions over time (docs/metrics.md, widget B): per channel and period, customers per bucket at the period's end."""
     periods = buckets(r, granularity)
     counts = consent_counts_for_days(session, store, [p.last_day for p in periods])
     return series_from_counts(counts, periods, channels)
@@ -331,7 +331,7 @@ def subscriptions_over_time(session: Session, store: Store, r: ResolvedRange,
 
 def consent_by_gender(session: Session, store: Store, r: ResolvedRange,
                       channels: tuple[Channel, ...] = CHANNELS) -> list[GenderConsentRow]:
-    """Subscription × gender (SPEC §4.C): at the end of the range's last day, per channel and gender.
+    """Subscription × gender (docs/metrics.md, widget C): at the end of the range's last day, per channel and gender.
 
     Gender is the customer's current gender (its history is not kept).
     """

@@ -1,4 +1,4 @@
-"""Customer widgets (SPEC §4 D–F): identified vs unidentified, spenders vs prospects, activity.
+"""Customer widgets (docs/metrics.md, widgets D–F): identified vs unidentified, spenders vs prospects, activity.
 
 Rules (docs/metrics.md):
 - The customers as of an instant T are those created before T and not erased.
@@ -243,18 +243,18 @@ def spenders_from_counts(counts: dict[date, CustomerCounts], day: date) -> Spend
 
 def identified_over_time(session: Session, store: Store, r: ResolvedRange,
                          granularity: Granularity = Granularity.DAY) -> IdentifiedSeries:
-    """Identified vs unidentified (SPEC §4.D) as of the end of each period, and all customers at the end."""
+    """Identified vs unidentified (docs/metrics.md, widget D) as of the end of each period, and all customers at the end."""
     periods = buckets(r, granularity)
     return identified_from_counts(customer_counts_for_days(session, store, [p.last_day for p in periods]), r, periods)
 
 
 def spenders_prospects(session: Session, store: Store, r: ResolvedRange) -> SpendersProspects:
-    """Spenders vs prospects (SPEC §4.E) at the end of the range."""
+    """Spenders vs prospects (docs/metrics.md, widget E) at the end of the range."""
     return spenders_from_counts(customer_counts_for_days(session, store, [r.last_day]), r.last_day)
 
 
 def activity_buckets(session: Session, store: Store, r: ResolvedRange) -> ActivityBuckets:
-    """Activity (SPEC §4.F) at the end of the range: the `activity` metric."""
+    """Activity (docs/metrics.md, widget F) at the end of the range: the `activity` metric."""
     return runner.answer(session, store, "activity", day=r.last_day).value
 
 

@@ -1,4 +1,4 @@
-"""Putler's period KPIs (SPEC §4.J): customers, new, returning, lost, revenue... and their time series.
+"""Putler's period KPIs (docs/metrics.md, “Period KPIs”): customers, new, returning, lost, revenue... and their time series.
 
 Every figure is about the orders *placed* in the range, compared with the previous period of the same
 number of days immediately before it. The rules the spec leaves open, decided here (docs/metrics.md

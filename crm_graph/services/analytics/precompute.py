@@ -1,4 +1,4 @@
-"""Filling the stored forms of the registered metrics (SPEC §6: "precompute the daily aggregates").
+"""Filling the stored forms of the registered metrics ("precompute the daily aggregates").
 
 What is stored is declared by the metrics themselves (`contract.StoredForm`, registered through the
 `register_metrics` hook): the job writes the storage of every registered metric that has one, so no

@@ -1,4 +1,4 @@
-"""RFM scoring (SPEC §4.I) as one reusable SQL query: every customer of a range with its R, F, M scores.
+"""RFM scoring (docs/metrics.md, “RFM grid”) as one reusable SQL query: every customer of a range with its R, F, M scores.
 
 Over the customers with counted orders placed in the range (erased customers and orders without a
 customer excluded):

@@ -1,4 +1,4 @@
-"""The RFM grid (SPEC §4.I): every cell of the 5×5 (or 4×4) grid with its customers and revenue.
+"""The RFM grid (docs/metrics.md, “RFM grid”): every cell of the 5×5 (or 4×4) grid with its customers and revenue.
 
 Live, the grid is one SQL statement over `rfm_scores`. The PRECOMPUTE job stores the grids of the
 preset ranges ending on the last day it computes (`PRECOMPUTED_PRESETS`, both schemes) in

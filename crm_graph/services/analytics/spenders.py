@@ -1,4 +1,4 @@
-"""Spender segments by value and by frequency, with their thresholds (SPEC §4.G).
+"""Spender segments by value and by frequency, with their thresholds (docs/metrics.md, widget G).
 
 Over the spenders as of the end of local day D (customers created before that instant, not erased,
 with a counted order placed before it):
@@ -236,7 +236,7 @@ def segments_of(session: Session, store: Store, day: date, spend: CTE) -> Spende
 
 
 def spender_segments(session: Session, store: Store, r: ResolvedRange) -> SpenderSegments:
-    """Spender segments (SPEC §4.G) over all history up to the end of the range: the `spender_segments` metric."""
+    """Spender segments (docs/metrics.md, widget G) over all history up to the end of the range: the `spender_segments` metric."""
     return runner.answer(session, store, "spender_segments", day=r.last_day).value
 
 

@@ -63,10 +63,10 @@ def tune_for_analytics(session: Session) -> None:
 
 # --- Shared conditions -----------------------------------------------------------------------------
 
-#: ``'PAID', 'COMPLETED', 'REFUNDED'``: the statuses of counted orders (SPEC §2), as an SQL list.
+#: ``'PAID', 'COMPLETED', 'REFUNDED'``: the statuses of counted orders (docs/metrics.md, “Who is counted”), as an SQL list.
 COUNTED_SQL = ", ".join(f"'{status}'" for status in COUNTED_ORDER_STATUSES)
 
-#: A customer is identified when it has an email, a phone or a store account (SPEC §2).
+#: A customer is identified when it has an email, a phone or a store account (docs/metrics.md, “Who is counted”).
 IDENTIFIED_SQL = (
     "((c.email IS NOT NULL AND c.email <> '') OR (c.phone IS NOT NULL AND c.phone <> '') OR c.has_account)"
 )

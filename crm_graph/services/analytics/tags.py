@@ -1,4 +1,4 @@
-"""Top tags (SPEC §4.H): the tags on the most customers today; the date range does not apply.
+"""Top tags (docs/metrics.md, widget H): the tags on the most customers today; the date range does not apply.
 
 A tag is on a customer at instant T when one of its applications started before T and was not
 removed before T. Customers are counted once per tag, erased customers never; ties are broken by

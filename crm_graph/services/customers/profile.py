@@ -1,4 +1,4 @@
-"""Customer 360 (SPEC §4.L), read in batches: each function answers for many customers in one query.
+"""Customer 360 (docs/customers.md, “Customer 360”), read in batches: each function answers for many customers in one query.
 
 They back the per-request DataLoaders of the GraphQL layer: a page of 50 customers with their
 orders, consents and tags costs one query per kind of thing, not one per customer. Each takes the
@@ -158,7 +158,7 @@ def products_by_customer(session: Session, store: Store, customer_ids: Sequence[
 
 @dataclass(frozen=True)
 class RevenueStats:
-    """A customer's lifetime figures over counted orders (SPEC §4.L)."""
+    """A customer's lifetime figures over counted orders (docs/customers.md, “Customer 360”)."""
 
     total_sales: Decimal
     refunds: Decimal
@@ -254,7 +254,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CustomerSpenderSegment:
-    """A spender's value and frequency segment today (SPEC §4.G), with the thresholds used."""
+    """A spender's value and frequency segment today (docs/metrics.md, widget G), with the thresholds used."""
 
     value: str
     frequency: str
@@ -297,7 +297,7 @@ def spender_segment_by_customer(
 
 @dataclass(frozen=True)
 class CustomerRfm:
-    """A customer's place in the RFM grid of a range (SPEC §4.I)."""
+    """A customer's place in the RFM grid of a range (docs/metrics.md, “RFM grid”)."""
 
     recency_days: int
     frequency: int

@@ -1,4 +1,4 @@
-"""Lifecycle and marketing analytics (SPEC §4.O).
+"""Lifecycle and marketing analytics (docs/metrics.md, “Lifecycle and marketing”).
 
 - `clv`: the per-store CLV fit job (`fit_clv_models`) and its predictions, on `bgnbd` and
   `gamma_gamma`;

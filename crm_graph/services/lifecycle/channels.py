@@ -1,4 +1,4 @@
-"""Acquisition channels: what each channel brought and what it cost (SPEC §4.O).
+"""Acquisition channels: what each channel brought and what it cost (docs/metrics.md, “Lifecycle and marketing”).
 
 A customer's channel is their first-touch `Customer.acquisition_channel` (null when unknown); the
 customers a channel acquired in a range are those whose first counted order ever was placed in the

@@ -1,4 +1,4 @@
-"""Predicted customer lifetime value per store: fit BG/NBD + Gamma-Gamma, store predictions (SPEC §4.O).
+"""Predicted customer lifetime value per store: fit BG/NBD + Gamma-Gamma, store predictions (docs/metrics.md, “Lifecycle and marketing”).
 
 `fit_clv_models` is what the daily schedule and the on-demand job call. It
 

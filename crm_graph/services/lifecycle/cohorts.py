@@ -1,4 +1,4 @@
-"""Cohort retention: customers by month of first counted order × months since (SPEC §4.O).
+"""Cohort retention: customers by month of first counted order × months since (docs/metrics.md, “Lifecycle and marketing”).
 
 A customer's cohort is the local calendar month of their first counted order ever
 (`Customer.first_order_at`). The cohorts are the months the range touches, the first one taken

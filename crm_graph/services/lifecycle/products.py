@@ -1,4 +1,4 @@
-"""Product popularity and products bought together (SPEC §4.O).
+"""Product popularity and products bought together (docs/metrics.md, “Lifecycle and marketing”).
 
 Both look at the lines of counted orders placed in the range; orders of erased customers drop out,
 guest orders (no customer) count as orders but add no buyer. Lines without a product (the platform

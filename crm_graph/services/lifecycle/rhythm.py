@@ -1,4 +1,4 @@
-"""Purchase rhythm: how many days pass between a customer's orders (SPEC §4.O).
+"""Purchase rhythm: how many days pass between a customer's orders (docs/metrics.md, “Lifecycle and marketing”).
 
 Orders are counted per local order day (several orders on one day are one shopping occasion, as in
 the CLV models). A gap is the number of days between two consecutive order days of a customer; the

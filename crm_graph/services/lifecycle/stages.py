@@ -1,4 +1,4 @@
-"""Lifecycle stages of buyers and their counts over time (SPEC §4.O; rules in docs/metrics.md).
+"""Lifecycle stages of buyers and their counts over time (docs/metrics.md, “Lifecycle and marketing”; rules in docs/metrics.md).
 
 A buyer's stage as of the end of local day D looks at their order days (local days with a counted
 order) up to D. With n order days, the first on F, the last on L and the one before it on P:

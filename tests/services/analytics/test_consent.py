@@ -1,4 +1,4 @@
-"""Consent KPI cards, subscriptions over time and subscription × gender (SPEC §4 A–C).
+"""Consent KPI cards, subscriptions over time and subscription × gender (docs/metrics.md, widgets A–C).
 
 A Warsaw store (DST on 29 March 2026) whose expected counts are worked out by hand below.
 """

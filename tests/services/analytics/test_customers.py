@@ -1,4 +1,4 @@
-"""Identified vs unidentified, spenders vs prospects, activity (SPEC §4 D–F), worked out by hand."""
+"""Identified vs unidentified, spenders vs prospects, activity (docs/metrics.md, widgets D–F), worked out by hand."""
 
 from datetime import date
 

@@ -1,4 +1,4 @@
-"""Putler's period KPIs (SPEC §4.J) and their time series, worked out by hand."""
+"""Putler's period KPIs (docs/metrics.md, “Period KPIs”) and their time series, worked out by hand."""
 
 from datetime import date
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""The RFM grid (SPEC §4.I): scores by rank with ties, both schemes, precomputed = live, edge cases.
+"""The RFM grid (docs/metrics.md, “RFM grid”): scores by rank with ties, both schemes, precomputed = live, edge cases.
 
 Every expected number is worked out by hand in the comments next to it.
 """

@@ -1,4 +1,4 @@
-"""Spender segments by value and frequency and their thresholds (SPEC §4.G), worked out by hand."""
+"""Spender segments by value and frequency and their thresholds (docs/metrics.md, widget G), worked out by hand."""
 
 from datetime import date
 from decimal import Decimal

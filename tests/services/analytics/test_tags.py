@@ -1,4 +1,4 @@
-"""Top tags (SPEC §4.H): the ten tags on the most customers today."""
+"""Top tags (docs/metrics.md, widget H): the ten tags on the most customers today."""
 
 from datetime import date
 

@@ -1,4 +1,4 @@
-"""The CLV models reproduce the published CDNOW fits within 1% (SPEC §4.O).
+"""The CLV models reproduce the published CDNOW fits within 1% (docs/metrics.md, “Lifecycle and marketing”).
 
 Published on the 2,357-customer CDNOW sample with a 39-week calibration period (1997-01-01 to
 1997-09-30), time in weeks, purchases on the same day merged:

@@ -1,4 +1,4 @@
-"""Marketing spend imported through the CSV connector feeds CAC and ROI (SPEC §4.O)."""
+"""Marketing spend imported through the CSV connector feeds CAC and ROI (docs/metrics.md, “Lifecycle and marketing”)."""
 
 from datetime import date
 from decimal import Decimal
