@@ -42,6 +42,7 @@ from crm_graph.services.analytics.running import RunningState
 from crm_graph.services.analytics.runner import registered_metrics
 from crm_graph.services.analytics.spenders import SpenderSegments, spender_segments_at
 from crm_graph.services.analytics.tags import TagCount, tag_counts_at
+from crm_graph.services.dates import store_today
 
 T = TypeVar("T")
 
@@ -110,10 +111,26 @@ def claim_invalidations(session: Session, store: Store, claimant: int) -> Claim:
     return Claim(ids=[row[0] for row in rows], stale_from=min((row[1] for row in rows), default=None))
 
 
+def grid_days(store: Store, last_day: date) -> list[date]:
+    """The days whose preset grids a refresh up to `last_day` writes: `last_day`, and the store's today
+    when `last_day` is yesterday (the daily run).
+
+    A preset asked today (`rfmGrid(preset: LAST_365_DAYS)`) is the range ending today, so only a grid
+    of today can answer it. It is computed from every change committed before the refresh claimed the
+    invalidations, and it is exact until the next change: that change is dated today and makes it
+    stale (`daily.fresh`), and answers are live until the next daily run."""
+    today = store_today(store)
+    return [last_day, today] if last_day == today - timedelta(days=1) else [last_day]
+
+
 def stored_span(session: Session, store: Store) -> tuple[date, date] | None:
-    """The oldest and newest day the store has stored figures of (the tables of every stored form), or None."""
+    """The oldest and newest finished day the store has stored figures of (the tables of every stored
+    form), or None. The preset grids of today (`grid_days`) are not counted: today is not over, so no
+    job recomputes it; a change today makes them stale until the next daily run rewrites them."""
+    today = store_today(store)
     spans = [
-        session.exec(select(func.min(table.day), func.max(table.day)).where(table.store_id == store.id)).one()
+        session.exec(select(func.min(table.day), func.max(table.day))
+                     .where(table.store_id == store.id, table.day < today)).one()
         for form in stored_forms() for table in form.tables
     ]
     days = [day for span in spans for day in span if day is not None]
@@ -130,8 +147,9 @@ def refresh_stored(session: Session, store: Store, first_day: date, last_day: da
        the newest stored day), and computes it with `precompute_range` (`chunk_days`, `after_chunk`
        and `progress` as there: a long range commits chunk by chunk, its days staying unused until
        step 4 commits).
-    3. Writes the `PresetGrids` forms of the last day (the RFM grids of the presets), and drops the
-       stale stored rows the range did not rewrite (grids of other days; days beyond `MAX_DAYS`).
+    3. Writes the `PresetGrids` forms of the last day, and of today when the last day is yesterday
+       (`grid_days`: the RFM grids of the presets), and drops the stale stored rows the range did not
+       rewrite (grids of other days; days beyond `MAX_DAYS`).
     4. Deletes exactly the claimed entries, in the transaction of step 3 (the caller commits); if
        another refresh has taken some of them over meanwhile, records its own days as stale instead
        of trusting them.
@@ -149,13 +167,14 @@ def refresh_stored(session: Session, store: Store, first_day: date, last_day: da
     summary = precompute_range(session, store, first_day, last_day, progress, chunk_days=chunk_days,
                                after_chunk=after_chunk)
     begin_writing(session)
+    written = grid_days(store, last_day)
     for form in _grid_forms():
-        summary.counts[f"{form.name}_rows"] = form.write(session, store, last_day)
+        summary.counts[f"{form.name}_rows"] = sum(form.write(session, store, day) for day in written)
     if stale is not None:
         for form in stored_forms():
             for table in form.tables:
                 if isinstance(form, PresetGrids):
-                    dropped = (table.day >= stale) & (table.day != last_day)
+                    dropped = (table.day >= stale) & table.day.not_in(written)
                 else:
                     dropped = (table.day >= stale) & (table.day < first_day)
                 session.execute(delete(table).where(table.store_id == store.id, dropped))
