@@ -54,7 +54,9 @@ def ensure_in_process_workers(settings: Settings, *, scheduler: bool = False) ->
             _booted = True
             atexit.register(stop_in_process_workers)
         if _worker is None:
-            _worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
+            # The poll interval bounds how long `stop_in_process_workers` waits for idle threads.
+            _worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads,
+                                      worker_timeout=settings.worker_poll_ms)
             _worker.start()
             log.info("running jobs in-process on %d threads", settings.worker_threads)
         if scheduler and _scheduler is None:
