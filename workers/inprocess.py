@@ -98,4 +98,13 @@ def stop_in_process_workers(timeout_ms: int = 10_000) -> None:
             _scheduler = None
         if _worker is not None:
             _worker.stop(timeout=timeout_ms)
+            _forget_worker(_worker)
             _worker = None
+
+
+def _forget_worker(worker: dramatiq.Worker) -> None:
+    """Take a stopped worker's middleware off the broker. `dramatiq.Worker.start` adds one to the broker
+    and `stop` leaves it there: without this, each restart in a process (a new app in the same process,
+    as in tests) stacks another, which dramatiq warns about and calls on every message from then on."""
+    broker = worker.broker
+    broker.middleware[:] = [m for m in broker.middleware if getattr(m, "worker", None) is not worker]
