@@ -1,19 +1,20 @@
 """The `crm-graph` command line: demo, serve, migrate, stores, keys, generate, schema, plugins, sync,
-import-csv, and the background-work commands of `crm_graph.cli_jobs` (worker, scheduler, precompute, jobs)."""
+import-csv, and the background-work commands of `crm_graph.cli_jobs` (worker, scheduler, precompute, jobs).
+
+Importing this module is cheap on purpose: the database layer, the models, the GraphQL schema and
+the job machinery are imported inside the commands that use them, so `crm-graph --help`, a usage
+error or a bad setting answer without loading them (each command pays only for what it needs).
+"""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from crm_graph.cli_jobs import register as register_job_commands
-from crm_graph.db import check_connection, get_engine, session_scope
 from crm_graph.errors import UserError
 from crm_graph.settings import get_settings
 
@@ -32,6 +33,7 @@ DEMO_STORE = "demo"
 
 def _migrated_engine():
     """The configured database, reachable and at the newest schema."""
+    from crm_graph.db import check_connection, get_engine
     from crm_graph.migrate import upgrade
 
     engine = get_engine()
@@ -59,6 +61,7 @@ def stores_create(
     currency: str = typer.Option("USD", help="ISO 4217 currency, e.g. EUR."),
 ) -> None:
     """Create a store."""
+    from crm_graph.db import session_scope
     from crm_graph.services.stores import create_store
 
     engine = _migrated_engine()
@@ -70,6 +73,9 @@ def stores_create(
 @stores_app.command("list")
 def stores_list() -> None:
     """List the stores with their customer counts."""
+    from rich.table import Table
+
+    from crm_graph.db import session_scope
     from crm_graph.services.stores import customer_count, list_stores
 
     engine = _migrated_engine()
@@ -88,6 +94,7 @@ def keys_create(
     name: str = typer.Option("", help="What the key is for."),
 ) -> None:
     """Create an API key; it is printed once and only its hash is kept."""
+    from crm_graph.db import session_scope
     from crm_graph.services.api_keys import create_api_key
     from crm_graph.services.stores import get_store
 
@@ -101,6 +108,9 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(store: str = typer.Argument(..., help="Store slug.")) -> None:
     """List a store's API keys (prefixes only)."""
+    from rich.table import Table
+
+    from crm_graph.db import session_scope
     from crm_graph.services.api_keys import list_api_keys
     from crm_graph.services.stores import get_store
 
@@ -117,6 +127,7 @@ def keys_list(store: str = typer.Argument(..., help="Store slug.")) -> None:
 @keys_app.command("revoke")
 def keys_revoke(store: str = typer.Argument(..., help="Store slug."), key_id: int = typer.Argument(...)) -> None:
     """Revoke an API key."""
+    from crm_graph.db import session_scope
     from crm_graph.services.api_keys import revoke_api_key
     from crm_graph.services.stores import get_store
 
@@ -133,6 +144,7 @@ def generate(
     seed: int = typer.Option(42, help="Random seed; the same seed gives the same store."),
 ) -> None:
     """Fill a store with a realistic, deterministic generated data set."""
+    from crm_graph.db import session_scope
     from crm_graph.generator import check_size
     from crm_graph.services.stores import get_store
 
@@ -215,11 +227,11 @@ def demo(
     import uvicorn
 
     from crm_graph.app import create_app
-    from crm_graph.services.api_keys import create_api_key
-    from crm_graph.services.stores import create_store, customer_count, get_store
-
+    from crm_graph.db import session_scope
     from crm_graph.generator import check_size
     from crm_graph.preflight import describe_database, require_broker, require_free_port
+    from crm_graph.services.api_keys import create_api_key
+    from crm_graph.services.stores import create_store, customer_count, get_store
 
     settings = get_settings()
     if settings.production:
@@ -280,7 +292,7 @@ def main() -> None:
     from pydantic import ValidationError
 
     click = _click_exceptions()
-
+    code = None
     try:
         from crm_graph.observability.logging_config import configure
 
@@ -292,10 +304,8 @@ def main() -> None:
     except ValidationError as exc:
         problem = exc.errors()[0]
         _fail(f"setting CRM_GRAPH_{str(problem['loc'][0]).upper()}: {problem['msg']}.")
-    except OperationalError as exc:
-        _fail(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}")
-    except DBAPIError as exc:  # a value the database refused (too long, out of range): one line, not a traceback
-        _fail(f"the database refused a value: {str(exc.orig or exc).strip().splitlines()[0][:300]}")
+    except _database_errors() as exc:
+        _fail(_database_failure(exc))
     except click.NoArgsIsHelpError as exc:  # `crm-graph stores`: its help (already shown), exit code 2
         if exc.format_message().strip():
             err.print(exc.format_message(), highlight=False, markup=False)
@@ -314,6 +324,25 @@ def main() -> None:
         _fail(f"the Python package {exc.name!r} is needed here but not installed; {hint}.")
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """SQLAlchemy's `DBAPIError` when a command has loaded SQLAlchemy, else nothing to catch: an
+    exception from SQLAlchemy cannot happen without it, and importing it only to catch nothing would
+    cost every command that does not touch the database half a second."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    return (exc.DBAPIError,) if exc is not None else ()
+
+
+def _database_failure(exc) -> str:
+    """The one line for a database error: unreachable or broken (`OperationalError`), or a value the
+    database refused (too long, out of range)."""
+    from sqlalchemy.exc import OperationalError
+
+    first_line = str(exc.orig or exc).strip().splitlines()[0]
+    if isinstance(exc, OperationalError):
+        return f"database error: {first_line}"
+    return f"the database refused a value: {first_line[:300]}"
 
 
 def _click_exceptions():

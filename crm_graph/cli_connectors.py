@@ -1,4 +1,7 @@
-"""CLI commands of the connectors: `plugins`, `connectors add`, `sync` and `import-csv`."""
+"""CLI commands of the connectors: `plugins`, `connectors add`, `sync` and `import-csv`.
+
+Their dependencies (database layer, plugins, progress bars) are imported when a command runs, so that
+the other commands do not load them (see `crm_graph.cli`)."""
 
 from __future__ import annotations
 
@@ -7,15 +10,12 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import DownloadColumn
-from rich.table import Table
-
-from crm_graph.cli_progress import CountColumn, progress_bar
-from crm_graph.db import session_scope
 
 
-def _summary_table(counts: dict[str, int]) -> Table:
+def _summary_table(counts: dict[str, int]):
+    """One row of what an import or a sync did: created, updated, unchanged, deleted, rejected."""
+    from rich.table import Table
+
     table = Table("created", "updated", "unchanged", "deleted", "rejected")
     table.add_row(*(f"{counts.get(key, 0):,}" for key in ("created", "updated", "unchanged", "deleted", "rejected")))
     return table
@@ -49,6 +49,8 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
     @app.command()
     def plugins() -> None:
         """List the installed plugins with their versions and hooks (CRM_GRAPH_PLUGINS restricts them)."""
+        from rich.table import Table
+
         import crm_graph
         from crm_graph.plugins import list_plugins
 
@@ -65,6 +67,7 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
         settings: str = typer.Option(..., help="The settings as JSON, or @file.json."),
     ) -> None:
         """Register (or re-configure) a connector for a store."""
+        from crm_graph.db import session_scope
         from crm_graph.services.connectors import public_settings, register_connector
         from crm_graph.services.stores import get_store
 
@@ -80,6 +83,8 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
         connector: str = typer.Argument(..., help="Connector name, as registered with `crm-graph connect`."),
     ) -> None:
         """Sync a store's connector now (incremental: from each stream's cursor)."""
+        from crm_graph.cli_progress import CountColumn, progress_bar
+        from crm_graph.db import session_scope
         from crm_graph.services.connectors import get_connector_config
         from crm_graph.services.stores import get_store
         from crm_graph.services.sync import sync_connector
@@ -113,6 +118,11 @@ def register(app: typer.Typer, console: Console, migrated_engine) -> None:
 
         Exit code 0 when every row imported, 1 when some were rejected, 2 when nothing could be imported
         or the file is unusable."""
+        from rich.markup import escape
+        from rich.progress import DownloadColumn
+
+        from crm_graph.cli_progress import progress_bar
+        from crm_graph.db import session_scope
         from crm_graph.services.csv_import import import_csv
         from crm_graph.services.stores import get_store
 

@@ -2,6 +2,7 @@
 
 Jobs the CLI starts show a progress bar until they end. Without Redis (embedded mode) the CLI runs
 them on its own worker threads; with Redis it sends them to the workers and follows their row.
+The database layer and the models are imported by the commands, not here (see `crm_graph.cli`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from datetime import date, timedelta
 
 import typer
 from rich.console import Console
-from rich.table import Column, Table
-from sqlmodel import Session, select
 
-from crm_graph.cli_progress import progress_bar
 from crm_graph.errors import NotFound, UserError
 from crm_graph.observability.logging_config import announce
-from crm_graph.services.job_runs import live_progress
 from crm_graph.settings import get_settings
 
 jobs_app = typer.Typer(help="List and follow background jobs.", no_args_is_help=True)
@@ -134,6 +131,9 @@ def jobs_list(
     limit: int = typer.Option(20, help="How many, newest first."),
 ) -> None:
     """List a store's jobs, newest first."""
+    from rich.table import Column, Table
+    from sqlmodel import Session
+
     from crm_graph.cli import _migrated_engine
     from crm_graph.services.jobs import jobs_page
     from crm_graph.services.stores import get_store
@@ -165,7 +165,11 @@ def jobs_follow(job_id: int = typer.Argument(..., help="Job id (from `jobs list`
 
 def follow_job(engine, job_id: int, *, poll_seconds: float = 0.3) -> int:
     """Draw job `job_id`'s progress until it ends, then its counts and first errors; return an exit code."""
+    from sqlmodel import Session, select
+
+    from crm_graph.cli_progress import progress_bar
     from crm_graph.models import Job, JobError
+    from crm_graph.services.job_runs import live_progress
 
     def load() -> Job:
         with Session(engine, expire_on_commit=False) as session:

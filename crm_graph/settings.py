@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         default=2, ge=1, le=64,
         description="Embedded mode: worker threads that `serve` and `demo` run jobs on (no Redis).",
     )
+    worker_poll_ms: int = Field(
+        default=100, ge=1, le=10_000,
+        description="Embedded mode: how often idle worker threads check for due retries and a stop request "
+                    "(a new job wakes them at once); stopping them takes about twice this.",
+    )
     job_max_retries: int = Field(
         default=6, ge=0, le=30,
         description="Retries of a job after a transient error (platform 429/5xx, network, database).",

@@ -39,6 +39,10 @@ def _redis_url_of_this_worker(url: str) -> str:
     return f"{base}/{max(int(db) - int(worker[2:]), 0)}"
 
 
+# Each test that starts the app stops its in-process worker threads at the end (see `app_client`),
+# which waits for every idle thread's next poll, twice: at the default 100 ms that is 0.2 s a test.
+os.environ.setdefault("CRM_GRAPH_WORKER_POLL_MS", "10")
+
 REDIS_URL = _redis_url_of_this_worker(os.environ.get("CRM_GRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ["sqlite", "postgresql"]

@@ -1,4 +1,7 @@
-"""The command line: bad input is one clear line on stderr, exit code 2, no traceback, nothing written."""
+"""The command line: bad input is one clear line on stderr, exit code 2, no traceback, nothing written.
+
+The commands run in this process (`tests.cli_runner`); `test_keys_are_printed_once_and_stored_hashed`
+runs them as the real `python -m crm_graph` process."""
 
 import os
 import subprocess
@@ -7,13 +10,25 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cli_in_process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def crm_graph(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess:
+def _environment(database_url: str, env: dict[str, str]) -> dict[str, str]:
     environment = {**os.environ, "CRM_GRAPH_DATABASE_URL": database_url, **env}
     environment.pop("CRM_GRAPH_DEV_STORE", None)
-    return subprocess.run([sys.executable, "-m", "crm_graph", *args], cwd=ROOT, env=environment,
+    return environment
+
+
+def crm_graph(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess:
+    """`crm-graph ARGS`, run in this process."""
+    return run_cli_in_process(args, env=_environment(database_url, env), cwd=ROOT)
+
+
+def crm_graph_process(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess:
+    """`crm-graph ARGS` as a real process (`python -m crm_graph`)."""
+    return subprocess.run([sys.executable, "-m", "crm_graph", *args], cwd=ROOT, env=_environment(database_url, env),
                           capture_output=True, text=True, timeout=120)
 
 
@@ -70,10 +85,11 @@ def test_store_lifecycle_and_bad_store_input(sqlite_url):
 
 
 def test_keys_are_printed_once_and_stored_hashed(sqlite_url):
+    """Through the real process: the entry point, its exit codes and its one-line errors."""
     from sqlalchemy import create_engine, text
 
-    assert crm_graph("stores", "create", "shop", database_url=sqlite_url).returncode == 0
-    result = crm_graph("keys", "create", "shop", "--role", "write", database_url=sqlite_url)
+    assert crm_graph_process("stores", "create", "shop", database_url=sqlite_url).returncode == 0
+    result = crm_graph_process("keys", "create", "shop", "--role", "write", database_url=sqlite_url)
     assert result.returncode == 0, result.stderr
     plain = result.stdout.strip().splitlines()[-1]
     assert plain.startswith("crm_") and len(plain) > 40
@@ -83,4 +99,5 @@ def test_keys_are_printed_once_and_stored_hashed(sqlite_url):
     engine.dispose()
     assert len(stored) == 1 and stored[0].role == "WRITE"
     assert plain not in stored[0].key_hash
-    assert_clear_failure(crm_graph("keys", "create", "shop", "--role", "root", database_url=sqlite_url), "Role")
+    assert_clear_failure(crm_graph_process("keys", "create", "shop", "--role", "root", database_url=sqlite_url),
+                         "Role")

@@ -1,33 +1,49 @@
-"""The connector commands: import-csv prints a summary and where the rejects are; errors are one line."""
+"""The connector commands: import-csv prints a summary and where the rejects are; errors are one line.
+
+The commands run in this process (`tests.cli_runner`); `test_import_csv_summary_rejects_and_errors`
+runs them as the real `python -m crm_graph` process."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli_runner import run_cli_in_process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def crm_graph(*args: str, database_url: str) -> subprocess.CompletedProcess:
+def _environment(database_url: str) -> dict[str, str]:
     environment = {**os.environ, "CRM_GRAPH_DATABASE_URL": database_url, "COLUMNS": "200"}
     environment.pop("CRM_GRAPH_DEV_STORE", None)
-    return subprocess.run([sys.executable, "-m", "crm_graph", *args], cwd=ROOT, env=environment,
+    return environment
+
+
+def crm_graph(*args: str, database_url: str) -> subprocess.CompletedProcess:
+    """`crm-graph ARGS`, run in this process."""
+    return run_cli_in_process(args, env=_environment(database_url), cwd=ROOT)
+
+
+def crm_graph_process(*args: str, database_url: str) -> subprocess.CompletedProcess:
+    """`crm-graph ARGS` as a real process (`python -m crm_graph`)."""
+    return subprocess.run([sys.executable, "-m", "crm_graph", *args], cwd=ROOT, env=_environment(database_url),
                           capture_output=True, text=True, timeout=120)
 
 
 def test_import_csv_summary_rejects_and_errors(tmp_path):
+    """Through the real process: the entry point, its exit codes and its one-line errors."""
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert crm_graph("stores", "create", "shop", database_url=url).returncode == 0
+    assert crm_graph_process("stores", "create", "shop", database_url=url).returncode == 0
     path = tmp_path / "customers.csv"
     path.write_text("customer_id;email\n1;a@example.com\n2;not-an-email\n", encoding="utf-8")
-    done = crm_graph("import-csv", "shop", str(path), "--kind", "customers", database_url=url)
+    done = crm_graph_process("import-csv", "shop", str(path), "--kind", "customers", database_url=url)
     assert done.returncode == 1, done.stderr  # some rows were rejected
     assert "created" in done.stdout and "rejected" in done.stdout
     assert "line 3: email 'not-an-email' is not an email address" in done.stdout
     assert "customers.csv.rejects.csv" in done.stdout.replace("\n", "")
-    wrong = crm_graph("import-csv", "shop", str(path), "--kind", "sales", database_url=url)
+    wrong = crm_graph_process("import-csv", "shop", str(path), "--kind", "sales", database_url=url)
     assert wrong.returncode == 2 and "kind: 'sales' is not a CSV kind" in wrong.stderr
-    unknown = crm_graph("sync", "shop", "woocommerce", database_url=url)
+    unknown = crm_graph_process("sync", "shop", "woocommerce", database_url=url)
     assert unknown.returncode == 2 and "'woocommerce' is not registered" in unknown.stderr
 
 

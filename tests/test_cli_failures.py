@@ -1,7 +1,11 @@
 """Every failure of the real `crm-graph` command is one line, exit code 2, no traceback, and nothing
 written: a bad production setting under `serve --workers 2` (once, not a crash loop of API processes),
 Redis down for the commands that send jobs, malformed JSON options, a missing optional package, a
-usage error, and a busy port for the demo. Also: `serve` and `migrate` name the database they use."""
+usage error, and a busy port for the demo. Also: `serve` and `migrate` name the database they use.
+
+`serve`, `worker`, `scheduler` and `precompute` with a Redis URL run as real processes (`run_cli`): they
+start servers, replace their process or install the process's job broker. The other commands run in
+this process (`run_cli_here`, see `tests.cli_runner`)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from crm_graph.models import Job
+from tests.cli_runner import run_cli_in_process
 
 #: A production-looking secret, for the cases where the secret is not what is being tested.
 SECRET = "x" * 48
@@ -48,6 +53,11 @@ def run_cli(*args: str, cwd: Path, timeout: float = 60, **env: str) -> subproces
         pytest.fail(f"`crm-graph {' '.join(args)}` did not exit within {timeout} s; stderr ends with: "
                     f"{stderr[-2000:]}")
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run_cli_here(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """`crm-graph args` run in this process, with the environment `run_cli` would give it."""
+    return run_cli_in_process(args, env=_clean_environment(**env), cwd=cwd)
 
 
 def assert_one_line_failure(result: subprocess.CompletedProcess, *needles: str) -> str:
@@ -146,7 +156,7 @@ def test_worker_metrics_without_prometheus_client(redis_url, tmp_path):
 @pytest.fixture
 def sqlite_shop(tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert run_cli("stores", "create", "shop", cwd=tmp_path, CRM_GRAPH_DATABASE_URL=url).returncode == 0
+    assert run_cli_here("stores", "create", "shop", cwd=tmp_path, CRM_GRAPH_DATABASE_URL=url).returncode == 0
     return url
 
 
@@ -161,16 +171,17 @@ def test_malformed_json_options(sqlite_shop, tmp_path):
         (["connect", "shop", "woocommerce", "--settings", "{url"], ("--settings", "not valid JSON")),
     ]
     for args, needles in cases:
-        assert_one_line_failure(run_cli(*args, cwd=tmp_path, CRM_GRAPH_DATABASE_URL=sqlite_shop), *needles)
+        assert_one_line_failure(run_cli_here(*args, cwd=tmp_path, CRM_GRAPH_DATABASE_URL=sqlite_shop), *needles)
 
 
 def test_usage_errors_are_one_line(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert_one_line_failure(run_cli("import-csv", "shop", cwd=tmp_path, CRM_GRAPH_DATABASE_URL=url),
+    assert_one_line_failure(run_cli_here("import-csv", "shop", cwd=tmp_path, CRM_GRAPH_DATABASE_URL=url),
                             "Missing argument", "import-csv --help")
-    assert_one_line_failure(run_cli("generate", "shop", "--customers", "many", cwd=tmp_path,
-                                    CRM_GRAPH_DATABASE_URL=url), "--customers")
-    assert_one_line_failure(run_cli("no-such-command", cwd=tmp_path, CRM_GRAPH_DATABASE_URL=url), "no-such-command")
+    assert_one_line_failure(run_cli_here("generate", "shop", "--customers", "many", cwd=tmp_path,
+                                         CRM_GRAPH_DATABASE_URL=url), "--customers")
+    assert_one_line_failure(run_cli_here("no-such-command", cwd=tmp_path, CRM_GRAPH_DATABASE_URL=url),
+                            "no-such-command")
     assert not (tmp_path / "cli.db").exists()
 
 
@@ -178,12 +189,13 @@ def test_usage_errors_are_one_line(tmp_path):
 
 def test_demo_refuses_a_busy_port_before_writing(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    assert run_cli("migrate", cwd=tmp_path, CRM_GRAPH_DATABASE_URL=url).returncode == 0
+    assert run_cli_here("migrate", cwd=tmp_path, CRM_GRAPH_DATABASE_URL=url).returncode == 0
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = run_cli("demo", "--customers", "10", "--port", str(port), cwd=tmp_path, CRM_GRAPH_DATABASE_URL=url)
+        result = run_cli_here("demo", "--customers", "10", "--port", str(port), cwd=tmp_path,
+                              CRM_GRAPH_DATABASE_URL=url)
     assert_one_line_failure(result, str(port), "--port")
     database = create_engine(url)
     with database.connect() as connection:

@@ -54,7 +54,9 @@ def ensure_in_process_workers(settings: Settings, *, scheduler: bool = False) ->
             _booted = True
             atexit.register(stop_in_process_workers)
         if _worker is None:
-            _worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
+            # The poll interval bounds how long `stop_in_process_workers` waits for idle threads.
+            _worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads,
+                                      worker_timeout=settings.worker_poll_ms)
             _worker.start()
             log.info("running jobs in-process on %d threads", settings.worker_threads)
         if scheduler and _scheduler is None:
@@ -96,4 +98,13 @@ def stop_in_process_workers(timeout_ms: int = 10_000) -> None:
             _scheduler = None
         if _worker is not None:
             _worker.stop(timeout=timeout_ms)
+            _forget_worker(_worker)
             _worker = None
+
+
+def _forget_worker(worker: dramatiq.Worker) -> None:
+    """Take a stopped worker's middleware off the broker. `dramatiq.Worker.start` adds one to the broker
+    and `stop` leaves it there: without this, each restart in a process (a new app in the same process,
+    as in tests) stacks another, which dramatiq warns about and calls on every message from then on."""
+    broker = worker.broker
+    broker.middleware[:] = [m for m in broker.middleware if getattr(m, "worker", None) is not worker]

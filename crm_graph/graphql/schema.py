@@ -4,6 +4,9 @@ A new domain adds its `Query` class to `QUERIES` (and mutations to `MUTATIONS`);
 changes. `schema.graphql` at the top of the repository is this schema printed (`crm-graph schema`).
 """
 
+import copy
+import functools
+
 import strawberry
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
 from strawberry.tools import merge_types
@@ -82,11 +85,22 @@ class CrmSchema(strawberry.Schema):
 
 
 def build_schema(*, introspection: bool = True, max_cost: int = MAX_COST) -> strawberry.Schema:
-    """Build the schema; `introspection=False` in production; `max_cost` is the request cost limit.
+    """The schema; `introspection=False` in production; `max_cost` is the request cost limit.
 
     Without introspection, validation errors carry no "Did you mean …?" suggestions either: they
     would name the fields introspection hides.
+
+    Each call returns a schema object of its own, since an app adds extensions to its schema
+    (metrics, tracing); the converted types under it (graphql-core's schema) are built once per
+    `introspection` and `max_cost` in a process: converting them takes about 0.1 s, and a process
+    that creates several apps (the tests create one per test) would pay that each time.
     """
+    return copy.copy(_built_schema(introspection, max_cost))
+
+
+@functools.cache
+def _built_schema(introspection: bool, max_cost: int) -> strawberry.Schema:
+    """Build the schema for `build_schema` (once per argument values)."""
     from strawberry.extensions import DisableIntrospection
 
     # The shape rule class is built once: the validation cache is keyed by the rule classes.

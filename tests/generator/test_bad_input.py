@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from sqlalchemy import text
 
 from crm_graph.errors import UserError
 from crm_graph.generator import generate_store
+from tests.cli_runner import run_cli_in_process
 
 ANCHOR = date(2026, 6, 15)
 
@@ -51,10 +50,8 @@ def test_a_store_with_customers_is_refused_and_left_alone(engine, store):
 def test_cli_prints_one_line_and_exits_non_zero(tmp_path: Path, size):
     database = tmp_path / "cli.db"
     env = {**os.environ, "CRM_GRAPH_DATABASE_URL": f"sqlite:///{database}"}
-    result = subprocess.run(
-        [sys.executable, "-m", "crm_graph", "generate", "shop", "--customers", size],
-        capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[2], timeout=60,
-    )
+    result = run_cli_in_process(["generate", "shop", "--customers", size], env=env,
+                                cwd=Path(__file__).resolve().parents[2])
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     lines = [line for line in result.stderr.splitlines() if line.strip()]

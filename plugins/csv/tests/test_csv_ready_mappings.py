@@ -4,7 +4,6 @@ and a foreign export imported without a mapping is refused with the mapping's na
 
 import os
 import subprocess
-import sys
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from crm_graph.errors import UserError
 from crm_graph.plugins import csv_mappings
 from crm_graph.services.csv_import import import_csv
+from tests.cli_runner import run_cli_in_process
 from tests.ingest_helpers import rows
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -146,10 +146,10 @@ def test_a_foreign_export_without_mapping_is_refused_naming_the_mapping(engine, 
 
 
 def _cli(*args: str, database_url: str) -> subprocess.CompletedProcess:
+    """`crm-graph ARGS` (its `main`, run in this process: `tests.cli_runner`)."""
     environment = {**os.environ, "CRM_GRAPH_DATABASE_URL": database_url, "COLUMNS": "200"}
     environment.pop("CRM_GRAPH_DEV_STORE", None)
-    return subprocess.run([sys.executable, "-m", "crm_graph", *args], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    return run_cli_in_process(args, env=environment, cwd=ROOT)
 
 
 def test_mapping_auto_through_the_cli_picks_each_and_says_which(db_url, tmp_path):
