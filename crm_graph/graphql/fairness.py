@@ -60,7 +60,7 @@ class StoreLimits:
         self._unbounded: anyio.CapacityLimiter | None = None
 
     @classmethod
-    def from_model(cls, settings) -> StoreLimits:
+    def from_settings(cls, settings) -> StoreLimits:
         """The limits `settings` configure (`CRM_GRAPH_STORE_CONCURRENCY`, ...)."""
         return cls(store_concurrency=settings.store_concurrency, queue_seconds=settings.store_queue_seconds,
                    statement_timeout=settings.statement_timeout_seconds or None)

@@ -61,7 +61,7 @@ class CrmGraphQL(GraphQL):
         self.engine = engine
         self.settings = settings
         self.results = ResultCache(settings.dashboard_cache_seconds)
-        self.limits = StoreLimits.from_model(settings)
+        self.limits = StoreLimits.from_settings(settings)
 
     async def get_context(self, request: Request, response) -> Context:
         context = Context(engine=self.engine, request=request, response=response, results=self.results,
