@@ -141,31 +141,21 @@ def _app(database_url: str, store: str):
     return create_app(settings)
 
 
-def _last_day(database_url: str, store_slug: str) -> date:
-    """Yesterday in the store's timezone: the last finished day, where custom ranges end."""
+def _store_days(database_url: str, store_slug: str) -> tuple[date, tuple[date, date] | None]:
+    """Yesterday in the store's timezone (the last finished day, where custom ranges end) and the days
+    the scheduler's catch-up precomputes for a store never precomputed: from its first customer's day
+    (at most two years back) to yesterday (`workers.scheduler.precompute_span`)."""
     from crm_graph.db import create_db_engine, session_scope
     from crm_graph.services.dates import store_today
-    from crm_graph.services.stores import get_store
-
-    engine = create_db_engine(database_url)
-    try:
-        with session_scope(engine) as session:
-            return store_today(get_store(session, store_slug)) - timedelta(days=1)
-    finally:
-        engine.dispose()
-
-
-def _catch_up_span(database_url: str, store_slug: str) -> tuple[date, date]:
-    """The days the scheduler's catch-up precomputes for a store never precomputed: from its first
-    customer's day (at most two years back) to yesterday."""
-    from crm_graph.db import create_db_engine, session_scope
     from crm_graph.services.stores import get_store
     from workers.scheduler import precompute_span
 
     engine = create_db_engine(database_url)
     try:
         with session_scope(engine) as session:
-            return precompute_span(session, get_store(session, store_slug), _last_day(database_url, store_slug))
+            store = get_store(session, store_slug)
+            yesterday = store_today(store) - timedelta(days=1)
+            return yesterday, precompute_span(session, store, yesterday)
     finally:
         engine.dispose()
 
@@ -173,7 +163,7 @@ def _catch_up_span(database_url: str, store_slug: str) -> tuple[date, date]:
 def _measure_pass(database_url: str, store: str, runs: int) -> list[tuple[str, float, float, str]]:
     app = _app(database_url, store)
     try:
-        return asyncio.run(_measure(app, runs, _last_day(database_url, store)))
+        return asyncio.run(_measure(app, runs, _store_days(database_url, store)[0]))
     finally:
         app.state.engine.dispose()
 
@@ -216,7 +206,7 @@ def main() -> None:
             print(f"store of {args.customers:,} customers generated in {time.perf_counter() - started:.1f} s", flush=True)
             print("live (nothing precomputed):", flush=True)
             passes["live"] = _measure_pass(url, "bench", args.runs)
-            first, last = _catch_up_span(url, "bench")
+            first, last = _store_days(url, "bench")[1]
             started = time.perf_counter()
             _cli("precompute", "bench", "--from", first.isoformat(), "--to", last.isoformat(), env=env)
             print(f"precomputed {(last - first).days + 1} days in {time.perf_counter() - started:.1f} s", flush=True)
