@@ -122,6 +122,8 @@ def page_cost(size_argument: str = "first", *, default: int = 50, max_size: int 
 
     def size(args: Arguments) -> int:
         value = args.get(size_argument)
+        if value is None and size_argument == "first":
+            value = args.get("last")  # a connection paged backward
         wanted = max(int(value), 0) if isinstance(value, int) else default
         return min(wanted, max_size if max_size is not None else get_settings().max_page_size)
 

@@ -21,6 +21,7 @@ from crm_graph.graphql.customers.queries import CustomerQuery
 from crm_graph.graphql.errors import ErrorCodes, code_errors
 from crm_graph.graphql.dashboard.queries import DashboardQuery
 from crm_graph.graphql.period.queries import PeriodQuery
+from crm_graph.graphql.relay import NodeQuery
 from crm_graph.graphql.rfm.queries import RfmQuery
 from crm_graph.graphql.segments.mutations import SegmentMutation
 from crm_graph.graphql.segments.queries import SegmentQuery
@@ -35,7 +36,7 @@ from crm_graph.graphql.text_guard import TextGuard
 
 QUERIES: tuple[type, ...] = (
     StoreQuery, CustomerQuery, ApiKeyQuery, DashboardQuery, SegmentQuery, RfmQuery, PeriodQuery, ConnectorQuery,
-    JobQuery, LifecycleQuery,
+    JobQuery, LifecycleQuery, NodeQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     ApiKeyMutation, CustomerMutation, SegmentMutation, ConnectorMutation, PrecomputeStartMutation, SyncStartMutation,

@@ -12,7 +12,7 @@ from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerFilterInput, to_filter
 from crm_graph.graphql.jobs.types import JobType
 from crm_graph.graphql.mutation_errors import (
-    MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation,
+    UserErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation,
 )
 from crm_graph.models.enums import Role
 from crm_graph.services.customers.background import create_customer_job
@@ -59,10 +59,10 @@ async def run_bulk(
     actor = f"api-key:{info.context.api_key_id}" if info.context.api_key_id else "api"
     if not selection.by_filter:
         changed = await run_mutation(info, run_now, selection, actor)
-        return changed if isinstance(changed, MutationErrorType) else BulkChangeType(changed=changed, job=None)
+        return changed if isinstance(changed, UserErrorType) else BulkChangeType(changed=changed, job=None)
     params = {**params, "selection": selection.to_json(), "actor": actor}
     job = await run_mutation(info, _create_checked_job, kind, params, selection)
-    if isinstance(job, MutationErrorType):
+    if isinstance(job, UserErrorType):
         return job
     return BulkChangeType(changed=None, job=JobType.from_model(job))
 

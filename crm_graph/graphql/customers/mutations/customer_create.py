@@ -9,7 +9,7 @@ import strawberry
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.types import CustomerType
 from crm_graph.graphql.enums import Gender
-from crm_graph.graphql.mutation_errors import MutationErrorType, ConflictErrorType, NotFoundErrorType, ValidationErrorType, run_mutation
+from crm_graph.graphql.mutation_errors import UserErrorType, ConflictErrorType, NotFoundErrorType, ValidationErrorType, run_mutation
 from crm_graph.services.customers import editing
 
 CustomerResult = Annotated[
@@ -36,4 +36,4 @@ class CustomerInput:
 @strawberry.mutation(description="Create a customer; returns it, or a ValidationError / ConflictError (duplicate email).")
 async def create_customer(info: Info, input: Annotated[CustomerInput, strawberry.argument(description="The new customer.")]) -> CustomerResult:
     result = await run_mutation(info, editing.create_customer, input.changes())
-    return result if isinstance(result, MutationErrorType) else CustomerType.from_model(result)
+    return result if isinstance(result, UserErrorType) else CustomerType.from_model(result)

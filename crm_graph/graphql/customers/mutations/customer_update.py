@@ -10,7 +10,7 @@ from crm_graph.errors import UserError
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.mutations.customer_create import CustomerInput, CustomerResult
 from crm_graph.graphql.customers.types import CustomerType
-from crm_graph.graphql.mutation_errors import MutationErrorType, error_result, parse_id, run_mutation
+from crm_graph.graphql.mutation_errors import UserErrorType, error_result, parse_id, run_mutation
 from crm_graph.services.customers import editing
 
 
@@ -24,4 +24,4 @@ async def update_customer(
     except UserError as exc:
         return error_result(exc)
     result = await run_mutation(info, editing.update_customer, customer_id, input.changes())
-    return result if isinstance(result, MutationErrorType) else CustomerType.from_model(result)
+    return result if isinstance(result, UserErrorType) else CustomerType.from_model(result)

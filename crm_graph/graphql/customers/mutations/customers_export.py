@@ -10,7 +10,7 @@ from crm_graph.errors import UserError
 from crm_graph.graphql.context import Info, app_settings
 from crm_graph.graphql.customers.filters import CustomerFilterInput, filter_input_dict
 from crm_graph.graphql.jobs.types import JobType
-from crm_graph.graphql.mutation_errors import MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation
+from crm_graph.graphql.mutation_errors import UserErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation
 from crm_graph.models.enums import Role
 from crm_graph.services.customers.background import EXPORT, create_customer_job
 from crm_graph.services.filters import customer_conditions, parse_filter
@@ -46,6 +46,6 @@ async def export_customers(
     except UserError as exc:
         return error_result(exc)
     job = await run_mutation(info, _start_export, filter_json, app_settings(info).export_dir)
-    if isinstance(job, MutationErrorType):
+    if isinstance(job, UserErrorType):
         return job
     return JobType.from_model(job)

@@ -8,7 +8,7 @@ import strawberry
 
 from crm_graph.graphql.context import Info, app_settings
 from crm_graph.graphql.jobs.types import JobType
-from crm_graph.graphql.mutation_errors import MutationErrorType, NotFoundErrorType, ValidationErrorType, run_mutation
+from crm_graph.graphql.mutation_errors import UserErrorType, NotFoundErrorType, ValidationErrorType, run_mutation
 from crm_graph.services.customers.importing import start_customer_import
 
 ImportCustomersResult = Annotated[
@@ -34,4 +34,4 @@ async def import_customers(
         "to pick it from the header. A known export sent without a mapping is refused with the mapping's name.")] = None,
 ) -> ImportCustomersResult:
     result = await run_mutation(info, start_customer_import, csv, app_settings(info).import_dir, mapping)
-    return result if isinstance(result, MutationErrorType) else JobType.from_model(result)
+    return result if isinstance(result, UserErrorType) else JobType.from_model(result)

@@ -10,7 +10,7 @@ from crm_graph.errors import UserError
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerFilterInput, to_filter
 from crm_graph.graphql.mutation_errors import (
-    ConflictErrorType, MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, run_mutation,
+    ConflictErrorType, UserErrorType, NotFoundErrorType, ValidationErrorType, error_result, run_mutation,
 )
 from crm_graph.graphql.segments.types import SegmentType
 from crm_graph.services import segments
@@ -30,7 +30,7 @@ class SegmentInput:
 
 def segment_result(result) -> SegmentResult:
     """The segment row as its GraphQL type, or the typed error unchanged."""
-    return result if isinstance(result, MutationErrorType) else SegmentType.from_model(result)
+    return result if isinstance(result, UserErrorType) else SegmentType.from_model(result)
 
 
 @strawberry.mutation(description="Save a filter as a segment; its count is computed by `refreshSegmentCount` or a worker.")

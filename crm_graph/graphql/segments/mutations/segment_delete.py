@@ -9,7 +9,7 @@ import strawberry
 from crm_graph.errors import UserError
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.mutation_errors import (
-    ConflictErrorType, MutationErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation,
+    ConflictErrorType, UserErrorType, NotFoundErrorType, ValidationErrorType, error_result, parse_id, run_mutation,
 )
 from crm_graph.services import segments
 
@@ -33,6 +33,6 @@ async def delete_segment(info: Info, id: Annotated[strawberry.ID, strawberry.arg
     except UserError as exc:
         return error_result(exc)
     result = await run_mutation(info, segments.delete_segment, segment_id)
-    if isinstance(result, MutationErrorType):
+    if isinstance(result, UserErrorType):
         return result
     return DeletedSegmentType(id=strawberry.ID(str(segment_id)), name=result.name)
