@@ -9,7 +9,7 @@ this process, as the product does it:
 
 1. **the change**, through the path a user takes: one order dated `--late-days` days back, for a
    customer who had none, written by the connectors' ingestion (`ingest_records`, source
-   ``woocommerce``) and committed; then one spender erased by the `eraseCustomers` mutation;
+   ``woocommerce``) and committed; then one spender erased by the `customersErase` mutation;
 2. **the first answer after it**: the dashboard over the 30 days that start on the change's day, by
    GraphQL through the real ASGI app (result cache off). It must be LIVE (stored rows of those days
    are stale) and show the change (one spender more; then one fewer);
@@ -41,6 +41,7 @@ from bench.bench_precompute import run_precompute  # noqa: E402
 from crm_graph.app import create_app  # noqa: E402
 from crm_graph.connectors.records import CustomerRef, OrderLineRecord, OrderRecord  # noqa: E402
 from crm_graph.db import create_db_engine  # noqa: E402
+from crm_graph.graphql.relay import global_id  # noqa: E402
 from crm_graph.models.enums import OrderStatus  # noqa: E402
 from crm_graph.services.dates import store_today  # noqa: E402
 from crm_graph.services.ingest import ingest_records  # noqa: E402
@@ -55,17 +56,18 @@ QUERY = """
 query($range: DateRange) {
   dashboard(range: $range) {
     freshness { source computedAt }
-    consentKpis { channel bucket count previousCount }
+    consentKpis { channel bucket value previous }
     identified(granularity: WEEK) { customers identified unidentified }
     spendersProspects { spenders prospects customers }
     activity { active lowRisk highRisk }
-    spenderSegments { spenders valueLowThreshold valueHighThreshold frequentThreshold small medium big
-                      oneTime repeat frequent }
+    spenderSegments { spenders valueLowThreshold { amount } valueHighThreshold { amount } frequentThreshold
+                      small medium big oneTime repeat frequent }
   }
 }
 """
 
-ERASE = "mutation($ids: [ID!]) { eraseCustomers(ids: $ids) { __typename } }"
+ERASE = ("mutation($ids: [ID!]) { customersErase(ids: $ids) { __typename ... on BulkChange { changed } "
+         "... on UserError { code message field } } }")
 
 
 def _load() -> str:
@@ -192,7 +194,9 @@ async def _erasure(api: Api, engine, store, today, erase_days: int) -> None:
             {"s": store.id, "day": today - timedelta(days=erase_days)}).one()
     _, before = await api.dashboard(first, last)
     started = time.perf_counter()
-    await api.post(ERASE, {"ids": [str(victim)]})
+    _, erased = await api.post(ERASE, {"ids": [global_id("Customer", victim)]})
+    if erased["customersErase"]["__typename"] != "BulkChange":
+        raise SystemExit(f"the erasure was refused: {erased['customersErase']}")
     erase_seconds = time.perf_counter() - started
     answer_seconds, live = await api.dashboard(first, last)
     print(f"\nerasure of customer {victim} (first order {first_order:%Y-%m-%d}): mutation {erase_seconds:.2f} s; "
