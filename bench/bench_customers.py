@@ -47,8 +47,8 @@ PAGE_SPENT = PAGE.replace("first: 50)", "first: 50, sort: TOTAL_SPENT, direction
 PROFILE = """query($id: ID!) { customer(id: $id) {
   id email firstName lastName phone country city gender createdAt lastActivityAt
   identities { crmId } consents { channel bucket state since } consentHistory { channel state occurredAt source }
-  tags { name appliedAt } orders(first: 20) { externalId status placedAt total { amount currencyCode }
-  lines { name quantity lineTotal { amount } } refunds { amount { amount } refundedAt } }
+  tags { name appliedAt } orders(first: 20) { nodes { externalId status placedAt total { amount currencyCode }
+  lines { name quantity lineTotal { amount } } refunds { amount { amount } refundedAt } } }
   revenue { totalSales { amount } refunds { amount } netRevenue { amount } orders averageOrderValue { amount } } } }"""
 
 

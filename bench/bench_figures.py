@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 FRESH = "freshness { source }"
-WIDGETS = f"""consentKpis {{ channel bucket count change }}
+WIDGETS = f"""consentKpis {{ channel bucket value change }}
     subscriptions(granularity: DAY, channel: EMAIL) {{ label subscribed unsubscribed unknown }}
     subscriptionsByGender(channel: EMAIL) {{ gender subscribed }}
     identified(granularity: DAY) {{ customers identified points {{ label identified }} }}
