@@ -158,7 +158,7 @@ def build_two_stores(engine: Engine) -> TwoStores:
             "product": [str(product.id)],
             "apikey": [str(b_key.id)],
         }
-        b_ids["import"], b_ids["export"] = b_ids["job"], b_ids["job"]
+        b_ids = as_global_ids(b_ids)
 
         a_builder = StoreBuilder(session, a)
         a_customers = [a_builder.customer(email=f"alpha.{i}@alpha.test", first_name="Alpha")
@@ -179,13 +179,29 @@ def build_two_stores(engine: Engine) -> TwoStores:
         a_ids = {"customer": [str(a_customers[0].id)], "segment": [str(a_segment.id)], "tag": [str(a_tag.id)],
                  "job": [str(a_job.id)], "connector": [str(a_connector.id)], "order": [str(a_order.id)],
                  "product": [str(a_product.id)], "apikey": [str(a_key.id)]}
-        a_ids["import"], a_ids["export"] = a_ids["job"], a_ids["job"]
+        a_ids = as_global_ids(a_ids)
     _precompute_if_available(engine, (a, b), first_day, last_day)
     return TwoStores(
         a=a, b=b, a_key=a_plain, b_ids=b_ids, a_ids=a_ids, b_strings=sorted(set(b_strings)) + B_MONEY,
         b_counts={B_CUSTOMERS, *B_NUMBERS}, first_day=first_day.isoformat(), last_day=last_day.isoformat(),
         engine=engine,
     )
+
+
+#: The GraphQL `Node` type of each kind of id: the API names these objects by global ids only.
+NODE_TYPES = {"customer": "Customer", "segment": "Segment", "job": "Job", "connector": "Connector", "order": "Order",
+              "apikey": "ApiKey"}
+
+
+def as_global_ids(ids: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Row ids per kind as the API spells them: global ids for Nodes, and `node` for every one of them."""
+    from crm_graph.graphql.relay import global_id
+
+    spelled = {kind: [global_id(NODE_TYPES[kind], int(value)) if kind in NODE_TYPES else value for value in values]
+               for kind, values in ids.items()}
+    spelled["import"], spelled["export"] = spelled["job"], spelled["job"]
+    spelled["node"] = [value for kind in NODE_TYPES for value in spelled[kind]]
+    return spelled
 
 
 def _precompute_if_available(engine: Engine, stores: tuple[Store, ...], first_day: date, last_day: date) -> None:
