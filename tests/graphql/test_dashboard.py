@@ -203,3 +203,15 @@ def test_value_thresholds_round_up_to_the_cent_on_both_databases(api, session, s
     data = api.data(query, {"range": MARCH}, key=api.key(store, "read"))["dashboard"]["spenderSegments"]
     assert (data["valueLowThreshold"], data["valueHighThreshold"]) == (
         {"amount": "380.52", "currencyCode": store.currency}, {"amount": "380.53", "currencyCode": store.currency})
+
+
+def test_consent_kpis_are_comparisons_like_the_period_kpis(api, session, store):
+    """A client reads a KPI card through the `Comparison` interface, as it reads any period figure."""
+    build(session, store)
+    query = ("query($range: DateRange) { dashboard(range: $range) { consentKpis { __typename channel bucket "
+             "... on Comparison { relativeChange } value previous change } } }")
+    cards = api.data(query, {"range": MARCH}, key=api.key(store, "read"))["dashboard"]["consentKpis"]
+    assert len(cards) == 6 and {card["__typename"] for card in cards} == {"ConsentKpi"}
+    for card in cards:
+        assert card["change"] == card["value"] - card["previous"]
+        assert card["relativeChange"] == (round(card["change"] / card["previous"], 4) if card["previous"] else None)

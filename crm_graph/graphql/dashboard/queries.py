@@ -161,7 +161,7 @@ class DashboardType:
         return await self._once(info, "top_tags", today=store_today(info.context.require()))
 
     def _view(self, fresh: Fresh) -> FreshnessType:
-        return FreshnessType.of(fresh.freshness, self.asked_at)
+        return FreshnessType.from_model(fresh.freshness, self.asked_at)
 
     @strawberry.field(name="from", description="First local day of the range.")
     def from_(self) -> date:
@@ -199,7 +199,7 @@ class DashboardType:
         needed = sorted({_COMPUTATION_OF_WIDGET[name] for name in names})
         parts = await asyncio.gather(*(computations[name](info) for name in needed))
         combined = Freshness.combine(part.freshness for part in parts) or Freshness.live(self.asked_at)
-        return FreshnessType.of(combined, self.asked_at)
+        return FreshnessType.from_model(combined, self.asked_at)
 
     @strawberry.field(description=f"A. Consent KPI cards: EMAIL and SMS × SUBSCRIBED/UNSUBSCRIBED/UNKNOWN "
                       f"(at most {len(consent.CHANNELS) * len(consent.BUCKETS)} cards). Cost: 1 (the dashboard's own cost covers the range).",

@@ -55,7 +55,7 @@ async def _load_clv_models(info: Info, model_ids: list[int]) -> dict[int, ClvMod
     """`node(id:)` for ClvModel ids: the request's store's fits only."""
     currency = _currency(info)
     models = await info.context.run(clv.models_by_id, model_ids)
-    return {model.id: ClvModelType.from_model(model, FreshnessType.of(clv.model_freshness(model)), currency)
+    return {model.id: ClvModelType.from_model(model, FreshnessType.from_model(clv.model_freshness(model)), currency)
             for model in models}
 
 
@@ -70,7 +70,7 @@ class LifecycleQuery:
         model = await info.context.run(clv.latest_model)
         if model is None:
             return None
-        return ClvModelType.from_model(model, FreshnessType.of(clv.model_freshness(model)), _currency(info))
+        return ClvModelType.from_model(model, FreshnessType.from_model(clv.model_freshness(model)), _currency(info))
 
     @strawberry.field(description=f"Buyers per lifecycle stage as of the end of each period of the range: one point "
                       f"per period (at most {dates.MAX_POINTS:,}). Cost: 20 + 1 per day of the range (a preset counts its days, no range 30).",
@@ -79,7 +79,7 @@ class LifecycleQuery:
                                granularity: GranularityArg = dates.Granularity.DAY) -> list[LifecycleStagePointType]:
         points = await info.context.answer("lifecycle_stages", resolved=_range(info, date_range, preset),
                                            granularity=granularity)
-        freshness = FreshnessType.of(points.freshness)
+        freshness = FreshnessType.from_model(points.freshness)
         return [LifecycleStagePointType.from_model(point, freshness) for point in points.value]
 
     @strawberry.field(
@@ -90,7 +90,7 @@ class LifecycleQuery:
     )
     async def cohorts(self, info: Info, date_range: RangeArg = None, preset: PresetArg = None) -> list[CohortType]:
         rows = await info.context.answer("cohorts", resolved=_range(info, date_range, preset))
-        freshness = FreshnessType.of(rows.freshness)
+        freshness = FreshnessType.from_model(rows.freshness)
         return [CohortType.from_model(row, freshness, _currency(info)) for row in rows.value]
 
     @strawberry.field(description="Days between orders in the range and the average lifetime of repeat buyers. "
@@ -98,7 +98,7 @@ class LifecycleQuery:
     async def purchase_rhythm(self, info: Info, date_range: RangeArg = None,
                               preset: PresetArg = None) -> PurchaseRhythmType:
         figures = await info.context.answer("purchase_rhythm", resolved=_range(info, date_range, preset))
-        return PurchaseRhythmType.from_model(figures.value, FreshnessType.of(figures.freshness))
+        return PurchaseRhythmType.from_model(figures.value, FreshnessType.from_model(figures.freshness))
 
     @strawberry.field(description="The most popular products of the range by buyers, orders, units or revenue: "
                       f"at most `limit` (at most {products.MAX_LIMIT}). "
@@ -110,7 +110,7 @@ class LifecycleQuery:
     ) -> list[ProductPopularityType]:
         rows = await info.context.answer("product_popularity", resolved=_range(info, date_range, preset),
                                          sort=sort_by, limit=limit)
-        freshness = FreshnessType.of(rows.freshness)
+        freshness = FreshnessType.from_model(rows.freshness)
         return [ProductPopularityType.from_model(row, freshness, _currency(info)) for row in rows.value]
 
     @strawberry.field(description="Products bought together in the orders of the range, most frequent pairs first: "
@@ -123,7 +123,7 @@ class LifecycleQuery:
     ) -> list[ProductPairType]:
         rows = await info.context.answer("product_pairs", resolved=_range(info, date_range, preset),
                                          min_orders=min_orders, limit=limit)
-        freshness = FreshnessType.of(rows.freshness)
+        freshness = FreshnessType.from_model(rows.freshness)
         return [ProductPairType.from_model(row, freshness) for row in rows.value]
 
     @strawberry.field(description="Per acquisition channel: new customers, their revenue, repeat rate, LTV, spend, CAC and ROI; "
@@ -134,6 +134,6 @@ class LifecycleQuery:
         if not 1 <= limit <= MAX_CHANNELS:
             raise UserError(f"`limit` must be between 1 and {MAX_CHANNELS}; got {limit}.")
         rows = await info.context.answer("acquisition_channels", resolved=_range(info, date_range, preset))
-        freshness = FreshnessType.of(rows.freshness)
+        freshness = FreshnessType.from_model(rows.freshness)
         currency = _currency(info)
         return [AcquisitionChannelType.from_model(row, freshness, currency) for row in rows.value[:limit]]

@@ -129,4 +129,4 @@ class RfmGridType:
         return cls(scheme=grid.scheme, range=PeriodRangeType.from_model(grid.range), cells=cells,
                    segments=summaries, customers=grid.customers, revenue=money(grid.revenue, currency), prospects=grid.prospects,
                    filtered=grid.filtered, computed_at=grid.computed_at,
-                   freshness=freshness or FreshnessType.of(grid.freshness))
+                   freshness=freshness or FreshnessType.from_model(grid.freshness))
