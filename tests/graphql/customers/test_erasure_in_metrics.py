@@ -9,7 +9,7 @@ from tests.factories import StoreBuilder, utc
 DASHBOARD = """{ dashboard(preset: LAST_30_DAYS) {
   spendersProspects { spenders prospects customers }
   spenderSegments { spenders }
-  consentKpis { channel bucket count }
+  consentKpis { channel bucket value }
   topTags { tag { name } customers }
 } }"""
 ERASE = "mutation($ids: [ID!]) { eraseCustomers(ids: $ids) { __typename ... on BulkChange { changed } } }"
@@ -35,7 +35,7 @@ def test_erased_customer_drops_out_of_every_dashboard_count(api, store, engine):
     assert after["spenderSegments"]["spenders"] == 1
 
     def subscribed(dashboard):
-        return next(k["count"] for k in dashboard["consentKpis"] if k["channel"] == "EMAIL" and k["bucket"] == "SUBSCRIBED")
+        return next(k["value"] for k in dashboard["consentKpis"] if k["channel"] == "EMAIL" and k["bucket"] == "SUBSCRIBED")
 
     assert (subscribed(before), subscribed(after)) == (2, 1)
     assert before["topTags"] == [{"tag": {"name": "vip"}, "customers": 2}]
