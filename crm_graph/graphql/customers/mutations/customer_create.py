@@ -1,4 +1,4 @@
-"""`createCustomer`: add a customer by hand (or from an integration without a connector)."""
+"""`customerCreate`: add a customer by hand (or from an integration without a connector)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import strawberry
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.types import CustomerType
 from crm_graph.graphql.enums import Gender
-from crm_graph.graphql.mutation_errors import UserErrorType, ConflictErrorType, NotFoundErrorType, ValidationErrorType, run_mutation
+from crm_graph.graphql.mutation_errors import (
+    ConflictErrorType, NotFoundErrorType, ValidationErrorType, is_user_error, run_mutation,
+)
 from crm_graph.services.customers import editing
 
-CustomerResult = Annotated[
+CustomerCreateResult = Annotated[
     CustomerType | ValidationErrorType | NotFoundErrorType | ConflictErrorType,
-    strawberry.union("CustomerResult", description="The created or changed customer, or why nothing was changed."),
+    strawberry.union("CustomerCreateResult", description="The created customer, or why nothing was created."),
 ]
 
 
@@ -34,6 +36,8 @@ class CustomerInput:
 
 
 @strawberry.mutation(description="Create a customer; returns it, or a ValidationError / ConflictError (duplicate email).")
-async def create_customer(info: Info, input: Annotated[CustomerInput, strawberry.argument(description="The new customer.")]) -> CustomerResult:
+async def customer_create(
+    info: Info, input: Annotated[CustomerInput, strawberry.argument(description="The new customer.")],
+) -> CustomerCreateResult:
     result = await run_mutation(info, editing.create_customer, input.changes())
-    return result if isinstance(result, UserErrorType) else CustomerType.from_model(result)
+    return result if is_user_error(result) else CustomerType.from_model(result)
