@@ -13,7 +13,7 @@ from crm_graph.graphql.enums import ConsentBucket, Gender, RfmScheme
 from crm_graph.graphql.rfm.types import RfmSegment
 from crm_graph.graphql.ids import parse_id
 from crm_graph.graphql.mutation_errors import FieldNotFound
-from crm_graph.graphql.relay import global_id, require_row_id
+from crm_graph.graphql.relay import global_id, node_row_id, require_row_id
 from crm_graph.services.customers.listing import CustomerSort as CustomerSortEnum
 from crm_graph.services.customers.listing import SortDirection as SortDirectionEnum
 from crm_graph.services.filters import CustomerFilter, RevenueBand as RevenueBandEnum
@@ -96,7 +96,7 @@ class CustomerFilterInput:
     search: str | None = strawberry.field(
         default=None,
         description="Case-insensitive prefix of an email, phone, first or last name, 'first last', an external id "
-        "or CRM ID (source:id); or an exact internal id. `%` and `_` match themselves.",
+        "or CRM ID (source:id); or a customer's exact global id. `%` and `_` match themselves.",
     )
     countries: list[str] | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2 codes.")
     cities: list[str] | None = strawberry.field(default=None, description="City names, case-insensitive.")
@@ -172,7 +172,9 @@ def filter_input_dict(value: CustomerFilterInput | None, argument: str = "filter
         item = getattr(value, name, None)
         if item is None:
             continue
-        if name == "product_ids":
+        if name == "search" and node_row_id(item, "Customer") is not None:
+            item = str(node_row_id(item, "Customer"))  # the service finds a customer by its row id
+        elif name == "product_ids":
             item = [_product_id(product_id, f"{argument}.productIds.{index}") for index, product_id in enumerate(item)]
         elif name == "segment_id":
             item = require_row_id(item, "Segment", f"{argument}.segmentId")
@@ -184,7 +186,7 @@ def filter_input_dict(value: CustomerFilterInput | None, argument: str = "filter
 
 def to_filter(value: CustomerFilterInput | None, argument: str = "filter") -> CustomerFilter:
     """The service filter of an optional input (none = every customer)."""
-    return parse_filter(filter_input_dict(value, argument))
+    return parse_filter(filter_input_dict(value, argument), argument)
 
 
 def filter_as_input_json(filter: CustomerFilter) -> dict[str, Any]:

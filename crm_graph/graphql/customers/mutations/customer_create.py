@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -35,9 +35,17 @@ class CustomerInput:
         return {name: getattr(self, name) for name in editing.EDITABLE if getattr(self, name) is not strawberry.UNSET}
 
 
+def in_input(result: Any) -> Any:
+    """A typed error of the editing service with its `field` as a path under `input` (`["input", "firstName"]`)."""
+    if is_user_error(result) and result.field:
+        head, *rest = result.field[0].split("_")
+        result.field = ["input", head + "".join(part.title() for part in rest), *result.field[1:]]
+    return result
+
+
 @strawberry.mutation(description="Create a customer; returns it, or a ValidationError / ConflictError (duplicate email).")
 async def customer_create(
     info: Info, input: Annotated[CustomerInput, strawberry.argument(description="The new customer.")],
 ) -> CustomerCreateResult:
     result = await run_mutation(info, editing.create_customer, input.changes())
-    return result if is_user_error(result) else CustomerType.from_model(result)
+    return in_input(result) if is_user_error(result) else CustomerType.from_model(result)

@@ -8,10 +8,10 @@ import strawberry
 
 from crm_graph.errors import UserError
 from crm_graph.graphql.context import Info
-from crm_graph.graphql.customers.mutations.customer_create import CustomerInput
+from crm_graph.graphql.customers.mutations.customer_create import CustomerInput, in_input
 from crm_graph.graphql.customers.types import CustomerType
 from crm_graph.graphql.mutation_errors import (
-    ConflictErrorType, NotFoundErrorType, ValidationErrorType, error_result, is_user_error, run_mutation,
+    ConflictErrorType, NotFoundErrorType, UserErrorCode, ValidationErrorType, error_result, is_user_error, run_mutation,
 )
 from crm_graph.graphql.relay import require_row_id
 from crm_graph.models.enums import Role
@@ -34,4 +34,7 @@ async def customer_update(
     except UserError as exc:
         return error_result(exc)
     result = await run_mutation(info, editing.update_customer, customer_id, input.changes())
-    return result if is_user_error(result) else CustomerType.from_model(result)
+    if isinstance(result, NotFoundErrorType):  # the id was well formed but names no live customer of the store
+        return NotFoundErrorType(message=f"`id`: there is no customer {str(id)[:60]!r} in this store.",
+                                 code=UserErrorCode.NOT_FOUND, field=["id"])
+    return in_input(result) if is_user_error(result) else CustomerType.from_model(result)

@@ -50,5 +50,7 @@ async def customers_export(
         return error_result(exc)
     job = await run_mutation(info, _start_export, filter_json, app_settings(info).export_dir)
     if is_user_error(job):
+        if segment_id is not None and job.field == ["filter", "segmentId"]:  # it came from `segmentId`
+            job.field, job.message = ["segmentId"], f"`segmentId`: there is no segment {str(segment_id)[:60]!r} in this store."
         return job
     return JobType.from_model(job)
