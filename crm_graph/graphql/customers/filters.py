@@ -101,7 +101,7 @@ class CustomerFilterInput:
     countries: list[str] | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2 codes.")
     cities: list[str] | None = strawberry.field(default=None, description="City names, case-insensitive.")
     product_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Bought any of these products in a counted order."
+        default=None, description="Bought any of these products in a counted order (product ids, as the products facet gives them)."
     )
     tags: list[str] | None = strawberry.field(default=None, description="Carries any of these tags now.")
     email_consent: list[ConsentBucket] | None = strawberry.field(default=None, description="Current EMAIL consent bucket.")

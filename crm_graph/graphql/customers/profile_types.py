@@ -77,7 +77,7 @@ class CustomerTagType:
 
 @strawberry.type(name="OrderLine", description="One product line of an order.")
 class OrderLineType:
-    product_id: strawberry.ID | None = strawberry.field(description="Internal id of the product, when known.")
+    product_id: strawberry.ID | None = strawberry.field(description="Id of the product, when known: a value of the products facet, as `CustomerFilter.productIds` takes it.")
     name: str | None = strawberry.field(description="Product name as ordered.")
     sku: str | None = strawberry.field(description="SKU as ordered.")
     quantity: int = strawberry.field(description="Units.")
@@ -177,7 +177,7 @@ class OrderConnectionType:
 
 @strawberry.type(name="BoughtProduct", description="A product a customer bought in counted orders.")
 class BoughtProductType:
-    product_id: strawberry.ID = strawberry.field(description="Internal id of the product.")
+    product_id: strawberry.ID = strawberry.field(description="Id of the product: a value of the products facet, as `CustomerFilter.productIds` takes it.")
     name: str = strawberry.field(description="Product name.")
     sku: str | None = strawberry.field(description="SKU.")
     orders: int = strawberry.field(description="Counted orders that contained it.")

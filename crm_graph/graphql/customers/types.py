@@ -22,6 +22,7 @@ from crm_graph.errors import UserError
 from crm_graph.models import Customer, CustomerIdentity
 from crm_graph.models.enums import ConsentBucket
 from crm_graph.services.customers import facets as facet_service
+from crm_graph.services.customers.facets import MAX_FACET_VALUES
 from crm_graph.services.customers.listing import CustomerSort, SortDirection, count_customers, customers_page
 from crm_graph.services.customers.profile import decode_order_cursor, encode_order_cursor
 from crm_graph.services.filters import CustomerFilter, consent_bucket_of
@@ -237,25 +238,27 @@ def _facets(rows) -> list[FacetCountType]:
 class CustomerFacetsType:
     filter: strawberry.Private[CustomerFilter]
 
-    @strawberry.field(description="Customers per country, most first (null value: no country). Cost: 10 (it reads every matching customer).",
-                      metadata=field_cost(10))
-    async def countries(self, info: Info, limit: Annotated[int, strawberry.argument(description="How many values, 1 to 100.")] = 20) -> list[FacetCountType]:
+    @strawberry.field(description=f"Customers per country, most first (null value: no country); at most `limit` values "
+                      f"(at most {MAX_FACET_VALUES}). Cost: 10 (it reads every matching customer).", metadata=field_cost(10))
+    async def countries(self, info: Info, limit: Annotated[int, strawberry.argument(description=f"How many values, 1 to {MAX_FACET_VALUES}.")] = 20) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.country_facet, self.filter, limit))
 
-    @strawberry.field(description="Products by how many of the customers bought them (counted orders), most first. Cost: 10 (it reads every matching customer).",
+    @strawberry.field(description=f"Products by how many of the customers bought them (counted orders), most first; at most "
+                      f"`limit` values (at most {MAX_FACET_VALUES}). Cost: 10 (it reads every matching customer).",
                       metadata=field_cost(10))
-    async def products(self, info: Info, limit: Annotated[int, strawberry.argument(description="How many values, 1 to 100.")] = 20) -> list[FacetCountType]:
+    async def products(self, info: Info, limit: Annotated[int, strawberry.argument(description=f"How many values, 1 to {MAX_FACET_VALUES}.")] = 20) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.product_facet, self.filter, limit))
 
-    @strawberry.field(description="Customers per revenue band (TOP, MIDDLE, BOTTOM, NONE). Cost: 10 (it reads every matching customer).",
+    @strawberry.field(description="Customers per revenue band: TOP, MIDDLE, BOTTOM, NONE (at most 4). Cost: 10 (it reads every matching customer).",
                       metadata=field_cost(10))
     async def revenue_bands(self, info: Info) -> list[FacetCountType]:
         return _facets(await info.context.run(facet_service.revenue_band_facet, self.filter))
 
-    @strawberry.field(description="Customers per local year in which they were first seen, newest first. Cost: 10 (it reads every matching customer).",
-                      metadata=field_cost(10))
+    @strawberry.field(description=f"Customers per local year in which they were first seen, newest first (at most "
+                      f"{MAX_FACET_VALUES} years). Cost: 10 (it reads every matching customer).", metadata=field_cost(10))
     async def customer_since(self, info: Info) -> list[FacetCountType]:
-        return _facets(await info.context.run(facet_service.customer_since_facet, self.filter))
+        rows = await info.context.run(facet_service.customer_since_facet, self.filter)
+        return _facets(rows[:MAX_FACET_VALUES])
 
 
 @strawberry.type(name="CustomerEdge", description="A customer of the list and its cursor.")
