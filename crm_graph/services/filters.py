@@ -492,7 +492,7 @@ def _segment_conditions(store: Store, segment_id: int, session: Session | None, 
         raise UserError(f"`filter.segmentId`: saved segments refer to each other more than {MAX_SEGMENT_DEPTH} deep (or in a loop).")
     segment = session.get(Segment, segment_id)
     if segment is None or segment.store_id != store.id:
-        error = NotFound("`filter.segmentId`: the store has no such segment.")
+        error = NotFound("`filter.segmentId`: the store has no segment with that id.")
         error.field = "filter.segmentId"  # the input field at fault, as a path
         raise error
     saved = CustomerFilter.model_validate(segment.filter or {})
