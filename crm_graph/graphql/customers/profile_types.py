@@ -138,6 +138,8 @@ class OrderType(NodeType):
     async def customer(self, info: Info) -> Annotated[CustomerType, strawberry.lazy("crm_graph.graphql.customers.types")] | None:
         from crm_graph.graphql.customers.types import CustomerType
 
+        if self.row.customer_id is None:  # an order not (or no longer) linked to a customer
+            return None
         row = await customer_by_id_loader(info.context).load(self.row.customer_id)
         return CustomerType.from_model(row) if row else None
 
