@@ -166,7 +166,7 @@ def test_clv_model_and_customer_fields(api, engine, make_store):
 CLV_LIST = """
 query ($filter: CustomerFilter, $sort: CustomerSort!, $after: String) {
   customers(filter: $filter, sort: $sort, direction: DESC, first: 2, after: $after) {
-    totalCount endCursor hasNextPage nodes { email clv { pAlive predictedValue12Months { amount currencyCode } } }
+    totalCount pageInfo { endCursor hasNextPage } nodes { email clv { pAlive predictedValue12Months { amount currencyCode } } }
   }
 }
 """
@@ -196,7 +196,7 @@ def test_customer_list_filters_and_sorts_on_clv(api, engine, store):
 
     by_value = api.data(CLV_LIST, {"sort": "PREDICTED_VALUE"}, key=key)["customers"]
     assert [n["email"] for n in by_value["nodes"]] == ["b@example.com", "c@example.com"]
-    rest = api.data(CLV_LIST, {"sort": "PREDICTED_VALUE", "after": by_value["endCursor"]}, key=key)["customers"]
+    rest = api.data(CLV_LIST, {"sort": "PREDICTED_VALUE", "after": by_value["pageInfo"]["endCursor"]}, key=key)["customers"]
     # d has no predicted value and the prospect no prediction at all: they come last.
     assert rest["nodes"][0]["email"] == "a@example.com"
     assert {n["email"] for n in rest["nodes"][1:]} <= {"d@example.com", "prospect@example.com"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from crm_graph.graphql.relay import global_id
 from tests.factories import StoreBuilder, utc
 
 DASHBOARD = """{ dashboard(preset: LAST_30_DAYS) {
@@ -12,7 +13,7 @@ DASHBOARD = """{ dashboard(preset: LAST_30_DAYS) {
   consentKpis { channel bucket value }
   topTags { tag { name } customers }
 } }"""
-ERASE = "mutation($ids: [ID!]) { eraseCustomers(ids: $ids) { __typename ... on BulkChange { changed } } }"
+ERASE = "mutation($ids: [ID!]) { customersErase(ids: $ids) { __typename ... on BulkChange { changed } } }"
 
 
 def test_erased_customer_drops_out_of_every_dashboard_count(api, store, engine):
@@ -29,7 +30,7 @@ def test_erased_customer_drops_out_of_every_dashboard_count(api, store, engine):
     key = api.key(store, "write")
     before = api.data(DASHBOARD, key=key)["dashboard"]
     assert before["spendersProspects"] == {"spenders": 2, "prospects": 1, "customers": 3}
-    assert api.data(ERASE, {"ids": [str(anna.id)]}, key=key)["eraseCustomers"]["changed"] == 1
+    assert api.data(ERASE, {"ids": [global_id("Customer", anna.id)]}, key=key)["customersErase"]["changed"] == 1
     after = api.data(DASHBOARD, key=key)["dashboard"]
     assert after["spendersProspects"] == {"spenders": 1, "prospects": 1, "customers": 2}
     assert after["spenderSegments"]["spenders"] == 1
