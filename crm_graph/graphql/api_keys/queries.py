@@ -17,7 +17,11 @@ DEFAULT_PAGE = 50
 
 
 async def load_api_keys(info: Info, key_ids: list[int]) -> dict[int, ApiKeyType]:
-    """The request store's keys among `key_ids` (for `node(id:)`; admin keys only, as `apiKeys`)."""
+    """The request store's keys among `key_ids` (for `node(id:)`). Only admin keys see keys (as in `apiKeys`);
+    to other keys there are none, so a `nodes(ids:)` mixing keys with other objects still answers the rest."""
+    info.context.require()
+    if info.context.role is not Role.ADMIN:
+        return {}
     rows = await info.context.run(api_keys_by_id, key_ids, role=Role.ADMIN)
     return {key_id: ApiKeyType.from_model(row) for key_id, row in rows.items()}
 
