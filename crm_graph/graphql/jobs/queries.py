@@ -13,6 +13,7 @@ from crm_graph.graphql.jobs.types import JobConnection, JobKind, JobType
 from crm_graph.graphql.pages import After, Before, First, Last, requested_page
 from crm_graph.graphql.relay import node_row_id, register_node
 from crm_graph.services.jobs import jobs_by_id, jobs_page
+from crm_graph.settings import get_settings
 
 #: Jobs of a page when the client gives no size.
 DEFAULT_PAGE = 20
@@ -59,6 +60,6 @@ class JobQuery:
         kind_value = kind.value if kind else None
         page = await info.context.run(
             jobs_page, status=status_value, kind=kind_value, size=request.size, backward=request.backward,
-            cursor=request.cursor, max_page_size=request.size,
+            cursor=request.cursor, max_page_size=get_settings().max_page_size,
         )
         return JobConnection.from_model(page, status=status_value, kind=kind_value)

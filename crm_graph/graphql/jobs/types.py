@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from pathlib import PurePath
 from typing import Annotated, Any
 
@@ -19,7 +20,22 @@ from crm_graph.services import jobs as job_service
 from crm_graph.services.export import download_link, has_download
 from crm_graph.services.keyset import KeysetPage
 
-JobKind = strawberry.enum(job_service.JobKind, description="What a background job does.")
+@strawberry.enum(name="JobKind", description="What a background job does.")
+class JobKind(Enum):
+    """The GraphQL names of `crm_graph.services.jobs.JobKind`, with the same values."""
+
+    SYNC = strawberry.enum_value("SYNC", description="Reads a registered connector's platform (`connectorSync`).")
+    CSV_IMPORT = strawberry.enum_value("CSV_IMPORT", description="Imports records from a CSV file (the CLI).")
+    SEGMENT_REFRESH = strawberry.enum_value("SEGMENT_REFRESH", description="Recounts the members of every segment.")
+    PRECOMPUTE = strawberry.enum_value(
+        "PRECOMPUTE", description="Precomputes the daily aggregates of past days (`precomputeStart`).")
+    WEBHOOK = strawberry.enum_value("WEBHOOK", description="Applies one webhook delivery of a connector's platform.")
+    CLV_FIT = strawberry.enum_value("CLV_FIT", description="Refits the CLV models (`clvFitStart`).")
+    CUSTOMERS_EXPORT = strawberry.enum_value("customers.export", description="Exports customers to a CSV file.")
+    CUSTOMERS_ERASE = strawberry.enum_value("customers.erase", description="Erases customers' personal data.")
+    CUSTOMERS_CONSENT = strawberry.enum_value("customers.consent", description="Sets the consent of customers.")
+    CUSTOMERS_TAG = strawberry.enum_value("customers.tag", description="Adds tags to customers.")
+    CUSTOMERS_UNTAG = strawberry.enum_value("customers.untag", description="Removes tags from customers.")
 
 MAX_ERRORS_PAGE = 1000
 
@@ -119,7 +135,7 @@ class JobType(NodeType):
         counts = [JobCountType(name=name, value=int(value)) for name, value in sorted((job.counts or {}).items())
                   if isinstance(value, (int, float)) and not isinstance(value, bool)]
         return cls(
-            id=global_id("Job", job.id), row_id=job.id, kind=job_service.JobKind(job.kind), status=JobStatus(job.status),
+            id=global_id("Job", job.id), row_id=job.id, kind=JobKind(job.kind), status=JobStatus(job.status),
             progress=JobProgressType(done=job.progress_done, total=job.progress_total), counts=counts,
             error=job.error, attempts=job.attempts, result=public_result(job.result), stored_result=job.result,
             created_at=job.created_at,
