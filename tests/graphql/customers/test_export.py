@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from sqlmodel import Session
 
-from crm_graph.graphql.relay import global_id
+from crm_graph.graphql.relay import global_id, node_row_id
 from crm_graph.models import Job
 from crm_graph.services.export import COLUMNS, export_customers, make_download_token, read_download_token
 from crm_graph.services.filters import CustomerFilter
@@ -117,7 +117,7 @@ def test_an_expired_export_has_no_download(api, store, engine, tmp_path):
     key = api.key(store, "write")
     job, _ = _download(api, key, {})
     with Session(engine) as session:
-        row = session.get(Job, int(job["id"]))
+        row = session.get(Job, node_row_id(job["id"], "Job"))
         row.result = {"rows": 3, "expired": True}  # what the hourly clean-up leaves
         session.add(row)
         session.commit()
