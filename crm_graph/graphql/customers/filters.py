@@ -13,7 +13,7 @@ from crm_graph.graphql.enums import ConsentBucket, Gender, RfmScheme
 from crm_graph.graphql.rfm.types import RfmSegment
 from crm_graph.graphql.ids import parse_id
 from crm_graph.graphql.mutation_errors import FieldNotFound
-from crm_graph.graphql.relay import global_id, node_row_id, require_row_id
+from crm_graph.graphql.relay import node_row_id, require_row_id
 from crm_graph.services.customers.listing import CustomerSort as CustomerSortEnum
 from crm_graph.services.customers.listing import SortDirection as SortDirectionEnum
 from crm_graph.services.filters import CustomerFilter, RevenueBand as RevenueBandEnum
@@ -187,20 +187,3 @@ def filter_input_dict(value: CustomerFilterInput | None, argument: str = "filter
 def to_filter(value: CustomerFilterInput | None, argument: str = "filter") -> CustomerFilter:
     """The service filter of an optional input (none = every customer)."""
     return parse_filter(filter_input_dict(value, argument), argument)
-
-
-def filter_as_input_json(filter: CustomerFilter) -> dict[str, Any]:
-    """A saved filter in the shape of `CustomerFilter` input (camelCase keys), for clients to reuse."""
-    out = {}
-    for key, value in filter.to_json().items():
-        if key == "rfm":
-            rfm = dict(value)
-            if "first_day" in rfm:
-                rfm["range"] = {"from": rfm.pop("first_day"), "to": rfm.pop("last_day")}
-            out["rfm"] = rfm
-            continue
-        head, *rest = key.split("_")
-        out[head + "".join(part.title() for part in rest)] = [str(v) for v in value] if key == "product_ids" else (
-            global_id("Segment", value) if key == "segment_id" else value
-        )
-    return out

@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from crm_graph.graphql.enums import RfmScheme
-from crm_graph.graphql.freshness import FRESHNESS_DESCRIPTION, FreshnessType
+from crm_graph.graphql.freshness import FreshnessType
 from crm_graph.graphql.period.types import PeriodRangeType
 from crm_graph.graphql.values import MoneyType, money
 from crm_graph.services.analytics import rfm

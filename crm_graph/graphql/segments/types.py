@@ -19,7 +19,6 @@ from crm_graph.models import Segment
 from crm_graph.services.filters import CustomerFilter
 from crm_graph.services.keyset import KeysetPage
 from crm_graph.services.segments import count_members, segment_count, segment_filter, segment_history
-from crm_graph.settings import get_settings
 
 
 @strawberry.type(name="SegmentCount", description="A segment's member count at the end of one local day.")
