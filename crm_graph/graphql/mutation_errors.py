@@ -98,12 +98,3 @@ class FieldNotFound(NotFound):
         super().__init__(message)
         self.field = field
 
-
-def parse_id(value: Any, argument: str = "id") -> int:
-    """Transitional: an integer id from a plain numeric `ID` (to be replaced by `relay.require_row_id`)."""
-    from crm_graph.graphql.ids import parse_id as parse_integer_id
-
-    number = parse_integer_id(value)
-    if number is None:
-        raise FieldNotFound(f"`{argument}`: there is no object {str(value)[:40]!r}.", field=argument)
-    return number

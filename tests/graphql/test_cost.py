@@ -111,7 +111,7 @@ def test_limits_have_codes(api, store):
     key = api.key(store, "read")
     deep = "{ customers { nodes { identities { source } } } }"
     assert api.data(deep, key=key)
-    aliases = " ".join(f"s{i}: store {{ id }}" for i in range(31))
+    aliases = " ".join(f"s{i}: store {{ slug }}" for i in range(31))
     assert api.error_codes(f"{{ {aliases} }}", key=key) == ["TOO_MANY_ALIASES"]
     tokens = "{ store { " + "id " * 5001 + "} }"
     assert api.error_codes(tokens, key=key) == ["TOO_MANY_TOKENS"]

@@ -165,9 +165,9 @@ def test_suggestions_only_outside_production(api, db_url, store):
 
 # -- fuzz --------------------------------------------------------------------------------------------
 
-LEAVES = ["__typename", "store { slug }", "s: store { id }", "customers(first: 3) { totalCount }",
+LEAVES = ["__typename", "store { slug }", "s: store { currencyCode }", "customers(first: 3) { totalCount }",
           "lifecycleStages(preset: LAST_365_DAYS) { label }",
-          "c: customers(first: 2) { nodes { id } }", "segments { id }", "t: __typename"]
+          "c: customers(first: 2) { nodes { id } }", "segments(first: 3) { nodes { id } }", "t: __typename"]
 
 
 def fragment_document(rng: random.Random) -> str:
