@@ -26,12 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 QUERIES = {
     # A. the consent KPI cards of the dashboard (docs/metrics.md, widget A), the query the load target is set for
-    "consent": "{ dashboard(preset: LAST_30_DAYS) { consentKpis { channel bucket count previousCount change "
+    "consent": "{ dashboard(preset: LAST_30_DAYS) { consentKpis { channel bucket value previous change "
                "relativeChange } } }",
     # the smallest query that still reads the database, for a store without the dashboard
     "customer-count": "{ store { customerCount } }",
     # no database work beyond authentication
-    "store": "{ store { slug timezone currency } }",
+    "store": "{ store { slug timezone currencyCode } }",
 }
 
 

@@ -31,8 +31,8 @@ from sqlmodel import Session  # noqa: E402
 
 from crm_graph.db import create_db_engine  # noqa: E402
 from crm_graph.graphql.context import Context  # noqa: E402
-from crm_graph.graphql.schema import schema  # noqa: E402
 from crm_graph.graphql.relay import global_id  # noqa: E402
+from crm_graph.graphql.schema import schema  # noqa: E402
 from crm_graph.models import Customer, Segment, Store  # noqa: E402
 from crm_graph.models.enums import Role  # noqa: E402
 from crm_graph.services.filters import CustomerFilter, customer_conditions  # noqa: E402

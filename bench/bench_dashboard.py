@@ -41,13 +41,14 @@ QUERY = """
 query($range: DateRange, $preset: DatePreset) {
   dashboard(range: $range, preset: $preset) {
     from to comparisonDay
-    consentKpis { channel bucket count previousCount change relativeChange }
+    consentKpis { channel bucket value previous change relativeChange }
     subscriptions(granularity: DAY) { channel label subscribed unsubscribed unknown }
     subscriptionsByGender { channel gender subscribed unsubscribed unknown }
     identified(granularity: DAY) { customers identified unidentified points { label identified unidentified } }
     spendersProspects { spenders prospects customers }
     activity { active lowRisk highRisk }
-    spenderSegments { spenders valueLowThreshold valueHighThreshold frequentThreshold small medium big oneTime repeat frequent }
+    spenderSegments { spenders valueLowThreshold { amount } valueHighThreshold { amount } frequentThreshold
+                      small medium big oneTime repeat frequent }
     topTags { tag { name } customers }
   }
 }

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 FRESH = "freshness { source }"
-WIDGETS = f"""consentKpis {{ channel bucket count change }}
+WIDGETS = f"""consentKpis {{ channel bucket value change }}
     subscriptions(granularity: DAY, channel: EMAIL) {{ label subscribed unsubscribed unknown }}
     subscriptionsByGender(channel: EMAIL) {{ gender subscribed }}
     identified(granularity: DAY) {{ customers identified points {{ label identified }} }}
@@ -50,10 +50,10 @@ WIDGETS = f"""consentKpis {{ channel bucket count change }}
     spenderSegments {{ small medium big oneTime repeat frequent }}
     topTags {{ customers }}
     {FRESH}"""
-GRID = f"scheme customers prospects revenue cells {{ r fm customers revenue }} {FRESH}"
+GRID = f"scheme customers prospects revenue {{ amount }} cells {{ r fm customers revenue {{ amount }} }} {FRESH}"
 KPIS = f"""customers {{ value previous }} newCustomers {{ value }} returningCustomers {{ value }}
-    lostCustomers {{ value }} netRevenue {{ value }} orders {{ value }} averageLtv {{ value }}
-    series {{ label customers revenue }} {FRESH}"""
+    lostCustomers {{ value }} netRevenue {{ value {{ amount }} }} orders {{ value }} averageLtv {{ value {{ amount }} }}
+    series {{ label customers revenue {{ amount }} }} {FRESH}"""
 
 #: (figure, query, days of its custom range or None for a preset): `$range` is bound to the range of
 #: that many days ending yesterday.
@@ -70,11 +70,11 @@ FIGURES: list[tuple[str, str, int | None]] = [
     ("productPairs, custom 90 days",
      f"query($range: DateRange) {{ productPairs(range: $range) {{ orders {FRESH} }} }}", 90),
     ("productPopularity, LAST_365_DAYS",
-     f"{{ productPopularity(preset: LAST_365_DAYS) {{ orders revenue {FRESH} }} }}", None),
+     f"{{ productPopularity(preset: LAST_365_DAYS) {{ orders revenue {{ amount }} {FRESH} }} }}", None),
     ("lifecycleStages by week, LAST_365_DAYS",
      f"{{ lifecycleStages(preset: LAST_365_DAYS, granularity: WEEK) {{ label active churned {FRESH} }} }}", None),
     ("acquisitionChannels, LAST_365_DAYS",
-     f"{{ acquisitionChannels(preset: LAST_365_DAYS) {{ channel newCustomers cac {FRESH} }} }}", None),
+     f"{{ acquisitionChannels(preset: LAST_365_DAYS) {{ channel newCustomers cac {{ amount }} {FRESH} }} }}", None),
     ("purchaseRhythm, LAST_365_DAYS",
      f"{{ purchaseRhythm(preset: LAST_365_DAYS) {{ averageDaysBetweenOrders {FRESH} }} }}", None),
 ]

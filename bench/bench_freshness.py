@@ -56,17 +56,18 @@ QUERY = """
 query($range: DateRange) {
   dashboard(range: $range) {
     freshness { source computedAt }
-    consentKpis { channel bucket count previousCount }
+    consentKpis { channel bucket value previous }
     identified(granularity: WEEK) { customers identified unidentified }
     spendersProspects { spenders prospects customers }
     activity { active lowRisk highRisk }
-    spenderSegments { spenders valueLowThreshold valueHighThreshold frequentThreshold small medium big
-                      oneTime repeat frequent }
+    spenderSegments { spenders valueLowThreshold { amount } valueHighThreshold { amount } frequentThreshold
+                      small medium big oneTime repeat frequent }
   }
 }
 """
 
-ERASE = "mutation($ids: [ID!]) { customersErase(ids: $ids) { __typename } }"
+ERASE = ("mutation($ids: [ID!]) { customersErase(ids: $ids) { __typename ... on BulkChange { changed } "
+         "... on UserError { code message field } } }")
 
 
 def _load() -> str:
@@ -193,7 +194,9 @@ async def _erasure(api: Api, engine, store, today, erase_days: int) -> None:
             {"s": store.id, "day": today - timedelta(days=erase_days)}).one()
     _, before = await api.dashboard(first, last)
     started = time.perf_counter()
-    await api.post(ERASE, {"ids": [global_id("Customer", victim)]})
+    _, erased = await api.post(ERASE, {"ids": [global_id("Customer", victim)]})
+    if erased["customersErase"]["__typename"] != "BulkChange":
+        raise SystemExit(f"the erasure was refused: {erased['customersErase']}")
     erase_seconds = time.perf_counter() - started
     answer_seconds, live = await api.dashboard(first, last)
     print(f"\nerasure of customer {victim} (first order {first_order:%Y-%m-%d}): mutation {erase_seconds:.2f} s; "

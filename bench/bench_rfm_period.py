@@ -43,8 +43,8 @@ from crm_graph.settings import Settings  # noqa: E402
 RFM_QUERY = """
 query($range: DateRange!) {
   rfmGrid(range: $range, live: true) {
-    scheme customers prospects revenue
-    cells { r fm segment customers revenue shareOfCustomers }
+    scheme customers prospects revenue { amount currencyCode }
+    cells { r fm segment customers revenue { amount } shareOfCustomers }
   }
 }
 """
@@ -54,11 +54,12 @@ KPI_QUERY = """
   periodKpis(preset: LAST_30_DAYS, granularity: DAY) {
     customers { value previous change relativeChange } newCustomers { value previous }
     returningCustomers { value } lostCustomers { value } lostShare { value }
-    netRevenue { value previous relativeChange } orders { value } averageRevenuePerCustomer { value }
-    ordersPerCustomer { value } averageOrderValue { value } averageLtv { value previous }
-    acquiredPerDay { value } newCustomerEvery { seconds iso } topCustomersShare { value }
+    netRevenue { value { amount } previous { amount } relativeChange } orders { value }
+    averageRevenuePerCustomer { value { amount } } ordersPerCustomer { value }
+    averageOrderValue { value { amount } } averageLtv { value { amount } previous { amount } }
+    acquiredPerDay { value } newCustomerEvery { value valueIso } topCustomersShare { value }
     oneTimeBuyers { value } repeatBuyers { value }
-    series { label customers newCustomers revenue orders }
+    series { label customers newCustomers revenue { amount } orders }
   }
 }
 """

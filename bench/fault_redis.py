@@ -71,7 +71,8 @@ def graphql(base: str, key: str, query: str, variables: dict | None = None, time
         return {"errors": [{"message": f"{type(exc).__name__}: {exc}"}]}
 
 
-START = "mutation($d: Date!) { startPrecompute(firstDay: $d, lastDay: $d) { id status } }"
+START = ("mutation($d: Date!) { precomputeStart(firstDay: $d, lastDay: $d) { "
+         "... on Job { id status } ... on UserError { code message field } } }")
 JOB = "query($id: ID!) { job(id: $id) { id status error } }"
 
 
@@ -80,7 +81,7 @@ def start_job(base: str, key: str, day: date) -> tuple[str | None, float, dict]:
     began = time.monotonic()
     answer = graphql(base, key, START, {"d": day.isoformat()})
     took = time.monotonic() - began
-    job = (answer.get("data") or {}).get("startPrecompute") or {}
+    job = (answer.get("data") or {}).get("precomputeStart") or {}
     return job.get("id"), took, answer
 
 
@@ -145,7 +146,7 @@ def main() -> int:
             down_at = time.monotonic()
             outage_job, took, answer = start_job(base, keys["write"], day - timedelta(days=1))
             summary["down_job_start_seconds"] = round(took, 2)
-            summary["down_job_answer"] = answer.get("errors") or (answer.get("data") or {}).get("startPrecompute")
+            summary["down_job_answer"] = answer.get("errors") or (answer.get("data") or {}).get("precomputeStart")
             during = run_load(base, keys["read"], query, clients=args.clients, seconds=args.outage, server_pid=server.pid)
             summary["down"] = _brief(during)
             if outage_job:
