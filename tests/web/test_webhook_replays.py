@@ -30,9 +30,9 @@ from crm_graph_woocommerce import webhooks as woo_webhooks  # noqa: E402
 from crm_graph_woocommerce.fake_server import sample as woo_sample  # noqa: E402
 
 SECRET = WEBHOOK_SECRET
-CUSTOMERS = "{ customers { nodes { id firstName } } }"
-UPDATE = """mutation($id: ID!, $input: CustomerInput!) { updateCustomer(id: $id, input: $input) {
-  __typename ... on Customer { firstName } } }"""
+CUSTOMERS = "{ customers(first: 10) { nodes { id firstName } } }"
+UPDATE = """mutation($id: ID!, $input: CustomerInput!) { customerUpdate(id: $id, input: $input) {
+  __typename ... on Customer { firstName } ... on UserError { code message field } } }"""
 
 
 def _now() -> datetime:
@@ -160,7 +160,7 @@ def test_a_replay_with_a_new_or_no_delivery_id_is_not_applied_again(api, engine,
     first = post_woo(api, store, "customer.updated", customer, "r-1")
     assert first["counts"]["created"] == 1
     [node] = api.data(CUSTOMERS, key=key)["customers"]["nodes"]
-    edited = api.data(UPDATE, {"id": node["id"], "input": {"firstName": "Edited"}}, key=key)["updateCustomer"]
+    edited = api.data(UPDATE, {"id": node["id"], "input": {"firstName": "Edited"}}, key=key)["customerUpdate"]
     assert edited == {"__typename": "Customer", "firstName": "Edited"}
     for delivery in ("r-2", None):
         replay = post_woo(api, store, "customer.updated", customer, delivery)

@@ -6,22 +6,23 @@ import { fill, h, panel, empty } from "./dom.js";
 import { num, pct, cur, dec, instant, titleCase } from "./format.js";
 import { navigate, rangeVariables, showRange, useStore } from "./main.js";
 
+const MONEY = "{ amount currencyCode }";
 export const QUERY = `
 query Customer360($id: ID!, $range: DateRange, $preset: DatePreset) {
-  store { name timezone currency customerCount }
+  store { name timezone currencyCode customerCount }
   customer(id: $id) {
     id email phone firstName lastName gender country city identified acquisitionChannel createdAt lastActivityAt
-    ordersCount totalSpent lifecycleStage
+    ordersCount totalSpent ${MONEY} lifecycleStage
     identities { source externalId crmId }
     consents { channel bucket state optInLevel since }
     consentHistory { channel state occurredAt source reason }
     tags { name appliedAt source }
-    revenue { totalSales refunds netRevenue orders averageOrderValue firstOrderAt lastOrderAt }
-    spenderSegment { value frequency valueLow valueHigh frequentThreshold }
-    rfm(range: $range, preset: $preset) { recencyDays frequency monetary r f m fm segment }
-    clv { expectedOrders12Months pAlive expectedOrderValue predictedValue12Months frequency recencyDays }
-    orders(first: 10) { id externalId status placedAt total currency lines { name quantity lineTotal } }
-    productsBought { productId name orders quantity revenue lastBoughtAt }
+    revenue { totalSales ${MONEY} refunds ${MONEY} netRevenue ${MONEY} orders averageOrderValue ${MONEY} firstOrderAt lastOrderAt }
+    spenderSegment { value frequency valueLow ${MONEY} valueHigh ${MONEY} frequentThreshold }
+    rfm(range: $range, preset: $preset) { recencyDays frequency monetary ${MONEY} r f m fm segment }
+    clv { expectedOrders12Months pAlive expectedOrderValue ${MONEY} predictedValue12Months ${MONEY} frequency recencyDays }
+    orders(first: 10) { id externalId status placedAt total ${MONEY} lines { name quantity lineTotal ${MONEY} } }
+    productsBought { productId name orders quantity revenue ${MONEY} lastBoughtAt }
     recentEvents(first: 10) { kind occurredAt source }
   }
 }`;
@@ -51,7 +52,8 @@ export async function render({ main, id, params, isCurrent }) {
       ]) }),
       panel({ title: "Revenue", id: "revenue", body: facts([
         ["Orders", num(c.revenue.orders)], ["Total sales", cur(c.revenue.totalSales)], ["Refunds", cur(c.revenue.refunds)],
-        ["Net revenue", h("span", { "data-testid": "net-revenue", "data-value": c.revenue.netRevenue }, cur(c.revenue.netRevenue))],
+        ["Net revenue", h("span", { "data-testid": "net-revenue", "data-value": c.revenue.netRevenue.amount,
+          "data-currency": c.revenue.netRevenue.currencyCode }, cur(c.revenue.netRevenue))],
         ["Average order", cur(c.revenue.averageOrderValue)],
         ["First / last order", `${instant(c.revenue.firstOrderAt)} / ${instant(c.revenue.lastOrderAt)}`],
         ["Spender segment", c.spenderSegment ? `${titleCase(c.spenderSegment.value)} value, ${titleCase(c.spenderSegment.frequency)}` : null],
@@ -70,7 +72,7 @@ export async function render({ main, id, params, isCurrent }) {
       panel({ title: "Recent orders", id: "orders", wide: true, body: c.orders.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
         h("thead", {}, h("tr", {}, ["Placed", "Order", "Status", "Items", "Total"].map((x) => h("th", { scope: "col" }, x)))),
         h("tbody", {}, c.orders.map((o) => h("tr", {}, h("td", {}, instant(o.placedAt)), h("td", {}, o.externalId), h("td", {}, titleCase(o.status)),
-          h("td", {}, o.lines.map((l) => `${l.quantity}× ${l.name || "?"}`).join(", ")), h("td", { class: "num" }, cur(o.total)))))))
+          h("td", {}, o.lines.map((l) => `${l.quantity}× ${l.name || "?"}`).join(", ")), h("td", { class: "num", "data-testid": "order-total", "data-value": o.total.amount, "data-currency": o.total.currencyCode }, cur(o.total)))))))
         : empty("No orders.") }),
       panel({ title: "Products bought", id: "products", body: c.productsBought.length ? h("ul", { class: "jobs" }, c.productsBought.slice(0, 12).map((p) =>
         h("li", {}, h("span", {}, p.name), h("span", { class: "muted" }, `${num(p.quantity)} units, ${cur(p.revenue)}, last ${instant(p.lastBoughtAt)}`))))
