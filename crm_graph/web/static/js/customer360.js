@@ -7,6 +7,8 @@ import { num, pct, cur, dec, instant, titleCase } from "./format.js";
 import { navigate, rangeVariables, showRange, useStore } from "./main.js";
 
 const MONEY = "{ amount currencyCode }";
+/** The latest orders shown (the API pages through all of them). */
+const ORDERS = 10;
 export const QUERY = `
 query Customer360($id: ID!, $range: DateRange, $preset: DatePreset) {
   store { name timezone currencyCode customerCount }
@@ -21,7 +23,7 @@ query Customer360($id: ID!, $range: DateRange, $preset: DatePreset) {
     spenderSegment { value frequency valueLow ${MONEY} valueHigh ${MONEY} frequentThreshold }
     rfm(range: $range, preset: $preset) { recencyDays frequency monetary ${MONEY} r f m fm segment }
     clv { expectedOrders12Months pAlive expectedOrderValue ${MONEY} predictedValue12Months ${MONEY} frequency recencyDays }
-    orders(first: 10) { id externalId status placedAt total ${MONEY} lines { name quantity lineTotal ${MONEY} } }
+    orders(first: ${ORDERS}) { totalCount nodes { id externalId status placedAt total ${MONEY} lines { name quantity lineTotal ${MONEY} } } }
     productsBought { productId name orders quantity revenue ${MONEY} lastBoughtAt }
     recentEvents(first: 10) { kind occurredAt source }
   }
@@ -69,9 +71,11 @@ export async function render({ main, id, params, isCurrent }) {
         facts(c.consents.map((x) => [x.channel === "EMAIL" ? "Email" : "SMS",
           `${titleCase(x.bucket)}${x.state ? ` (${titleCase(x.state)})` : ""}${x.since ? ` since ${instant(x.since)}` : ""}`])),
         h("p", {}, c.tags.length ? c.tags.map((t) => h("span", { class: "chip", title: `${t.source}, ${instant(t.appliedAt)}` }, t.name)) : h("span", { class: "muted" }, "No tags."))) }),
-      panel({ title: "Recent orders", id: "orders", wide: true, body: c.orders.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
+      panel({ title: "Recent orders", id: "orders", wide: true,
+        note: c.orders.totalCount > c.orders.nodes.length ? `The latest ${num(c.orders.nodes.length)} of ${num(c.orders.totalCount)} orders.` : null,
+        body: c.orders.nodes.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
         h("thead", {}, h("tr", {}, ["Placed", "Order", "Status", "Items", "Total"].map((x) => h("th", { scope: "col" }, x)))),
-        h("tbody", {}, c.orders.map((o) => h("tr", {}, h("td", {}, instant(o.placedAt)), h("td", {}, o.externalId), h("td", {}, titleCase(o.status)),
+        h("tbody", {}, c.orders.nodes.map((o) => h("tr", {}, h("td", {}, instant(o.placedAt)), h("td", {}, o.externalId), h("td", {}, titleCase(o.status)),
           h("td", {}, o.lines.map((l) => `${l.quantity}× ${l.name || "?"}`).join(", ")), h("td", { class: "num", "data-testid": "order-total", "data-value": o.total.amount, "data-currency": o.total.currencyCode }, cur(o.total)))))))
         : empty("No orders.") }),
       panel({ title: "Products bought", id: "products", body: c.productsBought.length ? h("ul", { class: "jobs" }, c.productsBought.slice(0, 12).map((p) =>
