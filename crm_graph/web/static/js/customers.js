@@ -183,9 +183,12 @@ function segmentsPanel(segments, filter, params) {
   const controls = { name: nameInput };
   const save = async () => {
     clearError(problem, controls);
-    if (!nameInput.value.trim() || !filter) {
-      showError(problem, new Error(filter ? "Name the segment first." : "Choose a filter first: a segment is a saved filter."),
-        filter ? controls : {});
+    if (!filter) {
+      showError(problem, { message: "Choose a filter first: a segment is a saved filter." });
+      return;
+    }
+    if (!nameInput.value.trim()) {
+      showError(problem, { message: "Name the segment first.", field: ["input", "name"] }, controls);
       return;
     }
     const { segmentId, ...rest } = filter;
