@@ -32,6 +32,7 @@ from sqlmodel import Session  # noqa: E402
 from crm_graph.db import create_db_engine  # noqa: E402
 from crm_graph.graphql.context import Context  # noqa: E402
 from crm_graph.graphql.schema import schema  # noqa: E402
+from crm_graph.graphql.relay import global_id  # noqa: E402
 from crm_graph.models import Customer, Segment, Store  # noqa: E402
 from crm_graph.models.enums import Role  # noqa: E402
 from crm_graph.services.filters import CustomerFilter, customer_conditions  # noqa: E402
@@ -40,13 +41,15 @@ from crm_graph.services.segments import count_members  # noqa: E402
 SEARCH = """query($f: CustomerFilter) { customers(filter: $f, first: 50, sort: NAME, direction: ASC) {
   totalCount nodes { id email firstName lastName phone } } }"""
 PAGE = """query($f: CustomerFilter) { customers(filter: $f, first: 50) {
-  totalCount hasNextPage endCursor nodes { id email firstName lastName country ordersCount totalSpent lastOrderAt } } }"""
+  totalCount pageInfo { hasNextPage endCursor }
+  nodes { id email firstName lastName country ordersCount totalSpent { amount currencyCode } lastOrderAt } } }"""
 PAGE_SPENT = PAGE.replace("first: 50)", "first: 50, sort: TOTAL_SPENT, direction: DESC)")
 PROFILE = """query($id: ID!) { customer(id: $id) {
   id email firstName lastName phone country city gender createdAt lastActivityAt
   identities { crmId } consents { channel bucket state since } consentHistory { channel state occurredAt source }
-  tags { name appliedAt } orders(first: 20) { externalId status placedAt total lines { name quantity lineTotal }
-  refunds { amount refundedAt } } revenue { totalSales refunds netRevenue orders averageOrderValue } } }"""
+  tags { name appliedAt } orders(first: 20) { nodes { externalId status placedAt total { amount currencyCode }
+  lines { name quantity lineTotal { amount } } refunds { amount { amount } refundedAt } } }
+  revenue { totalSales { amount } refunds { amount } netRevenue { amount } orders averageOrderValue { amount } } } }"""
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -143,7 +146,7 @@ def main() -> None:
             *customer_conditions(store, CustomerFilter.model_validate({"countries": [top_country], "orders_min": 2}), session=session))
     rows.append(("total count, country + orders>=2", "sql", *timed(lambda i: sql_time(engine, count_two), args.runs)))
 
-    profile = lambda i: graphql(engine, store, PROFILE, {"id": str(buyers[i % len(buyers)])})  # noqa: E731
+    profile = lambda i: graphql(engine, store, PROFILE, {"id": global_id("Customer", buyers[i % len(buyers)])})  # noqa: E731
     rows.append(("Customer 360 (orders+lines+refunds, consents, tags)", "graphql", *timed(profile, args.runs)))
 
     three = CustomerFilter.model_validate(

@@ -9,7 +9,7 @@ this process, as the product does it:
 
 1. **the change**, through the path a user takes: one order dated `--late-days` days back, for a
    customer who had none, written by the connectors' ingestion (`ingest_records`, source
-   ``woocommerce``) and committed; then one spender erased by the `eraseCustomers` mutation;
+   ``woocommerce``) and committed; then one spender erased by the `customersErase` mutation;
 2. **the first answer after it**: the dashboard over the 30 days that start on the change's day, by
    GraphQL through the real ASGI app (result cache off). It must be LIVE (stored rows of those days
    are stale) and show the change (one spender more; then one fewer);
@@ -41,6 +41,7 @@ from bench.bench_precompute import run_precompute  # noqa: E402
 from crm_graph.app import create_app  # noqa: E402
 from crm_graph.connectors.records import CustomerRef, OrderLineRecord, OrderRecord  # noqa: E402
 from crm_graph.db import create_db_engine  # noqa: E402
+from crm_graph.graphql.relay import global_id  # noqa: E402
 from crm_graph.models.enums import OrderStatus  # noqa: E402
 from crm_graph.services.dates import store_today  # noqa: E402
 from crm_graph.services.ingest import ingest_records  # noqa: E402
@@ -65,7 +66,7 @@ query($range: DateRange) {
 }
 """
 
-ERASE = "mutation($ids: [ID!]) { eraseCustomers(ids: $ids) { __typename } }"
+ERASE = "mutation($ids: [ID!]) { customersErase(ids: $ids) { __typename } }"
 
 
 def _load() -> str:
@@ -192,7 +193,7 @@ async def _erasure(api: Api, engine, store, today, erase_days: int) -> None:
             {"s": store.id, "day": today - timedelta(days=erase_days)}).one()
     _, before = await api.dashboard(first, last)
     started = time.perf_counter()
-    await api.post(ERASE, {"ids": [str(victim)]})
+    await api.post(ERASE, {"ids": [global_id("Customer", victim)]})
     erase_seconds = time.perf_counter() - started
     answer_seconds, live = await api.dashboard(first, last)
     print(f"\nerasure of customer {victim} (first order {first_order:%Y-%m-%d}): mutation {erase_seconds:.2f} s; "

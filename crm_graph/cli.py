@@ -268,10 +268,18 @@ def demo(
 @app.command()
 def schema(
     output: Path = typer.Option(None, help="Write to this file instead of standard output."),
+    changes_since: Path = typer.Option(
+        None, help="Instead, list what changed for clients since this schema file (breaking changes first)."),
 ) -> None:
     """Print the GraphQL schema in SDL (the committed schema.graphql is this output)."""
     from crm_graph.graphql.schema import schema_sdl
 
+    if changes_since:
+        from crm_graph.graphql.schema_changes import change_report
+
+        lines = change_report(changes_since.read_text(encoding="utf-8"))
+        sys.stdout.write("\n".join(lines) + "\n" if lines else "No changes that affect clients.\n")
+        return
     if output:
         output.write_text(schema_sdl(), encoding="utf-8")
         console.print(f"Wrote {output}.")

@@ -109,9 +109,9 @@ def test_crm_id_names_another_sources_customer_in_every_kind(api, db_url, store,
 def test_an_erased_persons_crm_id_is_refused(api, db_url, store, tmp_path):
     synced_from_woocommerce(api.engine, store, "77", "gone@example.com")
     [person] = api.data("{ customers { nodes { id } } }", key=api.key(store, "read"))["customers"]["nodes"]
-    erased = api.data("mutation($id: ID!) { eraseCustomers(ids: [$id]) { __typename ... on BulkChange { changed } } }",
+    erased = api.data("mutation($id: ID!) { customersErase(ids: [$id]) { __typename ... on BulkChange { changed } } }",
                       {"id": person["id"]}, key=api.key(store, "admin"))
-    assert erased["eraseCustomers"]["changed"] == 1
+    assert erased["customersErase"]["changed"] == 1
     for kind, content in (
             ("tags", "crm_id,tag\nwoocommerce:77,vip\n"),
             ("activity", "crm_id,activity,occurred_at\nwoocommerce:77,visit,2026-03-02T00:00:00Z\n"),

@@ -49,7 +49,7 @@ def test_metrics_count_operations_errors_cache_pool_and_jobs(db_url, engine, api
     api.data("query StoreSlug { store { slug } }", key=key)
     api.data("{ store { slug } }", key=key)
     assert api.error_codes("query StoreSlug { store { slug } }", key="crm_wrong") == ["UNAUTHENTICATED"]
-    dashboard = "query Kpis { dashboard(preset: LAST_7_DAYS) { consentKpis { channel count } } }"
+    dashboard = "query Kpis { dashboard(preset: LAST_7_DAYS) { consentKpis { channel value } } }"
     api.data(dashboard, key=key)
     api.data(dashboard, key=key)  # the second one comes from the result cache
     api.error_codes("query Broken { store { nope } }", key=key)

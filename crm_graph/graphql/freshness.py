@@ -45,7 +45,7 @@ class FreshnessType:
     )
 
     @classmethod
-    def of(cls, fresh: freshness.Freshness, asked_at: datetime | None = None) -> FreshnessType:
+    def from_model(cls, fresh: freshness.Freshness, asked_at: datetime | None = None) -> FreshnessType:
         """The GraphQL view; `asked_at` (when the request began) tells a cached answer: made before it."""
         return cls(computed_at=fresh.computed_at, source=fresh.source, from_stored_rows=fresh.from_stored_rows,
                    cached=asked_at is not None and fresh.answered_at < asked_at)

@@ -249,7 +249,9 @@ def parse_filter(data: dict[str, Any] | None, argument: str = "filter") -> Custo
         first = exc.errors()[0]
         where = ".".join(_camel(str(part)) for part in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
-        raise UserError(f"`{argument}{'.' + where if where else ''}`: {message}.") from None
+        error = UserError(f"`{argument}{'.' + where if where else ''}`: {message}.")
+        error.field = f"{argument}.{where}" if where else argument  # the input field at fault, as a path
+        raise error from None
 
 
 def filtered_customer_ids(store: Store, filter: CustomerFilter, *, session: Session | None = None) -> Select:
@@ -490,7 +492,9 @@ def _segment_conditions(store: Store, segment_id: int, session: Session | None, 
         raise UserError(f"`filter.segmentId`: saved segments refer to each other more than {MAX_SEGMENT_DEPTH} deep (or in a loop).")
     segment = session.get(Segment, segment_id)
     if segment is None or segment.store_id != store.id:
-        raise NotFound(f"`filter.segmentId`: the store has no segment {segment_id}.")
+        error = NotFound("`filter.segmentId`: the store has no segment with that id.")
+        error.field = "filter.segmentId"  # the input field at fault, as a path
+        raise error
     saved = CustomerFilter.model_validate(segment.filter or {})
     return customer_conditions(store, saved, session=session, _depth=depth + 1)[2:]
 

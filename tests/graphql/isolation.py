@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from crm_graph.models import (
-    ConnectorConfig, DailyConsentCount, DailyCustomerCount, DailyRfmCell, DailySpenderThresholds, DailyTagCount, Job,
+    ClvModel, ConnectorConfig, DailyConsentCount, DailyCustomerCount, DailyRfmCell, DailySpenderThresholds, DailyTagCount, Job,
     JobError, MarketingSpend, Segment, SegmentSnapshot, Store, SyncCursor, Tag, metadata,
 )
 from crm_graph.models.types import utcnow
@@ -145,6 +145,10 @@ def build_two_stores(engine: Engine) -> TwoStores:
         b_strings.append("ck_bravo_key")
         session.add(SyncCursor(store_id=b.id, connector_id=connector.id, stream="orders", value="bravo-cursor"))
         b_strings.append("bravo-cursor")
+        b_fit = ClvModel(store_id=b.id, status="NOT_ENOUGH_HISTORY", reason="bravo secret reason",
+                         cutoff=date(2025, 6, 1), n_customers=9741)
+        session.add(b_fit)
+        session.flush()
         b_key, b_plain = create_api_key(session, b, "admin", "bravo-secret-key")
         b_strings += [b_plain, b_key.prefix]
         builder.commit()
@@ -157,8 +161,9 @@ def build_two_stores(engine: Engine) -> TwoStores:
             "order": [str(o.id) for o in orders[:3]],
             "product": [str(product.id)],
             "apikey": [str(b_key.id)],
+            "clvmodel": [str(b_fit.id)],
         }
-        b_ids["import"], b_ids["export"] = b_ids["job"], b_ids["job"]
+        b_ids = as_global_ids(b_ids)
 
         a_builder = StoreBuilder(session, a)
         a_customers = [a_builder.customer(email=f"alpha.{i}@alpha.test", first_name="Alpha")
@@ -174,18 +179,38 @@ def build_two_stores(engine: Engine) -> TwoStores:
         session.add_all([a_segment, a_job, a_export, a_connector])
         session.flush()
         a_tag = session.execute(select(Tag).where(Tag.store_id == a.id)).scalars().first()
+        a_fit = ClvModel(store_id=a.id, status="NOT_ENOUGH_HISTORY", reason="alpha reason", cutoff=date(2025, 6, 1))
+        session.add(a_fit)
+        session.flush()
         a_key, a_plain = create_api_key(session, a, "admin", "alpha key")
         a_builder.commit()
         a_ids = {"customer": [str(a_customers[0].id)], "segment": [str(a_segment.id)], "tag": [str(a_tag.id)],
                  "job": [str(a_job.id)], "connector": [str(a_connector.id)], "order": [str(a_order.id)],
-                 "product": [str(a_product.id)], "apikey": [str(a_key.id)]}
-        a_ids["import"], a_ids["export"] = a_ids["job"], a_ids["job"]
+                 "product": [str(a_product.id)], "apikey": [str(a_key.id)],
+                 "clvmodel": [str(a_fit.id)]}
+        a_ids = as_global_ids(a_ids)
     _precompute_if_available(engine, (a, b), first_day, last_day)
     return TwoStores(
         a=a, b=b, a_key=a_plain, b_ids=b_ids, a_ids=a_ids, b_strings=sorted(set(b_strings)) + B_MONEY,
         b_counts={B_CUSTOMERS, *B_NUMBERS}, first_day=first_day.isoformat(), last_day=last_day.isoformat(),
         engine=engine,
     )
+
+
+#: The GraphQL `Node` type of each kind of id: the API names these objects by global ids only.
+NODE_TYPES = {"customer": "Customer", "segment": "Segment", "job": "Job", "connector": "Connector", "order": "Order",
+              "apikey": "ApiKey", "clvmodel": "ClvModel"}
+
+
+def as_global_ids(ids: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Row ids per kind as the API spells them: global ids for Nodes, and `node` for every one of them."""
+    from crm_graph.graphql.relay import global_id
+
+    spelled = {kind: [global_id(NODE_TYPES[kind], int(value)) if kind in NODE_TYPES else value for value in values]
+               for kind, values in ids.items()}
+    spelled["import"], spelled["export"] = spelled["job"], spelled["job"]
+    spelled["node"] = [value for kind in NODE_TYPES for value in spelled[kind]]
+    return spelled
 
 
 def _precompute_if_available(engine: Engine, stores: tuple[Store, ...], first_day: date, last_day: date) -> None:
@@ -255,7 +280,7 @@ def _kind_of_type(typename: Any) -> str | None:
     if not isinstance(typename, str):
         return None
     lowered = typename.lower()
-    for kind in ("apikey", "customer", "segment", "tag", "job", "connector", "order", "product"):
+    for kind in ("apikey", "customer", "segment", "tag", "job", "connector", "order", "product", "clvmodel"):
         if lowered == kind or lowered == f"{kind}type":
             return kind
     return None

@@ -28,7 +28,8 @@ from graphql import (
 )
 
 #: The kinds of object an ID argument can name, matched against argument, field and type names.
-ID_KINDS = ("apikey", "customer", "segment", "tag", "job", "connector", "order", "product", "import", "export")
+ID_KINDS = ("apikey", "customer", "segment", "tag", "job", "connector", "order", "product", "import", "export",
+            "clvmodel", "node")
 #: Kinds that are also recognised under another word.
 ID_KIND_ALIASES = {"key": "apikey", "sync": "connector", "member": "customer", "consent": "customer"}
 

@@ -11,16 +11,17 @@ DASHBOARD = """
 query($range: DateRange, $preset: DatePreset, $granularity: Granularity!) {
   dashboard(range: $range, preset: $preset) {
     from to preset comparisonDay
-    consentKpis { channel bucket day comparedDay count previousCount change relativeChange }
+    consentKpis { channel bucket day comparedDay value previous change relativeChange }
     subscriptions(granularity: $granularity) { channel label from to subscribed unsubscribed unknown customers }
     emailOnly: subscriptions(granularity: $granularity, channel: EMAIL) { channel }
     subscriptionsByGender(channel: EMAIL) { channel gender subscribed unsubscribed unknown }
     identified(granularity: $granularity) { customers identified unidentified points { label from to identified unidentified customers } }
     spendersProspects { day spenders prospects customers }
     activity { day active lowRisk highRisk customers activeDays lowRiskDays }
-    spenderSegments { day spenders lowPercentile highPercentile valueLowThreshold valueHighThreshold
+    spenderSegments { day spenders lowPercentile highPercentile
+                      valueLowThreshold { amount currencyCode } valueHighThreshold { amount currencyCode }
                       frequentThreshold small medium big oneTime repeat frequent }
-    topTags { tag { id name } customers }
+    topTags { tag { name } customers }
   }
 }
 """
@@ -57,7 +58,7 @@ def test_whole_dashboard_in_one_request(api, session, store):
     assert (data["from"], data["to"], data["preset"], data["comparisonDay"]) == ("2026-03-01", "2026-03-31", None, "2026-03-01")
     # End of 31 March: c1 SUBSCRIBED, c2 UNSUBSCRIBED, c3 UNKNOWN on EMAIL; c3 SUBSCRIBED on SMS.
     # End of 1 March: c1 and c3 exist; EMAIL c1 SUBSCRIBED, c3 UNKNOWN; SMS both UNKNOWN.
-    kpis = {(k["channel"], k["bucket"]): (k["count"], k["previousCount"], k["change"], k["relativeChange"])
+    kpis = {(k["channel"], k["bucket"]): (k["value"], k["previous"], k["change"], k["relativeChange"])
             for k in data["consentKpis"]}
     assert kpis == {
         ("EMAIL", "SUBSCRIBED"): (1, 1, 0, 0.0), ("EMAIL", "UNSUBSCRIBED"): (1, 0, 1, None),
@@ -86,7 +87,8 @@ def test_whole_dashboard_in_one_request(api, session, store):
     # Mean orders of repeat buyers 2 -> threshold max(2, 3) = 3.
     assert data["spenderSegments"] == {
         "day": "2026-03-31", "spenders": 2, "lowPercentile": 50.0, "highPercentile": 80.0,
-        "valueLowThreshold": "75.00", "valueHighThreshold": "90.00", "frequentThreshold": 3,
+        "valueLowThreshold": {"amount": "75.00", "currencyCode": store.currency},
+        "valueHighThreshold": {"amount": "90.00", "currencyCode": store.currency}, "frequentThreshold": 3,
         "small": 1, "medium": 0, "big": 1, "oneTime": 1, "repeat": 1, "frequent": 0,
     }
     assert [(t["tag"]["name"], t["customers"]) for t in data["topTags"]] == [("vip", 2)]
@@ -148,6 +150,7 @@ def test_requires_a_key(api):
 
 
 def test_consent_widgets_share_one_computation_and_agree_with_the_services(api, session, store):
+    from crm_graph.graphql.values import relative_change
     from crm_graph.services.analytics.consent import consent_kpis, subscriptions_over_time
     from crm_graph.services.dates import DateRange, resolve_range
 
@@ -157,7 +160,7 @@ def test_consent_widgets_share_one_computation_and_agree_with_the_services(api, 
     query($g: Granularity!) { dashboard(range: {from: "2026-02-20", to: "2026-03-31"}) {
         ...Weekly
         daily: subscriptions(granularity: $g, channel: SMS) { label subscribed unsubscribed unknown }
-        consentKpis { channel bucket count previousCount }
+        consentKpis { channel bucket value previous change relativeChange }
         identified(granularity: WEEK) { customers points { label identified unidentified } }
         spendersProspects { spenders prospects }
     } }"""
@@ -179,8 +182,11 @@ def test_consent_widgets_share_one_computation_and_agree_with_the_services(api, 
         ("2026-W08", 2, 0), ("2026-W09", 2, 0), ("2026-W10", 2, 0), ("2026-W11", 2, 1), ("2026-W12", 2, 1),
         ("2026-W13", 2, 1), ("2026-W14", 2, 1)]
     assert data["spendersProspects"] == {"spenders": 2, "prospects": 1}
-    kpis = {(k["channel"], k["bucket"]): (k["count"], k["previousCount"]) for k in data["consentKpis"]}
-    assert kpis == {(k.channel.value, k.bucket.value): (k.change.value, k.change.previous)
+    kpis = {(k["channel"], k["bucket"]): (k["value"], k["previous"], k["change"], k["relativeChange"])
+            for k in data["consentKpis"]}
+    assert kpis == {(k.channel.value, k.bucket.value): (k.change.value, k.change.previous,
+                                                        k.change.value - k.change.previous,
+                                                        relative_change(k.change.value, k.change.previous))
                     for k in consent_kpis(session, store, r)}
 
 
@@ -193,6 +199,19 @@ def test_value_thresholds_round_up_to_the_cent_on_both_databases(api, session, s
     b.order(b.customer(email="b@example.com", created_at=utc(2026, 1, 1)), "380.53", utc(2026, 2, 2))
     b.commit()
     query = ("query($range: DateRange) { dashboard(range: $range) { "
-             "spenderSegments { valueLowThreshold valueHighThreshold } } }")
+             "spenderSegments { valueLowThreshold { amount currencyCode } valueHighThreshold { amount currencyCode } } } }")
     data = api.data(query, {"range": MARCH}, key=api.key(store, "read"))["dashboard"]["spenderSegments"]
-    assert (data["valueLowThreshold"], data["valueHighThreshold"]) == ("380.52", "380.53")
+    assert (data["valueLowThreshold"], data["valueHighThreshold"]) == (
+        {"amount": "380.52", "currencyCode": store.currency}, {"amount": "380.53", "currencyCode": store.currency})
+
+
+def test_consent_kpis_are_comparisons_like_the_period_kpis(api, session, store):
+    """A client reads a KPI card through the `Comparison` interface, as it reads any period figure."""
+    build(session, store)
+    query = ("query($range: DateRange) { dashboard(range: $range) { consentKpis { __typename channel bucket "
+             "... on Comparison { relativeChange } value previous change } } }")
+    cards = api.data(query, {"range": MARCH}, key=api.key(store, "read"))["dashboard"]["consentKpis"]
+    assert len(cards) == 6 and {card["__typename"] for card in cards} == {"ConsentKpi"}
+    for card in cards:
+        assert card["change"] == card["value"] - card["previous"]
+        assert card["relativeChange"] == (round(card["change"] / card["previous"], 4) if card["previous"] else None)

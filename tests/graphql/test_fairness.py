@@ -39,7 +39,7 @@ SLUG = "{ store { slug } }"
 #: A simple query of another store that also needs a database call (a table the lock leaves alone).
 SLUG_AND_SEGMENTS = "{ store { slug } segments { id } }"
 #: Store A's request: a write that waits for the test's lock.
-NOISY = 'mutation($email: String!) { createCustomer(input: {email: $email}) { __typename } }'
+NOISY = 'mutation($email: String!) { customerCreate(input: {email: $email}) { __typename } }'
 
 
 @contextmanager
@@ -166,7 +166,7 @@ def test_a_noisy_store_does_not_delay_another_stores_simple_query(engine, db_url
             assert not any(future.done() for future in noisy)  # A's requests were still running
         results = [future.result(timeout=60) for future in noisy]
     assert all(not body.get("errors") for body in results), [b for b in results if b.get("errors")][:1]
-    assert {body["data"]["createCustomer"]["__typename"] for body in results} == {"Customer"}
+    assert {body["data"]["customerCreate"]["__typename"] for body in results} == {"Customer"}
 
 
 def test_without_the_per_store_bound_the_quiet_store_waits(engine, db_url, keys):

@@ -29,11 +29,12 @@ query($range: DateRange) {{
     {FRESHNESS}
     kpis: freshness(widget: CONSENT_KPIS) {{ computedAt source }}
     tags: freshness(widget: TOP_TAGS) {{ source }}
-    consentKpis {{ channel bucket count previousCount }}
+    consentKpis {{ channel bucket value previous change relativeChange }}
     identified {{ customers identified {FRESHNESS} }}
     spendersProspects {{ spenders prospects {FRESHNESS} }}
     activity {{ active lowRisk highRisk {FRESHNESS} }}
-    spenderSegments {{ spenders valueLowThreshold valueHighThreshold small medium big {FRESHNESS} }}
+    spenderSegments {{ spenders valueLowThreshold {{ amount currencyCode }} valueHighThreshold {{ amount currencyCode }}
+                       small medium big {FRESHNESS} }}
   }}
 }}"""
 GRID = f"""query($range: DateRange, $preset: DatePreset) {{

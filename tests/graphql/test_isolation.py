@@ -16,6 +16,7 @@ import strawberry
 from sqlmodel import Session, select
 
 from crm_graph.graphql.context import Context, Info
+from crm_graph.graphql.relay import node_row_id
 from crm_graph.graphql.schema import schema
 from crm_graph.models import Customer
 from crm_graph.models.enums import Role
@@ -76,7 +77,7 @@ def test_store_a_never_reaches_store_b(client, two_stores, operation, field_name
 def test_every_root_field_is_probed():
     """The enumeration really reaches the schema (a typo in the walk would silently test nothing)."""
     names = {name for _, name in FIELDS}
-    assert {"store", "customer", "customers", "apiKeys", "apiKeyRevoke"} <= names
+    assert {"store", "customer", "customers", "apiKeys", "apiKeyRevoke", "node", "nodes"} <= names
 
 
 def test_the_leak_check_catches_a_leaky_resolver(engine, two_stores):
@@ -103,7 +104,7 @@ def test_the_change_check_catches_a_write_to_store_b(engine, two_stores):
     before = two_stores.fingerprint()
     assert two_stores.fingerprint() == before
     with Session(engine) as session:
-        customer = session.get(Customer, int(two_stores.b_ids["customer"][0]))
+        customer = session.get(Customer, node_row_id(two_stores.b_ids["customer"][0], "Customer"))
         original = customer.city
         customer.city = "Changed"
         session.commit()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tests.graphql.customers.helpers import wait_for_job
 
-IMPORT = """mutation($csv: String!) { importCustomers(csv: $csv) { __typename ... on Job { id } } }"""
-EXPORT = """mutation { exportCustomers { __typename ... on Job { id } } }"""
+IMPORT = """mutation($csv: String!) { customersImport(csv: $csv) { __typename ... on Job { id } } }"""
+EXPORT = """mutation { customersExport { __typename ... on Job { id } } }"""
 JOB = "query($id: ID!) { job(id: $id) { status error result download { url } errors { line reason } } }"
 
 
@@ -29,7 +29,7 @@ def test_import_with_extreme_rows_succeeds_and_rejects_them(api, store, tmp_path
            "2,old@example.com,0001-01-01\n"
            f"{'9' * 10_000},long@example.com,2026-01-01\n"
            "4,jan@example.com,2026-01-02T10:00:00+02:00\n")
-    job = _finished(api, key, api.data(IMPORT, {"csv": csv}, key=key)["importCustomers"]["id"])
+    job = _finished(api, key, api.data(IMPORT, {"csv": csv}, key=key)["customersImport"]["id"])
     assert job["status"] == "SUCCEEDED" and job["error"] is None, job
     assert [(error["line"], error["reason"]) for error in job["errors"]] == [
         (3, "created_at '0001-01-01' is outside the years 1900–2999"),
@@ -44,7 +44,7 @@ def test_export_result_names_the_file_and_the_download_still_works(api, store, t
     api.client.app.state.settings.export_dir = str(tmp_path)
     key = api.key(store, "write")
     api.data(IMPORT, {"csv": "customer_id,email\n1,a@example.com\n"}, key=key)
-    job = _finished(api, key, api.data(EXPORT, key=key)["exportCustomers"]["id"])
+    job = _finished(api, key, api.data(EXPORT, key=key)["customersExport"]["id"])
     assert job["status"] == "SUCCEEDED", job
     _no_absolute_path(job["result"], str(tmp_path))
     assert job["result"]["file"].startswith("customers-") and "rows" in job["result"]

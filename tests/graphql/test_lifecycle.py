@@ -18,15 +18,23 @@ APRIL = {"from": "2026-04-01", "to": "2026-04-30"}
 
 ANALYTICS = """
 query ($range: DateRange) {
-  cohorts(range: $range) { label size cells { monthsSince customers share orders revenue } }
+  cohorts(range: $range) { label size cells { monthsSince customers share orders revenue { ...M } } }
   purchaseRhythm(range: $range) { gaps averageDaysBetweenOrders medianDaysBetweenOrders repeatBuyers averageLifetimeDays }
-  productPopularity(range: $range, sortBy: UNITS, limit: 5) { name buyers orders units revenue }
+  productPopularity(range: $range, sortBy: UNITS, limit: 5) { name buyers orders units revenue { ...M } }
   productPairs(range: $range) { productAName productBName orders support confidenceAToB lift totalOrders }
-  acquisitionChannels(range: $range) { channel newCustomers revenueInRange revenueToDate repeatRate averageLtv spend cac ltvToCac roi }
+  acquisitionChannels(range: $range) {
+    channel newCustomers revenueInRange { ...M } revenueToDate { ...M } repeatRate averageLtv { ...M } spend { ...M }
+    cac { ...M } ltvToCac roi
+  }
   lifecycleStages(range: $range, granularity: MONTH) { label lastDay new active atRisk churned reactivated buyers }
   clvModel { status }
 }
+fragment M on Money { amount currencyCode }
 """
+
+
+def _money(amount: str, currency: str) -> dict:
+    return {"amount": amount, "currencyCode": currency}
 
 
 def _shop(engine, store):
@@ -46,30 +54,44 @@ def _shop(engine, store):
 def test_every_field_by_hand(api, engine, store):
     _shop(engine, store)
     data = api.data(ANALYTICS, {"range": APRIL}, key=api.key(store, "read"))
+    m = lambda amount: _money(amount, store.currency)  # noqa: E731
 
     assert data["cohorts"] == [{"label": "2026-04", "size": 2, "cells": [
-        {"monthsSince": 0, "customers": 2, "share": 1.0, "orders": 3, "revenue": "60.00"}]}]
+        {"monthsSince": 0, "customers": 2, "share": 1.0, "orders": 3, "revenue": m("60.00")}]}]
     # ann: one gap of 10 days; lifetime 10 days.
     assert data["purchaseRhythm"] == {"gaps": 1, "averageDaysBetweenOrders": 10.0, "medianDaysBetweenOrders": 10.0,
                                       "repeatBuyers": 1, "averageLifetimeDays": 10.0}
     assert data["productPopularity"] == [
-        {"name": "Tea", "buyers": 2, "orders": 2, "units": 4, "revenue": "40.00"},
-        {"name": "Mug", "buyers": 1, "orders": 2, "units": 2, "revenue": "20.00"},
+        {"name": "Tea", "buyers": 2, "orders": 2, "units": 4, "revenue": m("40.00")},
+        {"name": "Mug", "buyers": 1, "orders": 2, "units": 2, "revenue": m("20.00")},
     ]
     # Baskets {Mug, Tea}, {Mug}, {Tea}: N = 3; together 1; lift 1 × 3 / (2 × 2).
     assert data["productPairs"] == [{"productAName": "Mug", "productBName": "Tea", "orders": 1, "support": 1 / 3,
                                      "confidenceAToB": 0.5, "lift": 0.75, "totalOrders": 3}]
     assert data["acquisitionChannels"] == [
-        {"channel": "google / cpc", "newCustomers": 1, "revenueInRange": "40.00", "revenueToDate": "40.00",
-         "repeatRate": 1.0, "averageLtv": "40.00", "spend": "15.00", "cac": "15.00", "ltvToCac": 2.666667,
+        {"channel": "google / cpc", "newCustomers": 1, "revenueInRange": m("40.00"), "revenueToDate": m("40.00"),
+         "repeatRate": 1.0, "averageLtv": m("40.00"), "spend": m("15.00"), "cac": m("15.00"), "ltvToCac": 2.666667,
          "roi": 1.666667},
-        {"channel": "newsletter", "newCustomers": 1, "revenueInRange": "20.00", "revenueToDate": "20.00",
-         "repeatRate": 0.0, "averageLtv": "20.00", "spend": "0.00", "cac": None, "ltvToCac": None, "roi": None},
+        {"channel": "newsletter", "newCustomers": 1, "revenueInRange": m("20.00"), "revenueToDate": m("20.00"),
+         "repeatRate": 0.0, "averageLtv": m("20.00"), "spend": m("0.00"), "cac": None, "ltvToCac": None, "roi": None},
     ]
     # As of 30 April: ann first ordered 28 days before (NEW), bob 10 days before (NEW).
     assert data["lifecycleStages"] == [{"label": "2026-04", "lastDay": "2026-04-30", "new": 2, "active": 0,
                                         "atRisk": 0, "churned": 0, "reactivated": 0, "buyers": 2}]
     assert data["clvModel"] is None
+    # `limit` keeps the channels with the most new customers (ties by name).
+    top = api.data("query($range: DateRange) { acquisitionChannels(range: $range, limit: 1) { channel } }",
+                   {"range": APRIL}, key=api.key(store, "read"))
+    assert top["acquisitionChannels"] == [{"channel": "google / cpc"}]
+
+
+def test_money_is_in_the_store_currency(api, engine, make_store):
+    store = make_store(currency="PLN")
+    _shop(engine, store)
+    data = api.data(ANALYTICS, {"range": APRIL}, key=api.key(store, "read"))
+    assert data["cohorts"][0]["cells"][0]["revenue"] == _money("60.00", "PLN")
+    assert {row["revenue"]["currencyCode"] for row in data["productPopularity"]} == {"PLN"}
+    assert data["acquisitionChannels"][0]["cac"] == _money("15.00", "PLN")
 
 
 def test_empty_store_answers_without_nan(api, store):
@@ -81,7 +103,7 @@ def test_empty_store_answers_without_nan(api, store):
     assert data["productPairs"] == [] and data["acquisitionChannels"] == []
     assert data["purchaseRhythm"]["averageDaysBetweenOrders"] is None
     assert data["cohorts"] == [{"label": "2026-04", "size": 0, "cells": [
-        {"monthsSince": 0, "customers": 0, "share": 0.0, "orders": 0, "revenue": "0.00"}]}]
+        {"monthsSince": 0, "customers": 0, "share": 0.0, "orders": 0, "revenue": _money("0.00", store.currency)}]}]
 
 
 def test_bad_arguments_are_user_errors(api, store):
@@ -94,6 +116,8 @@ def test_bad_arguments_are_user_errors(api, store):
     ) == ["BAD_USER_INPUT"]
     assert api.error_codes("{ lifecycleStages(range: {from: \"2020-01-01\", to: \"2026-01-01\"}) { buyers } }",
                            key=key) == ["BAD_USER_INPUT"]  # 2,193 daily points > 1,000
+    assert api.error_codes("{ acquisitionChannels(preset: LAST_90_DAYS, limit: 0) { channel } }", key=key) == ["BAD_USER_INPUT"]
+    assert api.error_codes("{ acquisitionChannels(preset: LAST_90_DAYS, limit: 101) { channel } }", key=key) == ["BAD_USER_INPUT"]
     assert api.error_codes("{ clvModel { status } }") == ["UNAUTHENTICATED"]
 
 
@@ -110,14 +134,17 @@ def test_clv_model_and_customer_fields(api, engine, make_store):
     fit_clv_models(engine, store, cutoff=date(2025, 12, 31))
 
     key = api.key(store, "read")
-    model = api.data("{ clvModel { status cutoff customers timeUnitDays horizonDays bgnbd { r alpha a b } "
-                     "gammaGamma { p q gamma populationMean } } }", key=key)["clvModel"]
+    model = api.data("{ clvModel { id status cutoff customers timeUnitDays horizonDays bgnbd { r alpha a b } "
+                     "gammaGamma { p q gamma populationMean { amount currencyCode } } } }", key=key)["clvModel"]
     assert model["status"] == "READY" and model["cutoff"] == "2025-12-31" and model["customers"] == 120
     assert (model["timeUnitDays"], model["horizonDays"]) == (7, 365)
     assert all(value > 0 for value in model["bgnbd"].values())
+    mean = model["gammaGamma"]["populationMean"]
+    assert mean is None or mean["currencyCode"] == store.currency
 
     page = api.data("{ customers(first: 200) { nodes { email lifecycleStage clv { pAlive expectedOrders12Months "
-                    "expectedOrderValue predictedValue12Months frequency modelId } } } }", key=key)["customers"]["nodes"]
+                    "expectedOrderValue { amount currencyCode } predictedValue12Months { amount currencyCode } "
+                    "frequency modelId } } } }", key=key)["customers"]["nodes"]
     by_email = {node["email"]: node for node in page}
     assert by_email["prospect@example.com"]["clv"] is None and by_email["prospect@example.com"]["lifecycleStage"] is None
     # Ordered after the cut-off: no prediction yet, but a stage (first order 3 days ago → NEW).
@@ -125,10 +152,13 @@ def test_clv_model_and_customer_fields(api, engine, make_store):
     simulated = [node for node in page if node["email"].startswith("c")]
     assert len(simulated) == 120 and all(node["clv"] is not None for node in simulated)
     one = simulated[0]["clv"]
-    assert 0 <= one["pAlive"] <= 1 and one["modelId"]
+    # The predictions name the fit by its global id: the one `clvModel` shows.
+    assert 0 <= one["pAlive"] <= 1 and {node["clv"]["modelId"] for node in simulated} == {model["id"]}
+    assert one["expectedOrderValue"]["currencyCode"] == one["predictedValue12Months"]["currencyCode"] == store.currency
     # predicted = expected orders × expected value (the value is rounded to cents before display).
-    expected, value = Decimal(str(one["expectedOrders12Months"])), Decimal(one["expectedOrderValue"])
-    assert abs(Decimal(one["predictedValue12Months"]) - expected * value) <= Decimal("0.01") + expected * Decimal("0.005")
+    expected, value = Decimal(str(one["expectedOrders12Months"])), Decimal(one["expectedOrderValue"]["amount"])
+    assert abs(Decimal(one["predictedValue12Months"]["amount"]) - expected * value) <= (
+        Decimal("0.01") + expected * Decimal("0.005"))
     # Every simulated customer's last order is long ago: none of them is NEW today.
     assert {node["lifecycleStage"] for node in simulated} <= {"CHURNED", "AT_RISK", "ACTIVE", "REACTIVATED"}
 
@@ -136,7 +166,7 @@ def test_clv_model_and_customer_fields(api, engine, make_store):
 CLV_LIST = """
 query ($filter: CustomerFilter, $sort: CustomerSort!, $after: String) {
   customers(filter: $filter, sort: $sort, direction: DESC, first: 2, after: $after) {
-    totalCount endCursor hasNextPage nodes { email clv { pAlive predictedValue12Months } }
+    totalCount pageInfo { endCursor hasNextPage } nodes { email clv { pAlive predictedValue12Months { amount currencyCode } } }
   }
 }
 """
@@ -166,7 +196,7 @@ def test_customer_list_filters_and_sorts_on_clv(api, engine, store):
 
     by_value = api.data(CLV_LIST, {"sort": "PREDICTED_VALUE"}, key=key)["customers"]
     assert [n["email"] for n in by_value["nodes"]] == ["b@example.com", "c@example.com"]
-    rest = api.data(CLV_LIST, {"sort": "PREDICTED_VALUE", "after": by_value["endCursor"]}, key=key)["customers"]
+    rest = api.data(CLV_LIST, {"sort": "PREDICTED_VALUE", "after": by_value["pageInfo"]["endCursor"]}, key=key)["customers"]
     # d has no predicted value and the prospect no prediction at all: they come last.
     assert rest["nodes"][0]["email"] == "a@example.com"
     assert {n["email"] for n in rest["nodes"][1:]} <= {"d@example.com", "prospect@example.com"}
@@ -175,3 +205,26 @@ def test_customer_list_filters_and_sorts_on_clv(api, engine, store):
                         key=key)["customers"]
     assert [n["email"] for n in valuable["nodes"]] == ["b@example.com", "c@example.com"]
     assert api.error_codes(CLV_LIST, {"filter": {"pAliveMin": 1.5}, "sort": "P_ALIVE"}, key=key) == ["BAD_USER_INPUT"]
+
+
+NODE = "query($id: ID!) { node(id: $id) { id ... on ClvModel { status cutoff } } }"
+
+
+def test_clv_model_is_a_node_of_its_store_only(api, engine, make_store):
+    from crm_graph.graphql.relay import global_id
+    from crm_graph.models import ClvModel
+
+    mine, other = make_store(), make_store()
+    with Session(engine, expire_on_commit=False) as session:
+        ours = ClvModel(store_id=mine.id, status="NOT_ENOUGH_HISTORY", cutoff=date(2026, 6, 30))
+        theirs = ClvModel(store_id=other.id, status="READY", cutoff=date(2026, 6, 30))
+        session.add_all([ours, theirs])
+        session.commit()
+    key = api.key(mine, "read")
+    latest = api.data("{ clvModel { id } }", key=key)["clvModel"]
+    assert latest["id"] == global_id("ClvModel", ours.id) != str(ours.id)
+    assert api.data(NODE, {"id": latest["id"]}, key=key)["node"] == {
+        "id": latest["id"], "status": "NOT_ENOUGH_HISTORY", "cutoff": "2026-06-30"}
+    # Another store's fit, a bare row id and an id of another type are not found.
+    for wrong in (global_id("ClvModel", theirs.id), str(ours.id), global_id("Customer", ours.id)):
+        assert api.data(NODE, {"id": wrong}, key=key)["node"] is None

@@ -11,7 +11,7 @@ from crm_graph.graphql.result_cache import ResultCache
 from tests.factories import StoreBuilder, utc
 
 COUNT = "{ dashboard(preset: LAST_30_DAYS) { spendersProspects { customers } } }"
-CREATE = 'mutation { createCustomer(input: {email: "new@example.com"}) { __typename } }'
+CREATE = 'mutation { customerCreate(input: {email: "new@example.com"}) { __typename } }'
 
 
 def customers(api, key) -> int:

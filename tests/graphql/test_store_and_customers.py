@@ -2,6 +2,7 @@
 
 from sqlmodel import Session
 
+from crm_graph.graphql.relay import global_id
 from tests.factories import StoreBuilder, utc
 
 STORE_QUERY = "{ store { slug timezone currency customerCount } }"
@@ -49,18 +50,21 @@ def test_customers_page_through_all_customers(api, store, engine):
         builder.commit()
     key = api.key(store)
     query = """query($after: String) { customers(first: 2, after: $after, sort: ID, direction: ASC) {
-        totalCount hasNextPage endCursor nodes { id email ordersCount totalSpent identities { crmId } } } }"""
+        totalCount pageInfo { hasNextPage endCursor }
+        nodes { id email ordersCount totalSpent { amount currencyCode } identities { crmId } } } }"""
     seen, after = [], None
     while True:
         page = api.data(query, {"after": after}, key=key)["customers"]
         assert page["totalCount"] == 5
         seen += page["nodes"]
-        if not page["hasNextPage"]:
+        if not page["pageInfo"]["hasNextPage"]:
             break
-        after = page["endCursor"]
+        after = page["pageInfo"]["endCursor"]
     assert [node["email"] for node in seen] == [f"p{index}@example.com" for index in range(5)]
+    assert [node["id"] for node in seen] == [global_id("Customer", row.id) for row in created]
     assert seen[0]["identities"] == [{"crmId": "woocommerce:123"}]
-    assert seen[0]["ordersCount"] == 2 and seen[0]["totalSpent"] == "15.00"
+    assert seen[0]["ordersCount"] == 2
+    assert seen[0]["totalSpent"] == {"amount": "15.00", "currencyCode": store.currency}
 
 
 def test_customer_of_another_store_is_null(api, make_store, engine):
@@ -68,12 +72,17 @@ def test_customer_of_another_store_is_null(api, make_store, engine):
     with Session(engine, expire_on_commit=False) as session:
         foreign = StoreBuilder(session, theirs).customer(email="x@example.com")
         session.commit()
-    data = api.data("query($id: ID!) { customer(id: $id) { email } }", {"id": str(foreign.id)}, key=api.key(mine))
-    assert data["customer"] is None
+    for value in (global_id("Customer", foreign.id), str(foreign.id)):
+        data = api.data("query($id: ID!) { customer(id: $id) { email } }", {"id": value}, key=api.key(mine))
+        assert data["customer"] is None
+    theirs_key = api.key(theirs)
+    assert api.data("query($id: ID!) { customer(id: $id) { email } }", {"id": global_id("Customer", foreign.id)},
+                    key=theirs_key)["customer"] == {"email": "x@example.com"}
 
 
 def test_page_size_limit_is_a_clear_error(api, store):
     assert api.error_codes("{ customers(first: 1000000) { totalCount } }", key=api.key(store)) == ["BAD_USER_INPUT"]
+    assert api.error_codes("{ customers(last: 1000000) { totalCount } }", key=api.key(store)) == ["BAD_USER_INPUT"]
 
 
 def test_health(api):

@@ -25,8 +25,8 @@ from tests.workers.conftest import wait_for_job
 from tests.workers.processes import ROOT, OwnRedis, WorkerProcesses, free_port
 
 STARTS = {
-    "exportCustomers": "mutation { exportCustomers { ... on Job { id status } } }",
-    "tagCustomers": 'mutation { tagCustomers(tags: ["vip"], all: true) { ... on BulkChange { job { id status } } } }',
+    "customersExport": "mutation { customersExport { ... on Job { id status } } }",
+    "customersTag": 'mutation { customersTag(tags: ["vip"], all: true) { ... on BulkChange { job { id status } } } }',
     "startPrecompute": "mutation($d: Date!) { startPrecompute(firstDay: $d, lastDay: $d) { id status } }",
     "startClvFit": "mutation { startClvFit { id status } }",
 }
@@ -79,7 +79,7 @@ class Api:
 def _job_of(name: str, body: dict) -> dict:
     assert not body.get("errors"), body
     data = body["data"][name]
-    return data["job"] if name == "tagCustomers" else data
+    return data["job"] if name == "customersTag" else data
 
 
 def _reap(workers: WorkerProcesses) -> list[int]:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
+from crm_graph.graphql.relay import global_id
 from crm_graph.models import Customer, Job
 from crm_graph.models.types import utcnow
 from crm_graph.services.customers.importing import start_customer_import
@@ -27,9 +28,9 @@ from crm_graph_woocommerce.fake_server import sample  # noqa: E402
 from crm_graph_woocommerce.webhooks import signature  # noqa: E402
 
 SECRET = WEBHOOK_SECRET
-IMPORT = """mutation($csv: String!) { importCustomers(csv: $csv) {
-  __typename ... on Job { id } ... on MutationError { code message } } }"""
-ERASE = "mutation($ids: [ID!]) { eraseCustomers(ids: $ids) { __typename ... on BulkChange { changed } } }"
+IMPORT = """mutation($csv: String!) { customersImport(csv: $csv) {
+  __typename ... on Job { id } ... on UserError { code message } } }"""
+ERASE = "mutation($ids: [ID!]) { customersErase(ids: $ids) { __typename ... on BulkChange { changed } } }"
 
 
 def _files(folder) -> list[str]:
@@ -63,7 +64,7 @@ def test_an_uploaded_csv_is_deleted_when_its_import_ends(api, engine, store, tmp
     api.client.app.state.settings.import_dir = str(tmp_path)
     key = api.key(store, "write")
     good = api.data(IMPORT, {"csv": "customer_id;email;first_name\n1;anna@example.com;Anna\n2;not-an-email;Bad\n"},
-                    key=key)["importCustomers"]
+                    key=key)["customersImport"]
     assert wait_for_api_job(api, key, good["id"])["status"] == "SUCCEEDED"
     # The upload goes; its rejects report stays for download (`Job.download`) until the uploads' age limit.
     assert [name.endswith(".csv.rejects.csv") for name in _files(tmp_path)] == [True]
@@ -118,7 +119,7 @@ def test_erasure_scrubs_stored_webhook_payloads_and_waiting_uploads(api, engine,
         john_id = session.exec(select(Customer.id).where(
             Customer.store_id == store.id, Customer.email == "john.doe@example.com")).one()
     try:
-        assert api.data(ERASE, {"ids": [str(john_id)]}, key=key)["eraseCustomers"]["changed"] == 1
+        assert api.data(ERASE, {"ids": [global_id("Customer", john_id)]}, key=key)["customersErase"]["changed"] == 1
         with Session(engine) as session:
             scrubbed = session.get(Job, john.id).params
             kept = session.get(Job, jane.id).params

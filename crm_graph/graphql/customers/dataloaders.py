@@ -38,9 +38,19 @@ def tags_by_customer_loader(context: Context) -> DataLoader:
     return _loader(context, "TagsByCustomer", profile.tags_by_customer)
 
 
-def orders_by_customer_loader(context: Context) -> DataLoader:
-    """OrdersByCustomerLoader: (customer id, limit) -> its latest orders."""
-    return _loader(context, "OrdersByCustomer", profile.orders_by_customer)
+def order_pages_by_customer_loader(context: Context) -> DataLoader:
+    """OrderPagesByCustomerLoader: (customer id, size, backward, cursor values) -> a page of its orders."""
+    return _loader(context, "OrderPagesByCustomer", profile.orders_pages_by_customer)
+
+
+def order_count_by_customer_loader(context: Context) -> DataLoader:
+    """OrderCountByCustomerLoader: customer id -> how many orders it has."""
+    return _loader(context, "OrderCountByCustomer", profile.order_counts_by_customer)
+
+
+def order_by_id_loader(context: Context) -> DataLoader:
+    """OrderByIdLoader: order id -> the store's order or None."""
+    return _loader(context, "OrderById", profile.orders_by_id)
 
 
 def lines_by_order_loader(context: Context) -> DataLoader:

@@ -11,7 +11,9 @@ import strawberry
 from crm_graph.graphql.dates import DateRangeInput, DatePreset
 from crm_graph.graphql.enums import ConsentBucket, Gender, RfmScheme
 from crm_graph.graphql.rfm.types import RfmSegment
-from crm_graph.graphql.mutation_errors import parse_id
+from crm_graph.graphql.ids import parse_id
+from crm_graph.graphql.mutation_errors import FieldNotFound
+from crm_graph.graphql.relay import global_id, node_row_id, require_row_id
 from crm_graph.services.customers.listing import CustomerSort as CustomerSortEnum
 from crm_graph.services.customers.listing import SortDirection as SortDirectionEnum
 from crm_graph.services.filters import CustomerFilter, RevenueBand as RevenueBandEnum
@@ -94,12 +96,12 @@ class CustomerFilterInput:
     search: str | None = strawberry.field(
         default=None,
         description="Case-insensitive prefix of an email, phone, first or last name, 'first last', an external id "
-        "or CRM ID (source:id); or an exact internal id. `%` and `_` match themselves.",
+        "or CRM ID (source:id); or a customer's exact global id. `%` and `_` match themselves.",
     )
     countries: list[str] | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2 codes.")
     cities: list[str] | None = strawberry.field(default=None, description="City names, case-insensitive.")
     product_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Bought any of these products in a counted order."
+        default=None, description="Bought any of these products in a counted order (product ids, as the products facet gives them)."
     )
     tags: list[str] | None = strawberry.field(default=None, description="Carries any of these tags now.")
     email_consent: list[ConsentBucket] | None = strawberry.field(default=None, description="Current EMAIL consent bucket.")
@@ -108,8 +110,10 @@ class CustomerFilterInput:
     identified: bool | None = strawberry.field(
         default=None, description="True: has an email, phone or account; false: anonymous visitors."
     )
-    spent_min: Decimal | None = strawberry.field(default=None, description="Lifetime net revenue at least this.")
-    spent_max: Decimal | None = strawberry.field(default=None, description="Lifetime net revenue at most this.")
+    spent_min: Decimal | None = strawberry.field(
+        default=None, description="Lifetime net revenue at least this, in the store currency.")
+    spent_max: Decimal | None = strawberry.field(
+        default=None, description="Lifetime net revenue at most this, in the store currency.")
     orders_min: int | None = strawberry.field(default=None, description="At least this many counted orders.")
     orders_max: int | None = strawberry.field(default=None, description="At most this many counted orders.")
     customer_since_from: datetime.date | None = strawberry.field(default=None, description="First seen on or after this day.")
@@ -126,9 +130,12 @@ class CustomerFilterInput:
     p_alive_max: float | None = strawberry.field(
         default=None, description="P(alive) at most this (0–1), e.g. 0.3 for 'likely to churn'."
     )
-    predicted_value_min: Decimal | None = strawberry.field(default=None, description="Predicted 12-month value at least this.")
-    predicted_value_max: Decimal | None = strawberry.field(default=None, description="Predicted 12-month value at most this.")
-    segment_id: strawberry.ID | None = strawberry.field(default=None, description="Also a member of this saved segment.")
+    predicted_value_min: Decimal | None = strawberry.field(
+        default=None, description="Predicted 12-month value at least this, in the store currency.")
+    predicted_value_max: Decimal | None = strawberry.field(
+        default=None, description="Predicted 12-month value at most this, in the store currency.")
+    segment_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Also a member of this saved segment (its global id).")
     value_segments: list[ValueSegment] | None = strawberry.field(
         default=None, description="Spenders in any of these value segments (lifetime net revenue against the store's percentile thresholds, as `spenderSegments` counts them)."
     )
@@ -145,8 +152,19 @@ class CustomerFilterInput:
         return parse_filter(filter_input_dict(self))
 
 
-def filter_input_dict(value: CustomerFilterInput | None) -> dict[str, Any]:
-    """The set fields of a filter input as the service's JSON (snake_case keys)."""
+def _product_id(value: Any, field: str) -> int:
+    number = parse_id(value)
+    if number is None:
+        raise FieldNotFound(f"`{field.split('.')[-2]}`: there is no product {str(value)[:40]!r} in this store.", field=field)
+    return number
+
+
+def filter_input_dict(value: CustomerFilterInput | None, argument: str = "filter") -> dict[str, Any]:
+    """The set fields of a filter input as the service's JSON (snake_case keys).
+
+    Ids are checked here: `segmentId` must be a segment's global id, `productIds` product ids (the
+    values of the products facet); a `NotFound` names the input field by its path under `argument`.
+    """
     if value is None:
         return {}
     data: dict[str, Any] = {}
@@ -154,19 +172,21 @@ def filter_input_dict(value: CustomerFilterInput | None) -> dict[str, Any]:
         item = getattr(value, name, None)
         if item is None:
             continue
-        if name == "product_ids":
-            item = [parse_id(product_id, "filter.productIds") for product_id in item]
+        if name == "search" and node_row_id(item, "Customer") is not None:
+            item = str(node_row_id(item, "Customer"))  # the service finds a customer by its row id
+        elif name == "product_ids":
+            item = [_product_id(product_id, f"{argument}.productIds.{index}") for index, product_id in enumerate(item)]
         elif name == "segment_id":
-            item = parse_id(item, "filter.segmentId")
+            item = require_row_id(item, "Segment", f"{argument}.segmentId")
         elif name == "rfm":
             item = item.to_json()
         data[name] = item
     return data
 
 
-def to_filter(value: CustomerFilterInput | None) -> CustomerFilter:
+def to_filter(value: CustomerFilterInput | None, argument: str = "filter") -> CustomerFilter:
     """The service filter of an optional input (none = every customer)."""
-    return parse_filter(filter_input_dict(value))
+    return parse_filter(filter_input_dict(value, argument), argument)
 
 
 def filter_as_input_json(filter: CustomerFilter) -> dict[str, Any]:
@@ -181,6 +201,6 @@ def filter_as_input_json(filter: CustomerFilter) -> dict[str, Any]:
             continue
         head, *rest = key.split("_")
         out[head + "".join(part.title() for part in rest)] = [str(v) for v in value] if key == "product_ids" else (
-            str(value) if key == "segment_id" else value
+            global_id("Segment", value) if key == "segment_id" else value
         )
     return out

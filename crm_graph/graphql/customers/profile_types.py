@@ -1,23 +1,36 @@
-"""GraphQL types of Customer 360's parts: consents, tags, orders, products, revenue, events."""
+"""GraphQL types of Customer 360's parts: consents, tags, orders, products, revenue, events.
+
+Amounts are `Money`: an order's own amounts (its lines, refunds) in the order's currency; sums
+across orders (revenue, products bought, RFM monetary, spender thresholds) in the store's.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from crm_graph.graphql.cost import field_cost
 from crm_graph.graphql.context import Info
-from crm_graph.graphql.customers.dataloaders import lines_by_order_loader, refunds_by_order_loader
+from crm_graph.graphql.customers.dataloaders import customer_by_id_loader, lines_by_order_loader, refunds_by_order_loader
 from crm_graph.graphql.enums import ActivityKind, Channel, ConsentBucket, ConsentState, OptInLevel, OrderStatus
 from crm_graph.models import ActivityEvent, ConsentEvent, Order, OrderLine, Refund
 from crm_graph.graphql.customers.filters import FrequencySegment, ValueSegment
+from crm_graph.graphql.relay import NodeType, PageInfoType, global_id
 from crm_graph.graphql.rfm.types import RfmSegment
+from crm_graph.graphql.values import MoneyType, money, optional_money
 from crm_graph.services.customers.profile import (
     AppliedTag, BoughtProduct, CustomerRfm, CustomerSpenderSegment, RevenueStats,
 )
 from crm_graph.services.filters import consent_bucket_of
+
+if TYPE_CHECKING:
+    from crm_graph.graphql.customers.types import CustomerType
+
+#: The most lines and refunds one order shows (orders have a handful).
+MAX_ORDER_LINES = 1000
+MAX_ORDER_REFUNDS = 100
 
 
 @strawberry.type(name="ConsentEvent", description="One recorded change of a customer's consent on a channel.")
@@ -64,107 +77,143 @@ class CustomerTagType:
 
 @strawberry.type(name="OrderLine", description="One product line of an order.")
 class OrderLineType:
-    product_id: strawberry.ID | None = strawberry.field(description="Internal id of the product, when known.")
+    product_id: strawberry.ID | None = strawberry.field(description="Id of the product, when known: a value of the products facet, as `CustomerFilter.productIds` takes it.")
     name: str | None = strawberry.field(description="Product name as ordered.")
     sku: str | None = strawberry.field(description="SKU as ordered.")
     quantity: int = strawberry.field(description="Units.")
-    unit_price: Decimal = strawberry.field(description="Price of one unit.")
-    line_total: Decimal = strawberry.field(description="Total of the line.")
+    unit_price: MoneyType = strawberry.field(description="Price of one unit, in the order's currency.")
+    line_total: MoneyType = strawberry.field(description="Total of the line, in the order's currency.")
 
     @classmethod
-    def from_model(cls, line: OrderLine) -> OrderLineType:
-        """The GraphQL view of an order line."""
+    def from_model(cls, line: OrderLine, currency: str) -> OrderLineType:
+        """The GraphQL view of a line of an order in `currency`."""
         return cls(
             product_id=strawberry.ID(str(line.product_id)) if line.product_id else None, name=line.name, sku=line.sku,
-            quantity=line.quantity, unit_price=line.unit_price, line_total=line.line_total,
+            quantity=line.quantity, unit_price=money(line.unit_price, currency),
+            line_total=money(line.line_total, currency),
         )
 
 
 @strawberry.type(name="Refund", description="Money given back on an order.")
 class RefundType:
-    amount: Decimal = strawberry.field(description="Amount refunded.")
+    amount: MoneyType = strawberry.field(description="Amount refunded, in the order's currency.")
     refunded_at: datetime = strawberry.field(description="When it was refunded.")
     reason: str | None = strawberry.field(description="Reason given by the platform.")
 
     @classmethod
-    def from_model(cls, refund: Refund) -> RefundType:
-        """The GraphQL view of a refund."""
-        return cls(amount=refund.amount, refunded_at=refund.refunded_at, reason=refund.reason)
+    def from_model(cls, refund: Refund, currency: str) -> RefundType:
+        """The GraphQL view of a refund of an order in `currency`."""
+        return cls(amount=money(refund.amount, currency), refunded_at=refund.refunded_at, reason=refund.reason)
 
 
 @strawberry.type(name="Order", description="An order of a customer, any status.")
-class OrderType:
-    id: strawberry.ID = strawberry.field(description="Internal id.")
+class OrderType(NodeType):
     source: str = strawberry.field(description="Platform it came from.")
     external_id: str = strawberry.field(description="Id in that platform.")
     status: OrderStatus = strawberry.field(description="Normalised status; PAID, COMPLETED and REFUNDED are counted.")
     raw_status: str | None = strawberry.field(description="The platform's own status.")
     placed_at: datetime = strawberry.field(description="When it was placed.")
-    currency: str = strawberry.field(description="ISO 4217 currency.")
-    total: Decimal = strawberry.field(description="Order total.")
-    subtotal: Decimal = strawberry.field(description="Before discount, shipping and tax.")
-    discount: Decimal = strawberry.field(description="Discount.")
-    shipping: Decimal = strawberry.field(description="Shipping.")
-    tax: Decimal = strawberry.field(description="Tax.")
+    total: MoneyType = strawberry.field(description="Order total, in the order's currency.")
+    subtotal: MoneyType = strawberry.field(description="Before discount, shipping and tax, in the order's currency.")
+    discount: MoneyType = strawberry.field(description="Discount, in the order's currency.")
+    shipping: MoneyType = strawberry.field(description="Shipping, in the order's currency.")
+    tax: MoneyType = strawberry.field(description="Tax, in the order's currency.")
     channel: str | None = strawberry.field(description="Acquisition channel of the order.")
+    row: strawberry.Private[Order]
 
-    @strawberry.field(description="The product lines. Cost: 1 (per order).", metadata=field_cost(1))
+    @strawberry.field(description=f"The product lines, in the order they were placed (at most {MAX_ORDER_LINES:,}). "
+                      "Cost: 1 (per order).", metadata=field_cost(1))
     async def lines(self, info: Info) -> list[OrderLineType]:
-        rows = await lines_by_order_loader(info.context).load(int(self.id))
-        return [OrderLineType.from_model(row) for row in rows]
+        rows = await lines_by_order_loader(info.context).load(self.row.id)
+        return [OrderLineType.from_model(row, self.row.currency) for row in rows[:MAX_ORDER_LINES]]
 
-    @strawberry.field(description="Refunds issued on the order, oldest first. Cost: 1 (per order).",
-                      metadata=field_cost(1))
+    @strawberry.field(description=f"Refunds issued on the order, oldest first (at most {MAX_ORDER_REFUNDS}). "
+                      "Cost: 1 (per order).", metadata=field_cost(1))
     async def refunds(self, info: Info) -> list[RefundType]:
-        rows = await refunds_by_order_loader(info.context).load(int(self.id))
-        return [RefundType.from_model(row) for row in rows]
+        rows = await refunds_by_order_loader(info.context).load(self.row.id)
+        return [RefundType.from_model(row, self.row.currency) for row in rows[:MAX_ORDER_REFUNDS]]
+
+    @strawberry.field(description="The customer who placed it; null once that customer was erased. Cost: 1 (per order).",
+                      metadata=field_cost(1))
+    async def customer(self, info: Info) -> Annotated[CustomerType, strawberry.lazy("crm_graph.graphql.customers.types")] | None:
+        from crm_graph.graphql.customers.types import CustomerType
+
+        if self.row.customer_id is None:  # an order not (or no longer) linked to a customer
+            return None
+        row = await customer_by_id_loader(info.context).load(self.row.customer_id)
+        return CustomerType.from_model(row) if row else None
 
     @classmethod
     def from_model(cls, order: Order) -> OrderType:
-        """The GraphQL view of an order."""
+        """The GraphQL view of an order; its amounts are in its own currency."""
+        currency = order.currency
         return cls(
-            id=strawberry.ID(str(order.id)), source=order.source, external_id=order.external_id,
+            id=global_id("Order", order.id), source=order.source, external_id=order.external_id,
             status=OrderStatus(order.status), raw_status=order.raw_status, placed_at=order.placed_at,
-            currency=order.currency, total=order.total, subtotal=order.subtotal, discount=order.discount,
-            shipping=order.shipping, tax=order.tax, channel=order.channel,
+            total=money(order.total, currency), subtotal=money(order.subtotal, currency),
+            discount=money(order.discount, currency), shipping=money(order.shipping, currency),
+            tax=money(order.tax, currency), channel=order.channel, row=order,
         )
+
+
+@strawberry.type(name="OrderEdge", description="An order of a customer and its cursor.")
+class OrderEdgeType:
+    cursor: str = strawberry.field(description="Pass as `after` (or `before`) to page from this order.")
+    node: OrderType = strawberry.field(description="The order.")
+
+
+@strawberry.type(name="OrderConnection", description="A page of a customer's orders, newest first.")
+class OrderConnectionType:
+    edges: list[OrderEdgeType] = strawberry.field(description="The orders of this page with their cursors.")
+    nodes: list[OrderType] = strawberry.field(description="The orders of this page.")
+    page_info: PageInfoType = strawberry.field(description="Where this page is in all the customer's orders.")
+    customer_id: strawberry.Private[int]
+
+    @strawberry.field(description="How many orders the customer has (any status), over all pages. Cost: 1.",
+                      metadata=field_cost(1))
+    async def total_count(self, info: Info) -> int:
+        from crm_graph.graphql.customers.dataloaders import order_count_by_customer_loader
+
+        return await order_count_by_customer_loader(info.context).load(self.customer_id)
 
 
 @strawberry.type(name="BoughtProduct", description="A product a customer bought in counted orders.")
 class BoughtProductType:
-    product_id: strawberry.ID = strawberry.field(description="Internal id of the product.")
+    product_id: strawberry.ID = strawberry.field(description="Id of the product: a value of the products facet, as `CustomerFilter.productIds` takes it.")
     name: str = strawberry.field(description="Product name.")
     sku: str | None = strawberry.field(description="SKU.")
     orders: int = strawberry.field(description="Counted orders that contained it.")
     quantity: int = strawberry.field(description="Units bought.")
-    revenue: Decimal = strawberry.field(description="Sum of its line totals.")
+    revenue: MoneyType = strawberry.field(description="Sum of its line totals, in the store currency.")
     last_bought_at: datetime = strawberry.field(description="When it was last bought.")
 
     @classmethod
-    def from_model(cls, item: BoughtProduct) -> BoughtProductType:
-        """The GraphQL view of a bought product."""
+    def from_model(cls, item: BoughtProduct, currency: str) -> BoughtProductType:
+        """The GraphQL view of a bought product; `currency` is the store's."""
         return cls(
             product_id=strawberry.ID(str(item.product_id)), name=item.name, sku=item.sku, orders=item.orders,
-            quantity=item.quantity, revenue=item.revenue, last_bought_at=item.last_bought_at,
+            quantity=item.quantity, revenue=money(item.revenue, currency), last_bought_at=item.last_bought_at,
         )
 
 
 @strawberry.type(name="CustomerRevenue", description="A customer's lifetime figures over counted orders.")
 class CustomerRevenueType:
-    total_sales: Decimal = strawberry.field(description="Sum of counted order totals.")
-    refunds: Decimal = strawberry.field(description="Refunds issued on those orders.")
-    net_revenue: Decimal = strawberry.field(description="Total sales minus refunds.")
+    total_sales: MoneyType = strawberry.field(description="Sum of counted order totals, in the store currency.")
+    refunds: MoneyType = strawberry.field(description="Refunds issued on those orders, in the store currency.")
+    net_revenue: MoneyType = strawberry.field(description="Total sales minus refunds, in the store currency.")
     orders: int = strawberry.field(description="Counted orders.")
-    average_order_value: Decimal | None = strawberry.field(description="Net revenue per counted order; null without orders.")
+    average_order_value: MoneyType | None = strawberry.field(
+        description="Net revenue per counted order, in the store currency; null without orders.")
     first_order_at: datetime | None = strawberry.field(description="First counted order.")
     last_order_at: datetime | None = strawberry.field(description="Latest counted order.")
 
     @classmethod
-    def from_model(cls, stats: RevenueStats) -> CustomerRevenueType:
-        """The GraphQL view of revenue stats."""
+    def from_model(cls, stats: RevenueStats, currency: str) -> CustomerRevenueType:
+        """The GraphQL view of revenue stats; `currency` is the store's."""
         return cls(
-            total_sales=stats.total_sales, refunds=stats.refunds, net_revenue=stats.net_revenue, orders=stats.orders,
-            average_order_value=stats.average_order_value, first_order_at=stats.first_order_at,
+            total_sales=money(stats.total_sales, currency), refunds=money(stats.refunds, currency),
+            net_revenue=money(stats.net_revenue, currency), orders=stats.orders,
+            average_order_value=optional_money(stats.average_order_value, currency), first_order_at=stats.first_order_at,
             last_order_at=stats.last_order_at,
         )
 
@@ -185,16 +234,18 @@ class ActivityEventType:
 class CustomerSpenderSegmentType:
     value: ValueSegment = strawberry.field(description="SMALL, MEDIUM or BIG by lifetime net revenue.")
     frequency: FrequencySegment = strawberry.field(description="ONE_TIME, REPEAT or FREQUENT by counted orders.")
-    value_low: Decimal | None = strawberry.field(description="Net revenue from which a spender is MEDIUM.")
-    value_high: Decimal | None = strawberry.field(description="Net revenue from which a spender is BIG.")
+    value_low: MoneyType | None = strawberry.field(
+        description="Net revenue from which a spender is MEDIUM, in the store currency.")
+    value_high: MoneyType | None = strawberry.field(
+        description="Net revenue from which a spender is BIG, in the store currency.")
     frequent_threshold: int = strawberry.field(description="Counted orders from which a spender is FREQUENT.")
 
     @classmethod
-    def from_model(cls, segment: CustomerSpenderSegment) -> CustomerSpenderSegmentType:
-        """The GraphQL view of a spender segment."""
+    def from_model(cls, segment: CustomerSpenderSegment, currency: str) -> CustomerSpenderSegmentType:
+        """The GraphQL view of a spender segment; `currency` is the store's."""
         return cls(
             value=ValueSegment(segment.value), frequency=FrequencySegment(segment.frequency),
-            value_low=segment.value_low, value_high=segment.value_high, frequent_threshold=segment.frequent_threshold,
+            value_low=optional_money(segment.value_low, currency), value_high=optional_money(segment.value_high, currency), frequent_threshold=segment.frequent_threshold,
         )
 
 
@@ -202,7 +253,7 @@ class CustomerSpenderSegmentType:
 class CustomerRfmType:
     recency_days: int = strawberry.field(description="Days between the last counted order in the range and its end.")
     frequency: int = strawberry.field(description="Counted orders in the range.")
-    monetary: Decimal = strawberry.field(description="Net revenue in the range.")
+    monetary: MoneyType = strawberry.field(description="Net revenue in the range, in the store currency.")
     r: int = strawberry.field(description="Recency score.")
     f: int = strawberry.field(description="Frequency score.")
     m: int = strawberry.field(description="Monetary score.")
@@ -210,7 +261,7 @@ class CustomerRfmType:
     segment: RfmSegment = strawberry.field(description="The segment of the (R, FM) cell.")
 
     @classmethod
-    def from_model(cls, rfm: CustomerRfm) -> CustomerRfmType:
-        """The GraphQL view of a customer's RFM cell."""
-        return cls(recency_days=rfm.recency_days, frequency=rfm.frequency, monetary=rfm.monetary, r=rfm.r, f=rfm.f,
+    def from_model(cls, rfm: CustomerRfm, currency: str) -> CustomerRfmType:
+        """The GraphQL view of a customer's RFM cell; `currency` is the store's."""
+        return cls(recency_days=rfm.recency_days, frequency=rfm.frequency, monetary=money(rfm.monetary, currency), r=rfm.r, f=rfm.f,
                    m=rfm.m, fm=rfm.fm, segment=RfmSegment(rfm.segment))

@@ -42,11 +42,13 @@ from crm_graph.graphql.dates import (
 from crm_graph.graphql.enums import Channel
 from crm_graph.graphql.freshness import FreshnessType
 from crm_graph.models.enums import Channel as ChannelEnum
+from crm_graph.models.enums import Gender
 from crm_graph.models.types import utcnow
 from crm_graph.services.analytics import consent, customers
 from crm_graph.errors import UserError
 from crm_graph.services.analytics.freshness import Fresh, Freshness
-from crm_graph.services.dates import ResolvedRange, buckets, kpi_comparison_day, store_today
+from crm_graph.services.analytics.tags import TOP_TAGS
+from crm_graph.services.dates import MAX_POINTS, ResolvedRange, buckets, kpi_comparison_day, store_today
 
 CHANNEL_DESCRIPTION = "Only this channel; both when omitted."
 
@@ -159,7 +161,7 @@ class DashboardType:
         return await self._once(info, "top_tags", today=store_today(info.context.require()))
 
     def _view(self, fresh: Fresh) -> FreshnessType:
-        return FreshnessType.of(fresh.freshness, self.asked_at)
+        return FreshnessType.from_model(fresh.freshness, self.asked_at)
 
     @strawberry.field(name="from", description="First local day of the range.")
     def from_(self) -> date:
@@ -197,16 +199,18 @@ class DashboardType:
         needed = sorted({_COMPUTATION_OF_WIDGET[name] for name in names})
         parts = await asyncio.gather(*(computations[name](info) for name in needed))
         combined = Freshness.combine(part.freshness for part in parts) or Freshness.live(self.asked_at)
-        return FreshnessType.of(combined, self.asked_at)
+        return FreshnessType.from_model(combined, self.asked_at)
 
-    @strawberry.field(description="A. Consent KPI cards: EMAIL and SMS × SUBSCRIBED/UNSUBSCRIBED/UNKNOWN. Cost: 1 (the dashboard's own cost covers the range).",
+    @strawberry.field(description=f"A. Consent KPI cards: EMAIL and SMS × SUBSCRIBED/UNSUBSCRIBED/UNKNOWN "
+                      f"(at most {len(consent.CHANNELS) * len(consent.BUCKETS)} cards). Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def consent_kpis(self, info: Info) -> list[ConsentKpiType]:
         r = self.resolved
         counts = (await self._consent_counts(info, [r.last_day, kpi_comparison_day(r)])).value
         return [ConsentKpiType.from_model(row) for row in consent.kpis_from_counts(counts, r)]
 
-    @strawberry.field(description="B. Subscriptions over time: per channel and period, customers per bucket as of the period's end. Cost: 1 (the dashboard's own cost covers the range).",
+    @strawberry.field(description=f"B. Subscriptions over time: per channel and period, customers per bucket as of the period's end "
+                      f"(one point per channel and period: at most {len(consent.CHANNELS) * MAX_POINTS:,}). Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def subscriptions(
         self, info: Info,
@@ -218,7 +222,8 @@ class DashboardType:
         rows = consent.series_from_counts(counts, periods, _channels(channel))
         return [SubscriptionPointType.from_model(row) for row in rows]
 
-    @strawberry.field(description="C. Subscription × gender at the end of the range: per channel, gender × bucket. Cost: 1 (the dashboard's own cost covers the range).",
+    @strawberry.field(description=f"C. Subscription × gender at the end of the range: per channel, gender × bucket "
+                      f"(one row per channel and gender: at most {len(consent.CHANNELS) * len(Gender)}). Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def subscriptions_by_gender(
         self, info: Info,
@@ -257,9 +262,9 @@ class DashboardType:
                       metadata=field_cost(1))
     async def spender_segments(self, info: Info) -> SpenderSegmentsType:
         fresh = await self._spenders(info)
-        return SpenderSegmentsType.from_model(fresh.value, self._view(fresh))
+        return SpenderSegmentsType.from_model(fresh.value, self._view(fresh), info.context.require().currency)
 
-    @strawberry.field(description="H. The 10 tags on the most customers today (ties by name); ignores the range. Cost: 1 (the dashboard's own cost covers the range).",
+    @strawberry.field(description=f"H. The tags on the most customers today (ties by name), at most {TOP_TAGS}; ignores the range. Cost: 1 (the dashboard's own cost covers the range).",
                       metadata=field_cost(1))
     async def top_tags(self, info: Info) -> list[TagCountType]:
         return [TagCountType.from_model(row) for row in (await self._top_tags(info)).value]

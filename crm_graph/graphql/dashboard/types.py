@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import strawberry
 
 from crm_graph.graphql.enums import Channel, ConsentBucket, Gender
-from crm_graph.models import Tag
 from crm_graph.graphql.freshness import FRESHNESS_DESCRIPTION, FreshnessType
+from crm_graph.graphql.values import ComparisonType, MoneyType, optional_money, relative_change
 from crm_graph.services.analytics import consent, customers, spenders, tags
-
+from crm_graph.services.dates import MAX_POINTS
 
 @strawberry.type(name="Tag", description="A label the store puts on customers.")
 class TagType:
-    id: strawberry.ID = strawberry.field(description="Internal id of the tag.")
     name: str = strawberry.field(description="The tag's name, unique in the store.")
-
-    @classmethod
-    def from_model(cls, tag: Tag) -> TagType:
-        """The GraphQL view of a tag row."""
-        return cls(id=strawberry.ID(str(tag.id)), name=tag.name)
-
 
 @strawberry.type(
     name="ConsentKpi",
@@ -32,25 +24,22 @@ class TagType:
         "end of the day (same instant: the last recorded); no event is UNKNOWN; erased customers never count."
     ),
 )
-class ConsentKpiType:
+class ConsentKpiType(ComparisonType):
     channel: Channel = strawberry.field(description="EMAIL or SMS.")
     bucket: ConsentBucket = strawberry.field(description="SUBSCRIBED, UNSUBSCRIBED or UNKNOWN.")
     day: date = strawberry.field(description="The day whose end is counted: the range's last day.")
     compared_day: date = strawberry.field(description="The day compared with: 30 days before `day`.")
-    count: int = strawberry.field(description="Customers in the bucket at the end of `day`.")
-    previous_count: int = strawberry.field(description="Customers in the bucket at the end of `comparedDay`.")
-    change: int = strawberry.field(description="count − previousCount.")
-    relative_change: float | None = strawberry.field(
-        description="(count − previousCount) / previousCount; null when previousCount is 0."
-    )
+    value: int = strawberry.field(description="Customers in the bucket at the end of `day`.")
+    previous: int = strawberry.field(description="Customers in the bucket at the end of `comparedDay`.")
+    change: int = strawberry.field(description="value − previous.")
 
     @classmethod
     def from_model(cls, kpi: consent.ConsentKpi) -> ConsentKpiType:
         """The GraphQL view of a KPI card."""
+        value, previous = kpi.change.value, kpi.change.previous
         return cls(channel=kpi.channel, bucket=kpi.bucket, day=kpi.day, compared_day=kpi.compared_day,
-                   count=kpi.change.value, previous_count=kpi.change.previous, change=kpi.change.absolute,
-                   relative_change=kpi.change.relative)
-
+                   value=value, previous=previous, change=value - previous,
+                   relative_change=relative_change(value, previous))
 
 @strawberry.type(
     name="SubscriptionPoint",
@@ -75,7 +64,6 @@ class SubscriptionPointType:
                    unsubscribed=p.unsubscribed, unknown=p.unknown,
                    customers=p.subscribed + p.unsubscribed + p.unknown)
 
-
 @strawberry.type(
     name="GenderConsentRow",
     description="Customers of one gender per consent bucket of one channel at the end of the range's last day "
@@ -94,7 +82,6 @@ class GenderConsentRowType:
         return cls(channel=row.channel, gender=row.gender, subscribed=row.subscribed,
                    unsubscribed=row.unsubscribed, unknown=row.unknown)
 
-
 @strawberry.type(
     name="IdentifiedPoint",
     description="Identified and unidentified customers as of the end of one period. Identified = has an email, "
@@ -108,10 +95,11 @@ class IdentifiedPointType:
     unidentified: int = strawberry.field(description="Anonymous visitors created before the end of the period.")
     customers: int = strawberry.field(description="identified + unidentified.")
 
-
 @strawberry.type(name="IdentifiedSeries", description="Identified vs unidentified over time, and the totals at the end of the range.")
 class IdentifiedSeriesType:
-    points: list[IdentifiedPointType] = strawberry.field(description="One point per period of the granularity.")
+    points: list[IdentifiedPointType] = strawberry.field(
+        description=f"One point per period of the granularity (at most {MAX_POINTS:,})."
+    )
     customers: int = strawberry.field(description="All customers (not erased) at the end of the range's last day.")
     identified: int = strawberry.field(description="Identified customers at the end of the range's last day.")
     unidentified: int = strawberry.field(description="Unidentified customers at the end of the range's last day.")
@@ -126,7 +114,6 @@ class IdentifiedSeriesType:
             customers=s.customers, identified=s.identified, unidentified=s.customers - s.identified,
             freshness=freshness,
         )
-
 
 @strawberry.type(
     name="SpendersProspects",
@@ -145,7 +132,6 @@ class SpendersProspectsType:
         """The GraphQL view."""
         return cls(day=s.day, spenders=s.spenders, prospects=s.prospects, customers=s.customers,
                    freshness=freshness)
-
 
 @strawberry.type(
     name="ActivityBuckets",
@@ -168,7 +154,6 @@ class ActivityBucketsType:
         return cls(day=a.day, active=a.active, low_risk=a.low_risk, high_risk=a.high_risk, customers=a.customers,
                    active_days=a.active_days, low_risk_days=a.low_risk_days, freshness=freshness)
 
-
 @strawberry.type(
     name="SpenderSegments",
     description="Spenders by value and by frequency over all history up to the end of the range's last day. "
@@ -179,12 +164,12 @@ class SpenderSegmentsType:
     spenders: int = strawberry.field(description="Customers with at least one counted order.")
     low_percentile: float = strawberry.field(description="The store's low value percentile (default 50).")
     high_percentile: float = strawberry.field(description="The store's high value percentile (default 80).")
-    value_low_threshold: Decimal | None = strawberry.field(
-        description="lowPercentile of spenders' net revenue, interpolated linearly like percentile_cont and "
-        "rounded up to the cent; null without spenders."
+    value_low_threshold: MoneyType | None = strawberry.field(
+        description="lowPercentile of spenders' net revenue in the store currency, interpolated linearly like "
+        "percentile_cont and rounded up to the cent; null without spenders."
     )
-    value_high_threshold: Decimal | None = strawberry.field(
-        description="highPercentile of spenders' net revenue, like valueLowThreshold."
+    value_high_threshold: MoneyType | None = strawberry.field(
+        description="highPercentile of spenders' net revenue in the store currency, like valueLowThreshold."
     )
     frequent_threshold: int = strawberry.field(
         description="Mean order count of customers with 2+ orders, rounded up, at least the store's minimum (3)."
@@ -198,14 +183,13 @@ class SpenderSegmentsType:
     freshness: FreshnessType = strawberry.field(description=FRESHNESS_DESCRIPTION)
 
     @classmethod
-    def from_model(cls, s: spenders.SpenderSegments, freshness: FreshnessType) -> SpenderSegmentsType:
-        """The GraphQL view."""
+    def from_model(cls, s: spenders.SpenderSegments, freshness: FreshnessType, currency: str) -> SpenderSegmentsType:
+        """The GraphQL view; the thresholds are in `currency` (the store's)."""
         return cls(day=s.day, spenders=s.spenders, low_percentile=s.low_percentile,
-                   high_percentile=s.high_percentile, value_low_threshold=s.value_low,
-                   value_high_threshold=s.value_high, frequent_threshold=s.frequent_threshold, small=s.small,
+                   high_percentile=s.high_percentile, value_low_threshold=optional_money(s.value_low, currency),
+                   value_high_threshold=optional_money(s.value_high, currency), frequent_threshold=s.frequent_threshold, small=s.small,
                    medium=s.medium, big=s.big, one_time=s.one_time, repeat=s.repeat, frequent=s.frequent,
                    freshness=freshness)
-
 
 @strawberry.type(name="TagCount", description="A tag and the customers carrying it at the end of the store's today.")
 class TagCountType:
@@ -215,4 +199,4 @@ class TagCountType:
     @classmethod
     def from_model(cls, t: tags.TagCount) -> TagCountType:
         """The GraphQL view."""
-        return cls(tag=TagType(id=strawberry.ID(str(t.tag_id)), name=t.name), customers=t.customers)
+        return cls(tag=TagType(name=t.name), customers=t.customers)

@@ -7,7 +7,10 @@ from decimal import Decimal
 
 import strawberry
 
+from crm_graph.graphql.context import Info
 from crm_graph.graphql.freshness import FreshnessType
+from crm_graph.graphql.relay import NodeType, global_id
+from crm_graph.graphql.values import MoneyType, money, optional_money
 from crm_graph.models import ClvModel, CustomerClv
 from crm_graph.services.lifecycle import channels, clv, cohorts, products, rhythm, stages
 
@@ -42,14 +45,14 @@ class GammaGammaParametersType:
     p: float = strawberry.field(description="Shape of a customer's order-value distribution.")
     q: float = strawberry.field(description="Shape of the distribution of ν across customers.")
     gamma: float = strawberry.field(description="Scale of the distribution of ν across customers, in the store currency.")
-    population_mean: Decimal | None = strawberry.field(
-        description="Expected order value of a customer without repeat orders, γp/(q−1); null when q ≤ 1."
+    population_mean: MoneyType | None = strawberry.field(
+        description="Expected order value of a customer without repeat orders, γp/(q−1), in the store currency; "
+        "null when q ≤ 1."
     )
 
 
 @strawberry.type(name="ClvModel", description="A fit of the store's predicted-CLV models (BG/NBD and Gamma-Gamma).")
-class ClvModelType:
-    id: strawberry.ID = strawberry.field(description="Id of the fit.")
+class ClvModelType(NodeType):
     status: ClvModelStatus = strawberry.field(description="Whether the parameters are usable.")
     reason: str | None = strawberry.field(description="Why the status is not READY, or a note on the spend model.")
     fitted_at: datetime = strawberry.field(description="When the fit ran.")
@@ -67,17 +70,19 @@ class ClvModelType:
     freshness: FreshnessType = strawberry.field(description="STORED, computed at `fittedAt`: the predictions of this fit.")
 
     @classmethod
-    def from_model(cls, model: ClvModel, freshness: FreshnessType) -> ClvModelType:
-        """The GraphQL view of a fit."""
+    def from_model(cls, model: ClvModel, freshness: FreshnessType, currency: str) -> ClvModelType:
+        """The GraphQL view of a fit; its population mean is in `currency` (the store's)."""
         bg = model.bgnbd_params
         gg = model.gamma_gamma_params
         spend = None
         if gg:
             mean = gg["gamma"] * gg["p"] / (gg["q"] - 1) if gg["q"] > 1 else None
-            spend = GammaGammaParametersType(p=gg["p"], q=gg["q"], gamma=gg["gamma"],
-                                             population_mean=None if mean is None else Decimal(f"{mean:.2f}"))
+            spend = GammaGammaParametersType(
+                p=gg["p"], q=gg["q"], gamma=gg["gamma"],
+                population_mean=None if mean is None else money(Decimal(f"{mean:.2f}"), currency),
+            )
         return cls(
-            id=strawberry.ID(str(model.id)), status=clv.ClvStatus(model.status), reason=model.reason,
+            id=global_id("ClvModel", model.id), status=clv.ClvStatus(model.status), reason=model.reason,
             fitted_at=model.fitted_at, cutoff=model.cutoff, customers=model.n_customers,
             repeat_customers=model.n_repeat_customers, time_unit_days=model.time_unit_days,
             horizon_days=model.horizon_days, duration_ms=model.duration_ms,
@@ -94,28 +99,38 @@ class CustomerClvType:
         description="Expected order days in the next 365 days after the fit's cut-off (BG/NBD).",
     )
     p_alive: float = strawberry.field(description="Probability that the customer is still a customer (BG/NBD), 0–1.")
-    expected_order_value: Decimal | None = strawberry.field(
-        description="Expected net value of a future order day (Gamma-Gamma); null when the spend model has none."
-    )
-    predicted_value_12_months: Decimal | None = strawberry.field(
-        name="predictedValue12Months", description="Expected orders × expected order value: predicted 365-day value."
-    )
     frequency: int = strawberry.field(description="Order days after the first, up to the cut-off (the model's x).")
     recency_days: int = strawberry.field(description="Days from the first to the last order day (t_x).")
     age_days: int = strawberry.field(description="Days from the first order day to the cut-off (T).")
-    average_order_value: Decimal | None = strawberry.field(
-        description="Mean net value of the repeat order days; null without repeats."
-    )
-    model_id: strawberry.ID = strawberry.field(description="The fit these figures come from (see `clvModel`).")
+    model_id: strawberry.ID = strawberry.field(description="Global id of the fit these figures come from (see `clvModel`).")
+    #: The amounts of the row, in the store currency (the money fields add the store's currency code).
+    expected_order_amount: strawberry.Private[Decimal | None]
+    predicted_amount: strawberry.Private[Decimal | None]
+    average_order_amount: strawberry.Private[Decimal | None]
+
+    @strawberry.field(description="Expected net value of a future order day (Gamma-Gamma), in the store currency; "
+                      "null when the spend model has none.")
+    def expected_order_value(self, info: Info) -> MoneyType | None:
+        return optional_money(self.expected_order_amount, info.context.require().currency)
+
+    @strawberry.field(name="predictedValue12Months",
+                      description="Expected orders × expected order value: predicted 365-day value, in the store "
+                      "currency; null when the spend model has none.")
+    def predicted_value_12_months(self, info: Info) -> MoneyType | None:
+        return optional_money(self.predicted_amount, info.context.require().currency)
+
+    @strawberry.field(description="Mean net value of the repeat order days, in the store currency; null without repeats.")
+    def average_order_value(self, info: Info) -> MoneyType | None:
+        return optional_money(self.average_order_amount, info.context.require().currency)
 
     @classmethod
     def from_model(cls, row: CustomerClv) -> CustomerClvType:
         """The GraphQL view of a prediction row."""
         return cls(
             expected_orders_12_months=row.expected_orders, p_alive=row.p_alive,
-            expected_order_value=row.expected_order_value, predicted_value_12_months=row.predicted_value,
+            expected_order_amount=row.expected_order_value, predicted_amount=row.predicted_value,
             frequency=row.frequency, recency_days=row.recency_days, age_days=row.age_days,
-            average_order_value=row.avg_order_value, model_id=strawberry.ID(str(row.model_id)),
+            average_order_amount=row.avg_order_value, model_id=global_id("ClvModel", row.model_id),
         )
 
 
@@ -149,7 +164,9 @@ class CohortCellType:
     customers: int = strawberry.field(description="Customers of the cohort with a counted order in that month.")
     share: float = strawberry.field(description="Those customers ÷ cohort size (still buying), 0–1.")
     orders: int = strawberry.field(description="Their counted orders in that month.")
-    revenue: Decimal = strawberry.field(description="Net revenue of those orders (refunds by the end of the range).")
+    revenue: MoneyType = strawberry.field(
+        description="Net revenue of those orders (refunds by the end of the range), in the store currency."
+    )
 
 
 @strawberry.type(name="Cohort", description="Customers whose first counted order fell in one local month.")
@@ -157,16 +174,19 @@ class CohortType:
     month: date = strawberry.field(description="First day of the cohort month.")
     label: str = strawberry.field(description="The month as 2026-03.")
     size: int = strawberry.field(description="Customers in the cohort.")
-    cells: list[CohortCellType] = strawberry.field(description="One cell per month since, up to the end of the range.")
+    cells: list[CohortCellType] = strawberry.field(
+        description=f"One cell per month since, up to the end of the range (at most {cohorts.MAX_COHORT_MONTHS})."
+    )
 
     freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_model(cls, cohort: cohorts.Cohort, freshness: FreshnessType) -> CohortType:
-        """The GraphQL view of a cohort row."""
+    def from_model(cls, cohort: cohorts.Cohort, freshness: FreshnessType, currency: str) -> CohortType:
+        """The GraphQL view of a cohort row; revenue is in `currency` (the store's)."""
         return cls(month=cohort.month, label=f"{cohort.month.year}-{cohort.month.month:02d}", size=cohort.size,
                    cells=[CohortCellType(months_since=c.months_since, customers=c.customers, share=c.share,
-                                         orders=c.orders, revenue=c.revenue) for c in cohort.cells], freshness=freshness)
+                                         orders=c.orders, revenue=money(c.revenue, currency))
+                          for c in cohort.cells], freshness=freshness)
 
 
 @strawberry.type(name="PurchaseRhythm", description="Days between a customer's orders and how long repeat buyers stay.")
@@ -198,15 +218,18 @@ class ProductPopularityType:
     buyers: int = strawberry.field(description="Distinct customers who bought it (guest orders add none).")
     orders: int = strawberry.field(description="Orders containing it.")
     units: int = strawberry.field(description="Units sold (sum of quantities).")
-    revenue: Decimal = strawberry.field(description="Sum of its line totals (order-level refunds not subtracted).")
+    revenue: MoneyType = strawberry.field(
+        description="Sum of its line totals (order-level refunds not subtracted), in the store currency."
+    )
 
     freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_model(cls, row: products.ProductPopularity, freshness: FreshnessType) -> ProductPopularityType:
-        """The GraphQL view of a row."""
+    def from_model(cls, row: products.ProductPopularity, freshness: FreshnessType, currency: str) -> ProductPopularityType:
+        """The GraphQL view of a row; revenue is in `currency` (the store's)."""
         return cls(product_id=strawberry.ID(str(row.product_id)), name=row.name, sku=row.sku, category=row.category,
-                   buyers=row.buyers, orders=row.orders, units=row.units, revenue=row.revenue, freshness=freshness)
+                   buyers=row.buyers, orders=row.orders, units=row.units, revenue=money(row.revenue, currency),
+                   freshness=freshness)
 
 
 @strawberry.type(name="ProductPair", description="Two products bought in the same orders of the range.")
@@ -236,26 +259,29 @@ class ProductPairType:
                    confidence_b_to_a=row.confidence_b_to_a, lift=row.lift, freshness=freshness)
 
 
-@strawberry.type(name="AcquisitionChannel", description="What an acquisition channel brought in the range and what it cost.")
+@strawberry.type(name="AcquisitionChannel",
+                 description="What an acquisition channel brought in the range and what it cost; money is in the store currency.")
 class AcquisitionChannelType:
     channel: str | None = strawberry.field(description="The first-touch channel, e.g. `google / cpc`; null = not recorded.")
     new_customers: int = strawberry.field(description="Customers whose first counted order was placed in the range.")
-    revenue_in_range: Decimal = strawberry.field(description="Their net revenue from orders placed in the range.")
-    revenue_to_date: Decimal = strawberry.field(description="Their lifetime net revenue up to now.")
+    revenue_in_range: MoneyType = strawberry.field(description="Their net revenue from orders placed in the range.")
+    revenue_to_date: MoneyType = strawberry.field(description="Their lifetime net revenue up to now.")
     repeat_customers: int = strawberry.field(description="Of them, customers with two or more counted orders to date.")
     repeat_rate: float | None = strawberry.field(description="Repeat customers ÷ new customers; null without new customers.")
-    average_ltv: Decimal | None = strawberry.field(description="Revenue to date ÷ new customers; null without new customers.")
-    spend: Decimal | None = strawberry.field(description="Marketing spend on the channel over the range; null when none was recorded.")
-    cac: Decimal | None = strawberry.field(description="Spend ÷ new customers; null when spend is missing or 0, or there are no new customers.")
+    average_ltv: MoneyType | None = strawberry.field(description="Revenue to date ÷ new customers; null without new customers.")
+    spend: MoneyType | None = strawberry.field(description="Marketing spend on the channel over the range; null when none was recorded.")
+    cac: MoneyType | None = strawberry.field(description="Spend ÷ new customers; null when spend is missing or 0, or there are no new customers.")
     ltv_to_cac: float | None = strawberry.field(name="ltvToCac", description="Average LTV ÷ CAC; null when CAC is null.")
     roi: float | None = strawberry.field(description="(Revenue to date − spend) ÷ spend; null when spend is missing or 0.")
 
     freshness: FreshnessType = strawberry.field(description="When these figures were computed: always LIVE, as of this request.")
 
     @classmethod
-    def from_model(cls, row: channels.AcquisitionChannel, freshness: FreshnessType) -> AcquisitionChannelType:
-        """The GraphQL view of a channel."""
-        return cls(channel=row.channel, new_customers=row.new_customers, revenue_in_range=row.revenue_in_range,
-                   revenue_to_date=row.revenue_to_date, repeat_customers=row.repeat_customers,
-                   repeat_rate=row.repeat_rate, average_ltv=row.average_ltv, spend=row.spend, cac=row.cac,
+    def from_model(cls, row: channels.AcquisitionChannel, freshness: FreshnessType, currency: str) -> AcquisitionChannelType:
+        """The GraphQL view of a channel; money is in `currency` (the store's)."""
+        return cls(channel=row.channel, new_customers=row.new_customers,
+                   revenue_in_range=money(row.revenue_in_range, currency),
+                   revenue_to_date=money(row.revenue_to_date, currency), repeat_customers=row.repeat_customers,
+                   repeat_rate=row.repeat_rate, average_ltv=optional_money(row.average_ltv, currency),
+                   spend=optional_money(row.spend, currency), cac=optional_money(row.cac, currency),
                    ltv_to_cac=row.ltv_to_cac, roi=row.roi, freshness=freshness)

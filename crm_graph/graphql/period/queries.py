@@ -50,4 +50,4 @@ class PeriodQuery:
         resolved = resolve_range_arguments(info.context.require(), date_range, preset)
         kpis = await info.context.answer("period_kpis", resolved=resolved, granularity=granularity,
                                          with_series=_asks_for_series(info))
-        return PeriodKpisType.from_model(kpis.value, FreshnessType.of(kpis.freshness))
+        return PeriodKpisType.from_model(kpis.value, FreshnessType.from_model(kpis.freshness), info.context.require().currency)

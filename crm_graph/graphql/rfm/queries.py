@@ -43,4 +43,4 @@ class RfmQuery:
         customer_filter = to_filter(filter)
         grid = await info.context.answer("rfm_grid", live=live, resolved=resolved, scheme=scheme,
                                          customer_filter=customer_filter)
-        return RfmGridType.from_model(grid.value, FreshnessType.of(grid.freshness))
+        return RfmGridType.from_model(grid.value, info.context.require().currency, FreshnessType.from_model(grid.freshness))

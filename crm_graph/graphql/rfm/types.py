@@ -10,6 +10,7 @@ import strawberry
 from crm_graph.graphql.enums import RfmScheme
 from crm_graph.graphql.freshness import FRESHNESS_DESCRIPTION, FreshnessType
 from crm_graph.graphql.period.types import PeriodRangeType
+from crm_graph.graphql.values import MoneyType, money
 from crm_graph.services.analytics import rfm
 from crm_graph.services.analytics.rfm_grid import RfmCell, RfmGrid
 
@@ -21,6 +22,13 @@ RfmSegment = strawberry.enum(
         "ABOUT_TO_SLEEP 21; AT_RISK 25 24 13; CANT_LOSE_THEM 15 14; HIBERNATING 12; LOST 11. EDRONE: "
         "each 4-point digit is read as a 5-point one (4→5, 3→4, 2→2, 1→1) and the same map applies."
     ),
+)
+
+
+#: The most cells a grid has (QUINTILE: 5 × 5) and the most cells one segment has in either scheme.
+_MOST_CELLS = max(len(cells) for cells in rfm.SEGMENT_OF_CELL.values())
+_MOST_CELLS_OF_SEGMENT = max(
+    len(rfm.cells_of_segment(scheme, segment)) for scheme in rfm.SEGMENT_OF_CELL for segment in rfm.RfmSegment
 )
 
 
@@ -37,15 +45,17 @@ class RfmCellType:
     segment: RfmSegment = strawberry.field(description="The segment the cell belongs to.")
     segment_label: str = strawberry.field(description="The segment's name for people, e.g. `Can't lose them`.")
     customers: int = strawberry.field(description="Customers in the cell (0 for an empty cell).")
-    revenue: Decimal = strawberry.field(
-        description="Their net revenue in the range: counted order totals minus refunds issued by the end of the range."
+    revenue: MoneyType = strawberry.field(
+        description="Their net revenue in the range, in the store currency: counted order totals minus refunds "
+        "issued by the end of the range."
     )
     share_of_customers: float = strawberry.field(description="customers / customers of the grid, 4 places; 0 for an empty grid.")
 
     @classmethod
-    def from_model(cls, cell: RfmCell) -> RfmCellType:
+    def from_model(cls, cell: RfmCell, currency: str) -> RfmCellType:
+        """The GraphQL view of a cell; its revenue is in `currency` (the store's)."""
         return cls(r=cell.r, fm=cell.fm, segment=cell.segment, segment_label=rfm.SEGMENT_LABELS[cell.segment],
-                   customers=cell.customers, revenue=cell.revenue,
+                   customers=cell.customers, revenue=money(cell.revenue, currency),
                    share_of_customers=float(cell.share_of_customers))
 
 
@@ -53,9 +63,11 @@ class RfmCellType:
 class RfmSegmentSummaryType:
     segment: RfmSegment = strawberry.field(description="The segment.")
     label: str = strawberry.field(description="The segment's name for people.")
-    cells: list[RfmCellPositionType] = strawberry.field(description="The (R, FM) cells of the segment in this scheme.")
+    cells: list[RfmCellPositionType] = strawberry.field(
+        description=f"The (R, FM) cells of the segment in this scheme (at most {_MOST_CELLS_OF_SEGMENT})."
+    )
     customers: int = strawberry.field(description="Customers in the segment's cells.")
-    revenue: Decimal = strawberry.field(description="Their net revenue in the range.")
+    revenue: MoneyType = strawberry.field(description="Their net revenue in the range, in the store currency.")
     share_of_customers: float = strawberry.field(description="customers / customers of the grid, 4 places.")
 
 
@@ -74,11 +86,14 @@ class RfmGridType:
     scheme: RfmScheme = strawberry.field(description="The scoring scheme of the grid.")
     range: PeriodRangeType = strawberry.field(description="The range the grid is about.")
     cells: list[RfmCellType] = strawberry.field(
-        description="All 25 (QUINTILE) or 16 (EDRONE) cells, empty ones with 0, from R and FM highest down."
+        description=f"All 25 (QUINTILE) or 16 (EDRONE) cells, empty ones with 0, from R and FM highest down "
+        f"(at most {_MOST_CELLS})."
     )
-    segments: list[RfmSegmentSummaryType] = strawberry.field(description="The segment map of the scheme with each segment's totals.")
+    segments: list[RfmSegmentSummaryType] = strawberry.field(
+        description=f"The segment map of the scheme with each segment's totals: one per segment (at most {len(rfm.RfmSegment)})."
+    )
     customers: int = strawberry.field(description="n: customers in the grid (with a counted order placed in the range).")
-    revenue: Decimal = strawberry.field(description="Their net revenue in the range.")
+    revenue: MoneyType = strawberry.field(description="Their net revenue in the range, in the store currency.")
     prospects: int = strawberry.field(
         description=(
             "PROSPECT customers, outside the grid: not erased, first seen before the end of the range, and "
@@ -97,9 +112,10 @@ class RfmGridType:
     )
 
     @classmethod
-    def from_model(cls, grid: RfmGrid, freshness: FreshnessType | None = None) -> RfmGridType:
-        """The GraphQL view of a grid (`freshness`: the runner's, else the grid's own)."""
-        cells = [RfmCellType.from_model(cell) for cell in grid.cells]
+    def from_model(cls, grid: RfmGrid, currency: str, freshness: FreshnessType | None = None) -> RfmGridType:
+        """The GraphQL view of a grid with its money in `currency` (the store's); `freshness`: the
+        runner's, else the grid's own."""
+        cells = [RfmCellType.from_model(cell, currency) for cell in grid.cells]
         summaries = []
         for segment in rfm.RfmSegment:
             mine = [cell for cell in grid.cells if cell.segment is segment]
@@ -107,10 +123,10 @@ class RfmGridType:
             summaries.append(RfmSegmentSummaryType(
                 segment=segment, label=rfm.SEGMENT_LABELS[segment],
                 cells=[RfmCellPositionType(r=cell.r, fm=cell.fm) for cell in mine],
-                customers=customers, revenue=sum((cell.revenue for cell in mine), Decimal("0.00")),
+                customers=customers, revenue=money(sum((cell.revenue for cell in mine), Decimal("0.00")), currency),
                 share_of_customers=round(customers / grid.customers, 4) if grid.customers else 0.0,
             ))
         return cls(scheme=grid.scheme, range=PeriodRangeType.from_model(grid.range), cells=cells,
-                   segments=summaries, customers=grid.customers, revenue=grid.revenue, prospects=grid.prospects,
+                   segments=summaries, customers=grid.customers, revenue=money(grid.revenue, currency), prospects=grid.prospects,
                    filtered=grid.filtered, computed_at=grid.computed_at,
-                   freshness=freshness or FreshnessType.of(grid.freshness))
+                   freshness=freshness or FreshnessType.from_model(grid.freshness))

@@ -12,12 +12,10 @@ from strawberry.scalars import JSON
 from crm_graph.graphql.cost import days_in_range, field_cost, page_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerSort, SortDirection, filter_as_input_json
-from crm_graph.graphql.customers.types import CustomerConnection, CustomerType
+from crm_graph.graphql.customers.types import CustomerConnection
 from crm_graph.models import Segment
-from crm_graph.services.customers.listing import customers_page
 from crm_graph.services.filters import CustomerFilter
 from crm_graph.services.segments import count_members, segment_filter, segment_history
-from crm_graph.settings import get_settings
 
 
 @strawberry.type(name="SegmentCount", description="A segment's member count at the end of one local day.")
@@ -46,24 +44,21 @@ class SegmentType:
     async def live_count(self, info: Info) -> int:
         return await info.context.run(count_members, self.row)
 
-    @strawberry.field(description="The members now (live membership), like the customer list. Cost: `first` (default 50), "
-                      "and what each customer selects costs `first` times.", metadata=page_cost("first", default=50))
+    @strawberry.field(description="The members now (live membership), like the customer list: a page at a time, "
+                      "forward with `first`/`after` or backward with `last`/`before`. Cost: `first` or `last` "
+                      "(default 50), and what each customer selects costs that many times.",
+                      metadata=page_cost("first", default=50))
     async def customers(
         self, info: Info,
         sort: Annotated[CustomerSort, strawberry.argument(description="What to order by.")] = CustomerSort.CREATED,
         direction: Annotated[SortDirection, strawberry.argument(description="ASC or DESC.")] = SortDirection.DESC,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to the server limit.")] = 50,
-        after: Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")] = None,
+        first: Annotated[int | None, strawberry.argument(description="Page size forward, 1 to the server limit; default 50.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Members after this cursor.")] = None,
+        last: Annotated[int | None, strawberry.argument(description="Page size backward, 1 to the server limit.")] = None,
+        before: Annotated[str | None, strawberry.argument(description="Members before this cursor.")] = None,
     ) -> CustomerConnection:
-        members = CustomerFilter(segment_id=self.row.id)
-        page = await info.context.run(
-            customers_page, members, sort=sort, direction=direction, first=first, after=after,
-            max_page_size=get_settings().max_page_size,
-        )
-        return CustomerConnection(
-            nodes=[CustomerType.from_model(row) for row in page.customers], end_cursor=page.end_cursor,
-            has_next_page=page.has_next_page, filter=members,
-        )
+        return await CustomerConnection.page(info, CustomerFilter(segment_id=self.row.id), sort=sort,
+                                             direction=direction, first=first, after=after, last=last, before=before)
 
     @strawberry.field(description="The member count at the end of each day in `from`..`to` that has a snapshot. "
                       "Cost: 1 + 1 per day.", metadata=field_cost(lambda args: 1 + (days_in_range(args) or 1)))

@@ -1,9 +1,11 @@
-"""The customer list: filtered, sorted, paged by keyset cursors, with its total count.
+"""The customer list: filtered, sorted, paged by keyset cursors both ways, with its total count.
 
 Sorting is stable: every sort ends with the customer id. Empty values (no name, no order yet) come
-last in both directions. A cursor holds the sort it was made for and the sort-key values of the
-last row, so the next page starts right after it however many rows are inserted meanwhile; a cursor
-of another sort is refused.
+last in both directions. Every row has a cursor holding the sort it was made for and the row's
+sort-key values, so a page starts right after (or ends right before) it however many rows are
+inserted meanwhile; a cursor of another sort is refused. Paging backward reads the same order
+reversed in SQL (the index serves both) and turns the page round, so a backward page is exactly
+the forward page that ends before its cursor.
 """
 
 from __future__ import annotations
@@ -79,11 +81,24 @@ def _clv_column(column):
 
 @dataclass
 class CustomerPage:
-    """One page of the list: the rows, whether more follow, and the cursor of the last row."""
+    """One page of the list, in list order, each row with its cursor.
+
+    Within the direction asked for, whether more rows follow is exact (one row more is read); the
+    other direction only says whether a cursor was given, as the Relay specification allows.
+    """
 
     customers: list[Customer]
+    cursors: list[str]
     has_next_page: bool
-    end_cursor: str | None
+    has_previous_page: bool
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.cursors[0] if self.cursors else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None
 
 
 def customers_page(
@@ -93,29 +108,42 @@ def customers_page(
     *,
     sort: CustomerSort = CustomerSort.CREATED,
     direction: SortDirection = SortDirection.DESC,
-    first: int = 50,
-    after: str | None = None,
+    size: int = 50,
+    backward: bool = False,
+    cursor: str | None = None,
     max_page_size: int = 200,
 ) -> CustomerPage:
-    """A page of `first` customers matching `filter` in `sort` order, after the cursor `after`."""
-    if not 1 <= first <= max_page_size:
-        raise UserError(f"`first` must be between 1 and {max_page_size}.")
+    """`size` customers matching `filter` in `sort` order: after `cursor`, or before it when `backward`."""
+    if not 1 <= size <= max_page_size:
+        raise UserError(f"`{'last' if backward else 'first'}` must be between 1 and {max_page_size}.")
     keys = _keys(sort)
     conditions = customer_conditions(store, filter, session=session)
-    if after is not None:
-        conditions.append(_after(keys, direction, decode_cursor(after, sort, direction, keys)))
-    ordering = [_order(key, direction) for key in keys]
+    if cursor is not None:
+        values = decode_cursor(cursor, sort, direction, keys, argument="before" if backward else "after")
+        conditions.append(_beyond(keys, direction, values, backward=backward))
+    ordering = [_order(key, direction, backward=backward) for key in keys]
     labels = [key.expression.label(f"k{index}") for index, key in enumerate(keys)]
-    rows = session.exec(select(Customer, *labels).where(*conditions).order_by(*ordering).limit(first + 1)).all()
-    page = rows[:first]
-    end_cursor = encode_cursor(sort, direction, list(page[-1][1:])) if page else None
-    return CustomerPage([row[0] for row in page], len(rows) > first, end_cursor)
+    rows = session.exec(select(Customer, *labels).where(*conditions).order_by(*ordering).limit(size + 1)).all()
+    more = len(rows) > size
+    page = list(rows[:size])
+    if backward:
+        page.reverse()
+    cursors = [encode_cursor(sort, direction, list(row[1:])) for row in page]
+    return CustomerPage(
+        [row[0] for row in page], cursors,
+        has_next_page=cursor is not None if backward else more,
+        has_previous_page=more if backward else cursor is not None,
+    )
 
 
-def _order(key: _Key, direction: SortDirection):
-    """ORDER BY term; NULLS LAST only where the key can be null, so indexes serve the other sorts."""
-    term = key.expression.desc() if direction is SortDirection.DESC else key.expression.asc()
-    return term.nulls_last() if key.nullable else term
+def _order(key: _Key, direction: SortDirection, *, backward: bool = False):
+    """ORDER BY term (reversed, nulls first, when paging backward); NULLS LAST/FIRST only where the key
+    can be null, so indexes serve the other sorts."""
+    descending = (direction is SortDirection.DESC) != backward
+    term = key.expression.desc() if descending else key.expression.asc()
+    if not key.nullable:
+        return term
+    return term.nulls_first() if backward else term.nulls_last()
 
 
 def count_customers(session: Session, store: Store, filter: CustomerFilter) -> int:
@@ -124,26 +152,33 @@ def count_customers(session: Session, store: Store, filter: CustomerFilter) -> i
     return session.exec(query).scalar_one()
 
 
-def _after(keys: list[_Key], direction: SortDirection, values: list[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the lexicographic order of `keys` (nulls last)."""
+def _beyond(keys: list[_Key], direction: SortDirection, values: list[Any], *, backward: bool) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the list order of `keys` (nulls last), or strictly before them
+    when `backward`: the same lexicographic comparison read from the other end."""
+    descending = (direction is SortDirection.DESC) != backward
     branches = []
     for index, (key, value) in enumerate(zip(keys, values)):
         equal_before = [
             (k.expression.is_(None) if v is None else k.expression == v) for k, v in zip(keys[:index], values[:index])
         ]
         if value is None:
-            continue  # nothing sorts after a null of the same key except through later keys
-        beyond = key.expression < value if direction is SortDirection.DESC else key.expression > value
-        if key.nullable:
+            if backward:  # every value comes before the nulls
+                branches.append(and_(*equal_before, key.expression.is_not(None)))
+            continue  # forward, nothing follows a null of the same key except through later keys
+        beyond = key.expression < value if descending else key.expression > value
+        if key.nullable and not backward:
             beyond = or_(beyond, key.expression.is_(None))
         branches.append(and_(*equal_before, beyond))
     condition = or_(*branches) if branches else false()
     first, value = keys[0], values[0]
     if not first.nullable:  # a plain bound lets the index start at the cursor
-        bound = first.expression <= value if direction is SortDirection.DESC else first.expression >= value
+        bound = first.expression <= value if descending else first.expression >= value
         condition = and_(bound, condition)
-    elif value is None:
+    elif value is None and not backward:
         condition = and_(first.expression.is_(None), condition)
+    elif value is not None and backward:
+        bound = first.expression <= value if descending else first.expression >= value
+        condition = and_(first.expression.is_not(None), bound, condition)
     return condition
 
 
@@ -154,9 +189,10 @@ def encode_cursor(sort: CustomerSort, direction: SortDirection, values: list[Any
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: CustomerSort, direction: SortDirection, keys: list[_Key]) -> list[Any]:
-    """The sort-key values in `cursor`, or a `UserError` when it is not a cursor of this sort."""
-    bad = UserError("`after` is not a cursor this list returned for the same sort and direction.")
+def decode_cursor(cursor: str, sort: CustomerSort, direction: SortDirection, keys: list[_Key], *,
+                  argument: str = "after") -> list[Any]:
+    """The sort-key values in `cursor`, or a `UserError` naming `argument` when it is not a cursor of this sort."""
+    bad = UserError(f"`{argument}` is not a cursor this list returned for the same sort and direction.")
     if len(cursor) > 2000:
         raise bad
     try:

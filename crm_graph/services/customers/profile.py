@@ -7,15 +7,19 @@ keys in the order the loader gives them and returns one result per key, in the s
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 
+from crm_graph.errors import UserError
 from crm_graph.models import (
     ActivityEvent, ConsentEvent, Customer, CustomerIdentity, CustomerTag, Order, OrderLine, Product, Refund, Store, Tag,
 )
@@ -85,24 +89,93 @@ def tags_by_customer(session: Session, store: Store, customer_ids: Sequence[int]
     return [found[customer_id] for customer_id in customer_ids]
 
 
-def orders_by_customer(session: Session, store: Store, keys: Sequence[tuple[int, int]]) -> list[list[Order]]:
-    """For each (customer id, limit), the customer's latest `limit` orders (any status), newest first."""
-    limit = max((key[1] for key in keys), default=0)
-    customer_ids = sorted({key[0] for key in keys})
-    number = func.row_number().over(partition_by=Order.customer_id, order_by=(Order.placed_at.desc(), Order.id.desc()))
-    ranked = (
-        select(Order.id.label("order_id"), number.label("n"))
-        .where(Order.store_id == store.id, Order.customer_id.in_(customer_ids))
-        .subquery()
-    )
+@dataclass(frozen=True)
+class OrdersPage:
+    """A page of one customer's orders, newest first, and whether more follow in the direction read."""
+
+    orders: list[Order]
+    has_more: bool
+
+
+#: (customer id, page size, backward, cursor values or None): one page of one customer's orders.
+OrdersPageKey = tuple[int, int, bool, tuple[datetime, int] | None]
+
+
+def orders_pages_by_customer(session: Session, store: Store, keys: Sequence[OrdersPageKey]) -> list[OrdersPage]:
+    """For each key, a page of the customer's orders (any status), newest first, keyset-paged.
+
+    Forward, the `size` orders after the cursor (placed_at, id); backward, the `size` before it. Keys
+    that share a size, direction and cursor are read in one query (a window per customer), so a list
+    page of customers showing their latest orders costs one query.
+    """
+    groups: dict[tuple[int, bool, tuple | None], list[int]] = defaultdict(list)
+    for customer_id, size, backward, cursor in keys:
+        groups[(size, backward, cursor)].append(customer_id)
+    found: dict[tuple, OrdersPage] = {}
+    for (size, backward, cursor), customer_ids in groups.items():
+        order_by = (Order.placed_at.asc(), Order.id.asc()) if backward else (Order.placed_at.desc(), Order.id.desc())
+        conditions = [Order.store_id == store.id, Order.customer_id.in_(sorted(set(customer_ids)))]
+        if cursor is not None:
+            placed_at, order_id = cursor
+            if backward:
+                conditions.append(or_(Order.placed_at > placed_at, and_(Order.placed_at == placed_at, Order.id > order_id)))
+            else:
+                conditions.append(or_(Order.placed_at < placed_at, and_(Order.placed_at == placed_at, Order.id < order_id)))
+        number = func.row_number().over(partition_by=Order.customer_id, order_by=order_by)
+        ranked = select(Order.id.label("order_id"), number.label("n")).where(*conditions).subquery()
+        query = (
+            select(Order).join(ranked, ranked.c.order_id == Order.id).where(ranked.c.n <= size + 1)
+            .order_by(Order.customer_id, *order_by)
+        )
+        rows: dict[int, list[Order]] = defaultdict(list)
+        for row in session.exec(query).scalars():
+            rows[row.customer_id].append(row)
+        for customer_id in customer_ids:
+            orders = rows[customer_id]
+            page = orders[:size]
+            if backward:
+                page.reverse()
+            found[(customer_id, size, backward, cursor)] = OrdersPage(page, len(orders) > size)
+    return [found[tuple(key)] for key in keys]
+
+
+def order_counts_by_customer(session: Session, store: Store, customer_ids: Sequence[int]) -> list[int]:
+    """For each customer, how many orders it has (any status)."""
     query = (
-        select(Order)
-        .join(ranked, ranked.c.order_id == Order.id)
-        .where(ranked.c.n <= limit)
-        .order_by(Order.customer_id, Order.placed_at.desc(), Order.id.desc())
+        select(Order.customer_id, func.count(Order.id))
+        .where(Order.store_id == store.id, Order.customer_id.in_(customer_ids))
+        .group_by(Order.customer_id)
     )
-    grouped = dict(zip(customer_ids, _grouped(session.exec(query).scalars(), customer_ids, lambda row: row.customer_id)))
-    return [grouped[customer_id][:key_limit] for customer_id, key_limit in keys]
+    counts = dict(session.exec(query).all())
+    return [counts.get(customer_id, 0) for customer_id in customer_ids]
+
+
+def orders_by_id(session: Session, store: Store, order_ids: Sequence[int]) -> list[Order | None]:
+    """For each id, the store's order or None (also for ids of other stores)."""
+    rows = session.exec(select(Order).where(Order.store_id == store.id, Order.id.in_(order_ids))).scalars()
+    found = {row.id: row for row in rows}
+    return [found.get(order_id) for order_id in order_ids]
+
+
+def encode_order_cursor(order: Order) -> str:
+    """An opaque cursor for `order` in a customer's orders (newest first)."""
+    raw = json.dumps([_aware(order.placed_at).isoformat(), order.id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_order_cursor(cursor: str, argument: str = "after") -> tuple[datetime, int]:
+    """(placed_at, id) of an order cursor, or a `UserError` naming `argument`."""
+    bad = UserError(f"`{argument}` is not a cursor this list of orders returned.")
+    if len(cursor) > 200:
+        raise bad
+    try:
+        placed_at, order_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        parsed = datetime.fromisoformat(placed_at)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise bad from None
+    if parsed.tzinfo is None or not isinstance(order_id, int) or isinstance(order_id, bool):
+        raise bad
+    return parsed, order_id
 
 
 def lines_by_order(session: Session, store: Store, order_ids: Sequence[int]) -> list[list[OrderLine]]:
@@ -247,7 +320,8 @@ def _aware(value: datetime | None) -> datetime | None:
 
 __all__ = [
     "AppliedTag", "BoughtProduct", "CustomerRfm", "CustomerSpenderSegment", "rfm_by_customer", "RevenueStats", "spender_segment_by_customer", "consents_by_customer", "customers_by_id",
-    "events_by_customer", "get_customer", "identities_by_customer", "lines_by_order", "orders_by_customer",
+    "decode_order_cursor", "encode_order_cursor", "events_by_customer", "get_customer", "identities_by_customer",
+    "lines_by_order", "order_counts_by_customer", "orders_by_id", "orders_pages_by_customer",
     "products_by_customer", "refunds_by_order", "revenue_stats_by_customer", "tags_by_customer",
 ]
 

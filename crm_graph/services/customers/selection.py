@@ -75,8 +75,16 @@ def selected_ids(session: Session, store: Store, selection: Selection) -> Select
     return filtered_customer_ids(store, selection.filter or CustomerFilter(), session=session)
 
 
+class MissingCustomers(NotFound):
+    """Some ids of a bulk change are not live customers of the store; `missing` lists them in order."""
+
+    def __init__(self, message: str, missing: list[int]) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
 def check_ids(session: Session, store: Store, ids: tuple[int, ...] | list[int]) -> None:
-    """Raise `NotFound` naming the ids that are not live customers of the store (other stores' too)."""
+    """Raise `MissingCustomers` naming the ids that are not live customers of the store (other stores' too)."""
     found = set(
         session.exec(
             select(Customer.id).where(Customer.store_id == store.id, Customer.erased_at.is_(None), Customer.id.in_(ids))
@@ -86,4 +94,4 @@ def check_ids(session: Session, store: Store, ids: tuple[int, ...] | list[int]) 
     if missing:
         shown = ", ".join(str(customer_id) for customer_id in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-        raise NotFound(f"`ids`: the store has no customer {shown}{more}; nothing was changed.")
+        raise MissingCustomers(f"`ids`: the store has no customer {shown}{more}; nothing was changed.", missing)

@@ -316,6 +316,15 @@ def latest_model(session: Session, store: Store) -> ClvModel | None:
     ).scalars().first()
 
 
+def models_by_id(session: Session, store: Store, model_ids: Sequence[int]) -> list[ClvModel]:
+    """The store's fits among `model_ids` (ids of another store's fits find nothing)."""
+    if not model_ids:
+        return []
+    return list(session.execute(
+        select(ClvModel).where(ClvModel.store_id == store.id, ClvModel.id.in_(list(model_ids)))
+    ).scalars())
+
+
 def model_freshness(model: ClvModel) -> Freshness:
     """A fit's figures (its parameters and the predictions it wrote) are STORED as of its fit time."""
     return Freshness.stored(model.fitted_at)

@@ -317,7 +317,7 @@ def _crm_graph_export():
 
 CRM_GRAPH_EXPORT = CsvMapping(
     name="crm-graph-export", kind="customers",
-    description="crm-graph's own customer export (exportCustomers), to re-import into another store.",
+    description="crm-graph's own customer export (customersExport), to re-import into another store.",
     columns={}, transform=_crm_graph_export, fills=("customer_id",),
     signature=("id", "crm_ids", "last_activity_at", "orders_count", "total_spent", "first_order_at", "last_order_at",
                "email_consent", "sms_consent"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from crm_graph.graphql.relay import global_id
 from crm_graph.models import (
     ConsentEvent, Customer, CustomerErasure, CustomerIdentity, CustomerTag, ErasedIdentity, Order,
 )
@@ -12,12 +13,12 @@ from crm_graph.services.customers.erasure import is_erased_identity
 from tests.factories import StoreBuilder, utc
 from tests.graphql.customers.helpers import wait_for_job
 
-RESULT = """__typename ... on BulkChange { changed job { id status } } ... on MutationError { code message field }"""
-ERASE = "mutation($ids: [ID!], $filter: CustomerFilter, $all: Boolean) { eraseCustomers(ids: $ids, filter: $filter, all: $all) { %s } }" % RESULT
+RESULT = """__typename ... on BulkChange { changed job { id status } } ... on UserError { code message field }"""
+ERASE = "mutation($ids: [ID!], $filter: CustomerFilter, $all: Boolean) { customersErase(ids: $ids, filter: $filter, all: $all) { %s } }" % RESULT
 CONSENT = """mutation($ids: [ID!], $filter: CustomerFilter, $state: ConsentState!, $reason: String, $all: Boolean) {
-  setConsent(channel: EMAIL, state: $state, optInLevel: CONFIRMED_OPT_IN, reason: $reason, ids: $ids, filter: $filter, all: $all) { %s } }""" % RESULT
-TAG = "mutation($tags: [String!]!, $ids: [ID!], $filter: CustomerFilter) { tagCustomers(tags: $tags, ids: $ids, filter: $filter) { %s } }" % RESULT
-UNTAG = "mutation($tags: [String!]!, $ids: [ID!], $filter: CustomerFilter) { untagCustomers(tags: $tags, ids: $ids, filter: $filter) { %s } }" % RESULT
+  customersConsentSet(channel: EMAIL, state: $state, optInLevel: CONFIRMED_OPT_IN, reason: $reason, ids: $ids, filter: $filter, all: $all) { %s } }""" % RESULT
+TAG = "mutation($tags: [String!]!, $ids: [ID!], $filter: CustomerFilter) { customersTag(tags: $tags, ids: $ids, filter: $filter) { %s } }" % RESULT
+UNTAG = "mutation($tags: [String!]!, $ids: [ID!], $filter: CustomerFilter) { customersUntag(tags: $tags, ids: $ids, filter: $filter) { %s } }" % RESULT
 COUNT = "query($filter: CustomerFilter) { store { customerCount } customers(filter: $filter) { totalCount } }"
 
 
@@ -40,9 +41,13 @@ def people(engine, store):
     return {"anna": anna.id, "jan": jan.id, "bob": bob.id}
 
 
+def gid(row_id: int) -> str:
+    return global_id("Customer", row_id)
+
+
 def test_erasure_removes_personal_data_everywhere_and_records_it(api, store, engine, people):
     key = api.key(store, "write")
-    result = api.data(ERASE, {"ids": [str(people["anna"])]}, key=key)["eraseCustomers"]
+    result = api.data(ERASE, {"ids": [gid(people["anna"])]}, key=key)["customersErase"]
     assert result == {"__typename": "BulkChange", "changed": 1, "job": None}
     with Session(engine) as session:
         anna = session.get(Customer, people["anna"])
@@ -65,9 +70,9 @@ def test_erasure_removes_personal_data_everywhere_and_records_it(api, store, eng
         assert len(session.exec(select(ErasedIdentity).where(ErasedIdentity.store_id == store.id)).all()) == 3
     read = api.key(store, "read")
     assert api.data(COUNT, key=read) == {"store": {"customerCount": 2}, "customers": {"totalCount": 2}}
-    assert api.data("query($id: ID!) { customer(id: $id) { id } }", {"id": str(people["anna"])}, key=read)["customer"] is None
+    assert api.data("query($id: ID!) { customer(id: $id) { id } }", {"id": gid(people["anna"])}, key=read)["customer"] is None
     # erasing again is not an error of the data: the id is simply no longer a customer
-    again = api.data(ERASE, {"ids": [str(people["anna"])]}, key=key)["eraseCustomers"]
+    again = api.data(ERASE, {"ids": [gid(people["anna"])]}, key=key)["customersErase"]
     assert again["__typename"] == "NotFoundError"
 
 
@@ -81,15 +86,41 @@ def test_bulk_refusals_change_nothing(api, store, make_store, engine, people):
         ({"filter": {}}, "ValidationError"),                   # empty filter without all: true
         ({}, "ValidationError"),                               # nothing at all
         ({"ids": []}, "ValidationError"),
-        ({"ids": [str(i) for i in range(1001)]}, "ValidationError"),
-        ({"ids": [str(people["anna"]), str(foreign.id)]}, "NotFoundError"),
-        ({"ids": [str(people["anna"]), "nope"]}, "NotFoundError"),
-        ({"ids": [str(people["anna"])], "filter": {"countries": ["PL"]}}, "ValidationError"),
+        ({"ids": [gid(i) for i in range(1, 1002)]}, "ValidationError"),
+        ({"ids": [gid(people["anna"]), gid(foreign.id)]}, "NotFoundError"),
+        ({"ids": [gid(people["anna"]), "nope"]}, "NotFoundError"),
+        ({"ids": [gid(people["anna"]), str(people["jan"])]}, "NotFoundError"),  # a bare row id is not a global id
+        ({"ids": [global_id("Order", people["anna"])]}, "NotFoundError"),  # nor is an id of another type
+        ({"ids": [gid(people["anna"])], "filter": {"countries": ["PL"]}}, "ValidationError"),
         ({"filter": {"countries": ["Poland"]}}, "ValidationError"),
+        ({"filter": {"segmentId": global_id("Segment", 123456)}}, "NotFoundError"),
         ({"filter": {"segmentId": "123456"}}, "NotFoundError"),
     ]
     for variables, typename in refusals:
-        assert api.data(ERASE, variables, key=key)["eraseCustomers"]["__typename"] == typename, variables
+        assert api.data(ERASE, variables, key=key)["customersErase"]["__typename"] == typename, variables
+    with Session(engine) as session:
+        assert session.exec(select(Customer).where(Customer.erased_at.is_not(None),
+                                                   Customer.store_id.in_([store.id, other.id]))).all() == []
+
+
+def test_a_bad_id_is_a_not_found_error_naming_its_place(api, store, make_store, engine, people):
+    key = api.key(store, "write")
+    other = make_store()
+    with Session(engine, expire_on_commit=False) as session:
+        foreign = StoreBuilder(session, other).customer(email="x@example.com")
+        session.commit()
+    malformed = api.data(ERASE, {"ids": [gid(people["anna"]), gid(people["jan"]), "nope"]}, key=key)["customersErase"]
+    assert malformed == {"__typename": "NotFoundError", "code": "NOT_FOUND", "field": ["ids", "2"],
+                         "message": malformed["message"]}
+    assert "nope" in malformed["message"]
+    foreign_id = gid(foreign.id)
+    missing = api.data(ERASE, {"ids": [gid(people["anna"]), foreign_id]}, key=key)["customersErase"]
+    assert (missing["__typename"], missing["code"], missing["field"]) == ("NotFoundError", "NOT_FOUND", ["ids", "1"])
+    assert foreign_id in missing["message"] and str(foreign.id) not in missing["message"].replace(foreign_id, "")
+    segment = api.data(ERASE, {"filter": {"segmentId": global_id("Segment", 123456)}}, key=key)["customersErase"]
+    assert (segment["__typename"], segment["field"]) == ("NotFoundError", ["filter", "segmentId"])
+    wrong_type = api.data(TAG, {"tags": ["x"], "ids": [global_id("Segment", people["anna"])]}, key=key)["customersTag"]
+    assert (wrong_type["__typename"], wrong_type["field"]) == ("NotFoundError", ["ids", "0"])
     with Session(engine) as session:
         assert session.exec(select(Customer).where(Customer.erased_at.is_not(None),
                                                    Customer.store_id.in_([store.id, other.id]))).all() == []
@@ -97,7 +128,7 @@ def test_bulk_refusals_change_nothing(api, store, make_store, engine, people):
 
 def test_erase_by_filter_runs_as_a_job(api, store, engine, people):
     key = api.key(store, "write")
-    result = api.data(ERASE, {"filter": {"countries": ["PL"]}}, key=key)["eraseCustomers"]
+    result = api.data(ERASE, {"filter": {"countries": ["PL"]}}, key=key)["customersErase"]
     assert result["__typename"] == "BulkChange" and result["changed"] is None
     job = wait_for_job(api, key, result["job"]["id"])
     assert job["status"] == "SUCCEEDED" and job["counts"] == {"erased": 2}
@@ -106,15 +137,15 @@ def test_erase_by_filter_runs_as_a_job(api, store, engine, people):
 
 def test_erase_everything_needs_all_true(api, store, people):
     key = api.key(store, "write")
-    result = api.data(ERASE, {"all": True}, key=key)["eraseCustomers"]
+    result = api.data(ERASE, {"all": True}, key=key)["customersErase"]
     assert wait_for_job(api, key, result["job"]["id"])["counts"] == {"erased": 3}
     assert api.data(COUNT, key=key)["store"]["customerCount"] == 0
 
 
 def test_set_consent_records_events_with_source_and_actor(api, store, engine, people):
     key = api.key(store, "write")
-    result = api.data(CONSENT, {"ids": [str(people["anna"]), str(people["jan"])], "state": "SUBSCRIBED",
-                                "reason": "asked by phone"}, key=key)["setConsent"]
+    result = api.data(CONSENT, {"ids": [gid(people["anna"]), gid(people["jan"])], "state": "SUBSCRIBED",
+                                "reason": "asked by phone"}, key=key)["customersConsentSet"]
     assert result["changed"] == 1  # Anna already was SUBSCRIBED
     with Session(engine) as session:
         event = session.exec(select(ConsentEvent).where(ConsentEvent.customer_id == people["jan"])).one()
@@ -122,26 +153,28 @@ def test_set_consent_records_events_with_source_and_actor(api, store, engine, pe
         assert event.actor.startswith("api-key:")
     subscribed = api.data(COUNT, {"filter": {"emailConsent": ["SUBSCRIBED"]}}, key=key)["customers"]["totalCount"]
     assert subscribed == 2
-    by_filter = api.data(CONSENT, {"filter": {"countries": ["PL"]}, "state": "UNSUBSCRIBED"}, key=key)["setConsent"]
+    by_filter = api.data(CONSENT, {"filter": {"countries": ["PL"]}, "state": "UNSUBSCRIBED"}, key=key)["customersConsentSet"]
     assert wait_for_job(api, key, by_filter["job"]["id"])["counts"] == {"changed": 2}
     assert api.data(COUNT, {"filter": {"emailConsent": ["UNSUBSCRIBED"]}}, key=key)["customers"]["totalCount"] == 2
 
 
 def test_set_consent_refuses_redacted_and_long_reasons(api, store, people):
     key = api.key(store, "write")
-    assert api.data(CONSENT, {"ids": [str(people["jan"])], "state": "REDACTED"}, key=key)["setConsent"]["__typename"] == "ValidationError"
-    long = api.data(CONSENT, {"ids": [str(people["jan"])], "state": "SUBSCRIBED", "reason": "x" * 501}, key=key)
-    assert long["setConsent"]["field"] == "reason"
+    assert api.data(CONSENT, {"ids": [gid(people["jan"])], "state": "REDACTED"}, key=key)["customersConsentSet"]["__typename"] == "ValidationError"
+    long = api.data(CONSENT, {"ids": [gid(people["jan"])], "state": "SUBSCRIBED", "reason": "x" * 501}, key=key)
+    assert long["customersConsentSet"]["field"] == ["reason"]
+    redacted = api.data(CONSENT, {"ids": [gid(people["jan"])], "state": "REDACTED"}, key=key)["customersConsentSet"]
+    assert (redacted["code"], redacted["field"]) == ("BAD_USER_INPUT", ["state"])
 
 
 def test_tag_and_untag_in_bulk(api, store, people):
     key = api.key(store, "write")
-    ids = [str(people["anna"]), str(people["jan"])]
-    assert api.data(TAG, {"tags": ["vip", " new "], "ids": ids}, key=key)["tagCustomers"]["changed"] == 3  # anna had vip
-    assert api.data(TAG, {"tags": ["vip"], "ids": ids}, key=key)["tagCustomers"]["changed"] == 0
+    ids = [gid(people["anna"]), gid(people["jan"])]
+    assert api.data(TAG, {"tags": ["vip", " new "], "ids": ids}, key=key)["customersTag"]["changed"] == 3  # anna had vip
+    assert api.data(TAG, {"tags": ["vip"], "ids": ids}, key=key)["customersTag"]["changed"] == 0
     assert api.data(COUNT, {"filter": {"tags": ["new"]}}, key=key)["customers"]["totalCount"] == 2
-    job = api.data(UNTAG, {"tags": ["vip"], "filter": {"countries": ["PL"]}}, key=key)["untagCustomers"]["job"]
+    job = api.data(UNTAG, {"tags": ["vip"], "filter": {"countries": ["PL"]}}, key=key)["customersUntag"]["job"]
     assert wait_for_job(api, key, job["id"])["counts"] == {"untagged": 2}
     assert api.data(COUNT, {"filter": {"tags": ["vip"]}}, key=key)["customers"]["totalCount"] == 0
     for bad in ([], [""], ["x" * 201], [f"t{i}" for i in range(51)]):
-        assert api.data(TAG, {"tags": bad, "ids": ids}, key=key)["tagCustomers"]["__typename"] == "ValidationError"
+        assert api.data(TAG, {"tags": bad, "ids": ids}, key=key)["customersTag"]["__typename"] == "ValidationError"

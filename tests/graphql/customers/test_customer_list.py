@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
+from crm_graph.graphql.relay import global_id
 from tests.factories import StoreBuilder, utc
 
-LIST = """query($filter: CustomerFilter, $sort: CustomerSort, $direction: SortDirection, $first: Int, $after: String) {
-  customers(filter: $filter, sort: $sort, direction: $direction, first: $first, after: $after) {
-    totalCount hasNextPage endCursor nodes { id email } } }"""
+LIST = """query($filter: CustomerFilter, $sort: CustomerSort, $direction: SortDirection, $first: Int, $after: String,
+                $last: Int, $before: String) {
+  customers(filter: $filter, sort: $sort, direction: $direction, first: $first, after: $after, last: $last,
+            before: $before) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id } } nodes { id email } } }"""
 
 
 @pytest.fixture
@@ -49,7 +53,7 @@ def shop(engine, make_store):
         b.tag(c["ola"], "wholesale", utc(2026, 1, 1))
         b.commit()
         products = {"shoes": shoes.id, "hat": hat.id}
-    return store, {name: str(row.id) for name, row in c.items()}, products
+    return store, {name: global_id("Customer", row.id) for name, row in c.items()}, products
 
 
 def emails(api, key, filter=None, **variables):
@@ -80,10 +84,11 @@ def test_search_is_a_case_insensitive_prefix_with_metacharacters_escaped(api, sh
     assert emails(api, api.key(store, "read"), {"search": search})[0] == expected
 
 
-def test_search_by_internal_id_is_exact(api, shop):
+def test_search_by_global_id_is_exact(api, shop):
     store, ids, _ = shop
     found, _ = emails(api, api.key(store, "read"), {"search": ids["jan"]})
     assert "jan@example.com" in found
+    assert "anna.gone@example.com" not in emails(api, api.key(store, "read"), {"search": ids["gone"]})[0]
 
 
 @pytest.mark.parametrize("filter, expected", [
@@ -170,24 +175,52 @@ def test_sorts_page_by_page_with_cursors(api, shop, sort, direction, expected):
     seen, after = [], None
     for _ in range(10):
         page = api.data(LIST, {"sort": sort, "direction": direction, "first": 2, "after": after}, key=key)["customers"]
-        seen += [names[node["id"]] for node in page["nodes"]]
-        if not page["hasNextPage"]:
+        assert [edge["node"] for edge in page["edges"]] == [{"id": node["id"]} for node in page["nodes"]]
+        assert page["pageInfo"]["hasPreviousPage"] is (after is not None)
+        assert page["pageInfo"]["endCursor"] == page["edges"][-1]["cursor"]
+        seen.append([names[node["id"]] for node in page["nodes"]])
+        if not page["pageInfo"]["hasNextPage"]:
             break
-        after = page["endCursor"]
-    assert seen == expected
+        after = page["pageInfo"]["endCursor"]
+    assert sum(seen, []) == expected
+    # backward from the end: the same pages, read from the other side
+    backward, before = [], None
+    for _ in range(10):
+        page = api.data(LIST, {"sort": sort, "direction": direction, "last": 2, "before": before}, key=key)["customers"]
+        assert page["pageInfo"]["hasNextPage"] is (before is not None)
+        assert page["pageInfo"]["startCursor"] == page["edges"][0]["cursor"]
+        backward.append([names[node["id"]] for node in page["nodes"]])
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert sum(reversed(backward), []) == expected
+    assert backward == [expected[3:], expected[1:3], expected[:1]]
+    # every edge's cursor pages from that row, both ways, nulls included
+    cursors = [edge["cursor"] for edge in api.data(LIST, {"sort": sort, "direction": direction, "first": 5},
+                                                   key=key)["customers"]["edges"]]
+    for index, cursor in enumerate(cursors):
+        after_it = api.data(LIST, {"sort": sort, "direction": direction, "first": 5, "after": cursor}, key=key)["customers"]
+        before_it = api.data(LIST, {"sort": sort, "direction": direction, "last": 5, "before": cursor}, key=key)["customers"]
+        assert [names[node["id"]] for node in after_it["nodes"]] == expected[index + 1:]
+        assert [names[node["id"]] for node in before_it["nodes"]] == expected[:index]
+        assert after_it["pageInfo"]["hasNextPage"] is False and before_it["pageInfo"]["hasPreviousPage"] is False
 
 
 def test_cursor_of_another_sort_or_garbage_is_refused(api, shop):
     store, _, _ = shop
     key = api.key(store, "read")
-    cursor = api.data(LIST, {"sort": "NAME", "first": 1}, key=key)["customers"]["endCursor"]
+    cursor = api.data(LIST, {"sort": "NAME", "first": 1}, key=key)["customers"]["pageInfo"]["endCursor"]
     assert api.error_codes(LIST, {"sort": "CREATED", "after": cursor}, key=key) == ["BAD_USER_INPUT"]
+    assert api.error_codes(LIST, {"sort": "CREATED", "before": cursor}, key=key) == ["BAD_USER_INPUT"]
+    assert api.error_codes(LIST, {"sort": "NAME", "direction": "ASC", "before": cursor}, key=key) == ["BAD_USER_INPUT"]
     for garbage in ("x", "%%%", "eyJ9", "W10", "WyJOQU1FIiwiREVTQyIsWzEsMiwzXV0"):
         assert api.error_codes(LIST, {"after": garbage}, key=key) == ["BAD_USER_INPUT"]
+        assert api.error_codes(LIST, {"before": garbage}, key=key) == ["BAD_USER_INPUT"]
 
 
 @pytest.mark.parametrize("variables", [
-    {"first": 1_000_000}, {"first": 0}, {"first": -5},
+    {"first": 1_000_000}, {"first": 0}, {"first": -5}, {"last": 0}, {"last": 1_000_000},
+    {"first": 2, "last": 2}, {"first": 2, "before": "x"}, {"last": 2, "after": "x"},
     {"filter": {"countries": ["Poland"]}},
     {"filter": {"spentMin": "10", "spentMax": "5"}},
     {"filter": {"customerSinceFrom": "2026-01-02", "customerSinceTo": "2026-01-01"}},
@@ -195,6 +228,8 @@ def test_cursor_of_another_sort_or_garbage_is_refused(api, shop):
     {"filter": {"search": "x" * 201}},
     {"filter": {"productIds": ["abc"]}},
     {"filter": {"segmentId": "999999999"}},
+    {"filter": {"segmentId": global_id("Segment", 999999999)}},
+    {"filter": {"segmentId": global_id("Customer", 1)}},
     {"filter": {"tags": ["t"] * 1001}},
     {"filter": {"rfm": {"preset": "LAST_30_DAYS", "range": {"from": "2026-01-01", "to": "2026-01-02"}}}},
     {"filter": {"rfm": {"cells": [{"r": 9, "fm": 1}]}}},

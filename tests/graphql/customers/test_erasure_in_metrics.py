@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from crm_graph.graphql.relay import global_id
 from tests.factories import StoreBuilder, utc
 
 DASHBOARD = """{ dashboard(preset: LAST_30_DAYS) {
   spendersProspects { spenders prospects customers }
   spenderSegments { spenders }
-  consentKpis { channel bucket count }
+  consentKpis { channel bucket value }
   topTags { tag { name } customers }
 } }"""
-ERASE = "mutation($ids: [ID!]) { eraseCustomers(ids: $ids) { __typename ... on BulkChange { changed } } }"
+ERASE = "mutation($ids: [ID!]) { customersErase(ids: $ids) { __typename ... on BulkChange { changed } } }"
 
 
 def test_erased_customer_drops_out_of_every_dashboard_count(api, store, engine):
@@ -29,13 +30,13 @@ def test_erased_customer_drops_out_of_every_dashboard_count(api, store, engine):
     key = api.key(store, "write")
     before = api.data(DASHBOARD, key=key)["dashboard"]
     assert before["spendersProspects"] == {"spenders": 2, "prospects": 1, "customers": 3}
-    assert api.data(ERASE, {"ids": [str(anna.id)]}, key=key)["eraseCustomers"]["changed"] == 1
+    assert api.data(ERASE, {"ids": [global_id("Customer", anna.id)]}, key=key)["customersErase"]["changed"] == 1
     after = api.data(DASHBOARD, key=key)["dashboard"]
     assert after["spendersProspects"] == {"spenders": 1, "prospects": 1, "customers": 2}
     assert after["spenderSegments"]["spenders"] == 1
 
     def subscribed(dashboard):
-        return next(k["count"] for k in dashboard["consentKpis"] if k["channel"] == "EMAIL" and k["bucket"] == "SUBSCRIBED")
+        return next(k["value"] for k in dashboard["consentKpis"] if k["channel"] == "EMAIL" and k["bucket"] == "SUBSCRIBED")
 
     assert (subscribed(before), subscribed(after)) == (2, 1)
     assert before["topTags"] == [{"tag": {"name": "vip"}, "customers": 2}]

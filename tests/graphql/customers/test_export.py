@@ -1,4 +1,4 @@
-"""exportCustomers: a background job writing CSV, downloadable from a signed, store-scoped, expiring link."""
+"""customersExport: a background job writing CSV, downloadable from a signed, store-scoped, expiring link."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from datetime import datetime, timezone
 
 from sqlmodel import Session
 
+from crm_graph.graphql.relay import global_id
 from crm_graph.models import Job
 from crm_graph.services.export import COLUMNS, export_customers, make_download_token, read_download_token
 from crm_graph.services.filters import CustomerFilter
+from crm_graph.services.segments import create_segment
 from crm_graph.settings import DEV_SECRET_KEY
 from tests.factories import StoreBuilder, utc
 from tests.graphql.customers.helpers import wait_for_job
 
-EXPORT = """mutation($filter: CustomerFilter, $segmentId: ID) { exportCustomers(filter: $filter, segmentId: $segmentId) {
-  __typename ... on Job { id kind status download { url } } ... on MutationError { code message } } }"""
-ERASE = "mutation($ids: [ID!]) { eraseCustomers(ids: $ids) { __typename } }"
+EXPORT = """mutation($filter: CustomerFilter, $segmentId: ID) { customersExport(filter: $filter, segmentId: $segmentId) {
+  __typename ... on Job { id kind status download { url } } ... on UserError { code message field } } }"""
+ERASE = "mutation($ids: [ID!]) { customersErase(ids: $ids) { __typename } }"
 
 
 def _shop(engine, store):
@@ -38,7 +40,7 @@ def _shop(engine, store):
 
 
 def _download(api, key, variables, folder=None):
-    job = api.data(EXPORT, variables, key=key)["exportCustomers"]
+    job = api.data(EXPORT, variables, key=key)["customersExport"]
     assert job["__typename"] == "Job" and job["kind"] == "CUSTOMERS_EXPORT", job
     assert job["download"] is None  # not before the file is written
     done = wait_for_job(api, key, job["id"])
@@ -69,9 +71,10 @@ def test_export_of_a_segment_leaves_out_erased_customers(api, store, engine, tmp
     api.client.app.state.settings.export_dir = str(tmp_path)
     anna, jan = _shop(engine, store)
     key = api.key(store, "write")
-    segment = api.data("""mutation { createSegment(input: {name: "PL", filter: {countries: ["PL"]}}) { ... on Segment { id } } }""",
-                       key=key)["createSegment"]["id"]
-    assert api.data(ERASE, {"ids": [str(anna.id)]}, key=key)["eraseCustomers"]["__typename"] == "BulkChange"
+    with Session(engine, expire_on_commit=False) as session:
+        segment = global_id("Segment", create_segment(session, store, "PL", CustomerFilter(countries=["PL"])).id)
+        session.commit()
+    assert api.data(ERASE, {"ids": [global_id("Customer", anna.id)]}, key=key)["customersErase"]["__typename"] == "BulkChange"
     _, rows = _download(api, key, {"segmentId": segment})
     assert [row["email"] for row in rows] == ["jan@example.com"]
     assert "anna" not in "".join(",".join(row.values()) for row in rows)
@@ -81,8 +84,12 @@ def test_export_errors_and_links(api, store, make_store, engine, tmp_path):
     api.client.app.state.settings.export_dir = str(tmp_path)
     _shop(engine, store)
     key = api.key(store, "write")
-    assert api.data(EXPORT, {"segmentId": "999999"}, key=key)["exportCustomers"]["__typename"] == "NotFoundError"
-    both = api.data(EXPORT, {"segmentId": "1", "filter": {"countries": ["PL"]}}, key=key)["exportCustomers"]
+    for segment_id in (global_id("Segment", 999999), "999999", global_id("Customer", 1), "%%"):
+        missing = api.data(EXPORT, {"segmentId": segment_id}, key=key)["customersExport"]
+        assert (missing["__typename"], missing["code"], missing["field"]) == ("NotFoundError", "NOT_FOUND", ["segmentId"])
+    unknown = api.data(EXPORT, {"filter": {"segmentId": global_id("Segment", 999999)}}, key=key)["customersExport"]
+    assert (unknown["__typename"], unknown["field"]) == ("NotFoundError", ["filter", "segmentId"])
+    both = api.data(EXPORT, {"segmentId": global_id("Segment", 1), "filter": {"countries": ["PL"]}}, key=key)["customersExport"]
     assert both["__typename"] == "ValidationError"
     job, _ = _download(api, key, {})
     good = job["download"]["url"].rsplit("/", 1)[1]
@@ -98,10 +105,10 @@ def test_export_errors_and_links(api, store, make_store, engine, tmp_path):
     assert api.client.get(f"/exports/{tampered}").status_code == 404
     assert api.client.get(f"/exports/{wrong_secret}").status_code == 404
     assert api.client.get("/exports/..%2F..%2Fetc%2Fpasswd").status_code == 404
-    assert api.data("query($id: ID!) { job(id: $id) { id download { url } } }", {"id": str(job_id)},
+    assert api.data("query($id: ID!) { job(id: $id) { id download { url } } }", {"id": job["id"]},
                     key=api.key(other))["job"] is None
     listed = api.data("{ jobs(kind: CUSTOMERS_EXPORT) { nodes { id download { url } } } }", key=key)["jobs"]["nodes"]
-    assert [node["id"] for node in listed] == [str(job_id)] and listed[0]["download"]["url"].startswith("/exports/")
+    assert [node["id"] for node in listed] == [job["id"]] and listed[0]["download"]["url"].startswith("/exports/")
 
 
 def test_an_expired_export_has_no_download(api, store, engine, tmp_path):

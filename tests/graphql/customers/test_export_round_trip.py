@@ -1,4 +1,4 @@
-"""Round trip: customers exported with exportCustomers and re-imported (importCustomers, mapping picked
+"""Round trip: customers exported with customersExport and re-imported (customersImport, mapping picked
 from the header) into a fresh store come back with every field and consent state unchanged."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from tests.ingest_helpers import rows as query
 
 FIXTURES = Path(__file__).resolve().parents[3] / "plugins" / "csv" / "tests" / "fixtures"
 
-IMPORT = """mutation($csv: String!, $mapping: String) { importCustomers(csv: $csv, mapping: $mapping) {
-  __typename ... on Job { id } ... on MutationError { code message } } }"""
-EXPORT = "mutation { exportCustomers { __typename ... on Job { id } ... on MutationError { message } } }"
+IMPORT = """mutation($csv: String!, $mapping: String) { customersImport(csv: $csv, mapping: $mapping) {
+  __typename ... on Job { id } ... on UserError { code message field } } }"""
+EXPORT = "mutation { customersExport { __typename ... on Job { id } ... on UserError { message } } }"
 
 OURS = (
     "customer_id,email,phone,first_name,last_name,gender,country,city,created_at,email_consent,sms_consent,tags\n"
@@ -26,7 +26,7 @@ OURS = (
 
 
 def _run(api, key, query, variables=None):
-    name = "importCustomers" if "importCustomers" in query else "exportCustomers"
+    name = "customersImport" if "customersImport" in query else "customersExport"
     job = api.data(query, variables, key=key)[name]
     assert job["__typename"] == "Job", job
     done = wait_for_job(api, key, job["id"])
@@ -78,6 +78,6 @@ def test_a_known_export_sent_without_mapping_is_refused_with_its_name(api, store
     api.client.app.state.settings.import_dir = str(tmp_path / "imports")
     key = api.key(store, "write")
     text = (FIXTURES / "shopify_customers_export.csv").read_text("utf-8")
-    result = api.data(IMPORT, {"csv": text}, key=key)["importCustomers"]
+    result = api.data(IMPORT, {"csv": text}, key=key)["customersImport"]
     assert result["__typename"] == "ValidationError" and "--mapping shopify-customers" in result["message"], result
     assert not list((tmp_path / "imports").rglob("*.csv"))  # nothing kept, no job

@@ -1,11 +1,11 @@
-"""importCustomers: CSV text becomes a CSV_IMPORT job; bad rows are reported, good rows import."""
+"""customersImport: CSV text becomes a CSV_IMPORT job; bad rows are reported, good rows import."""
 
 from __future__ import annotations
 
 import time
 
-IMPORT = """mutation($csv: String!, $mapping: String) { importCustomers(csv: $csv, mapping: $mapping) {
-  __typename ... on Job { id } ... on MutationError { code message } } }"""
+IMPORT = """mutation($csv: String!, $mapping: String) { customersImport(csv: $csv, mapping: $mapping) {
+  __typename ... on Job { id } ... on UserError { code message field } } }"""
 JOB = "query($id: ID!) { job(id: $id) { status counts { name value } errors { line reason } } }"
 COUNT = "query($f: CustomerFilter) { customers(filter: $f) { totalCount nodes { email phone emailConsent: consents { bucket } } } }"
 
@@ -27,7 +27,7 @@ def test_import_customers_from_csv_text(api, store, tmp_path):
            "1;anna@example.com;Anna;PL;601234567;SUBSCRIBED\n"
            "2;not-an-email;Bad;PL;;\n"
            "3;jan@example.com;Jan;PL;;\n")
-    result = api.data(IMPORT, {"csv": csv}, key=key)["importCustomers"]
+    result = api.data(IMPORT, {"csv": csv}, key=key)["customersImport"]
     assert result["__typename"] == "Job"
     job = wait(api, key, result["id"])
     assert job["status"] == "SUCCEEDED"
@@ -40,9 +40,9 @@ def test_import_customers_from_csv_text(api, store, tmp_path):
 
 def test_import_refusals(api, store):
     key = api.key(store, "write")
-    assert api.data(IMPORT, {"csv": ""}, key=key)["importCustomers"]["__typename"] == "ValidationError"
-    assert api.data(IMPORT, {"csv": "email\n"}, key=key)["importCustomers"]["__typename"] == "ValidationError"
-    unknown = api.data(IMPORT, {"csv": "email\na@example.com\n", "mapping": "nope"}, key=key)["importCustomers"]
+    assert api.data(IMPORT, {"csv": ""}, key=key)["customersImport"]["__typename"] == "ValidationError"
+    assert api.data(IMPORT, {"csv": "email\n"}, key=key)["customersImport"]["__typename"] == "ValidationError"
+    unknown = api.data(IMPORT, {"csv": "email\na@example.com\n", "mapping": "nope"}, key=key)["customersImport"]
     assert unknown["__typename"] == "ValidationError"
     assert api.error_codes(IMPORT, {"csv": "email\na@example.com\n"}, key=api.key(store, "read")) == ["FORBIDDEN"]
 
@@ -57,7 +57,7 @@ def test_the_import_job_counts_ignored_columns_and_rejects_and_offers_the_reject
     csv = ("customer_id,email,country,Loyalty Points\n"
            "1,anna@example.com,Poland,10\n"
            "2,jan@example.com,ZZZ,3\n")
-    job_id = api.data(IMPORT, {"csv": csv}, key=key)["importCustomers"]["id"]
+    job_id = api.data(IMPORT, {"csv": csv}, key=key)["customersImport"]["id"]
     wait(api, key, job_id)
     job = api.data(FULL_JOB, {"id": job_id}, key=key)["job"]
     counts = {count["name"]: count["value"] for count in job["counts"]}
@@ -79,7 +79,7 @@ def test_the_import_job_counts_ignored_columns_and_rejects_and_offers_the_reject
 def test_an_import_job_without_rejects_is_a_plain_success_without_a_download(api, store, tmp_path):
     api.client.app.state.settings.import_dir = str(tmp_path)
     key = api.key(store, "write")
-    job_id = api.data(IMPORT, {"csv": "email,country\na@example.com,pl\n"}, key=key)["importCustomers"]["id"]
+    job_id = api.data(IMPORT, {"csv": "email,country\na@example.com,pl\n"}, key=key)["customersImport"]["id"]
     wait(api, key, job_id)
     job = api.data(FULL_JOB, {"id": job_id}, key=key)["job"]
     counts = {count["name"]: count["value"] for count in job["counts"]}

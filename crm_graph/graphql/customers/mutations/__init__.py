@@ -2,22 +2,23 @@
 
 import strawberry
 
-from crm_graph.graphql.customers.mutations.consent_set import set_consent
-from crm_graph.graphql.customers.mutations.customer_create import create_customer
-from crm_graph.graphql.customers.mutations.customer_update import update_customer
-from crm_graph.graphql.customers.mutations.customers_erase import erase_customers
-from crm_graph.graphql.customers.mutations.customers_export import export_customers
-from crm_graph.graphql.customers.mutations.customers_import import import_customers
-from crm_graph.graphql.customers.mutations.customers_tag import tag_customers, untag_customers
+from crm_graph.graphql.customers.mutations.customer_create import customer_create
+from crm_graph.graphql.customers.mutations.customer_update import customer_update
+from crm_graph.graphql.customers.mutations.customers_consent_set import customers_consent_set
+from crm_graph.graphql.customers.mutations.customers_erase import customers_erase
+from crm_graph.graphql.customers.mutations.customers_export import customers_export
+from crm_graph.graphql.customers.mutations.customers_import import customers_import
+from crm_graph.graphql.customers.mutations.customers_tag import customers_tag
+from crm_graph.graphql.customers.mutations.customers_untag import customers_untag
 
 
 @strawberry.type
 class CustomerMutation:
-    create_customer = create_customer
-    update_customer = update_customer
-    erase_customers = erase_customers
-    set_consent = set_consent
-    tag_customers = tag_customers
-    untag_customers = untag_customers
-    export_customers = export_customers
-    import_customers = import_customers
+    customer_create = customer_create
+    customer_update = customer_update
+    customers_erase = customers_erase
+    customers_consent_set = customers_consent_set
+    customers_tag = customers_tag
+    customers_untag = customers_untag
+    customers_export = customers_export
+    customers_import = customers_import

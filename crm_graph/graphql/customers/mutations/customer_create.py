@@ -1,20 +1,22 @@
-"""`createCustomer`: add a customer by hand (or from an integration without a connector)."""
+"""`customerCreate`: add a customer by hand (or from an integration without a connector)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.types import CustomerType
 from crm_graph.graphql.enums import Gender
-from crm_graph.graphql.mutation_errors import UserErrorType, ConflictErrorType, NotFoundErrorType, ValidationErrorType, run_mutation
+from crm_graph.graphql.mutation_errors import (
+    ConflictErrorType, NotFoundErrorType, ValidationErrorType, is_user_error, run_mutation,
+)
 from crm_graph.services.customers import editing
 
-CustomerResult = Annotated[
+CustomerCreateResult = Annotated[
     CustomerType | ValidationErrorType | NotFoundErrorType | ConflictErrorType,
-    strawberry.union("CustomerResult", description="The created or changed customer, or why nothing was changed."),
+    strawberry.union("CustomerCreateResult", description="The created customer, or why nothing was created."),
 ]
 
 
@@ -33,7 +35,17 @@ class CustomerInput:
         return {name: getattr(self, name) for name in editing.EDITABLE if getattr(self, name) is not strawberry.UNSET}
 
 
+def in_input(result: Any) -> Any:
+    """A typed error of the editing service with its `field` as a path under `input` (`["input", "firstName"]`)."""
+    if is_user_error(result) and result.field:
+        head, *rest = result.field[0].split("_")
+        result.field = ["input", head + "".join(part.title() for part in rest), *result.field[1:]]
+    return result
+
+
 @strawberry.mutation(description="Create a customer; returns it, or a ValidationError / ConflictError (duplicate email).")
-async def create_customer(info: Info, input: Annotated[CustomerInput, strawberry.argument(description="The new customer.")]) -> CustomerResult:
+async def customer_create(
+    info: Info, input: Annotated[CustomerInput, strawberry.argument(description="The new customer.")],
+) -> CustomerCreateResult:
     result = await run_mutation(info, editing.create_customer, input.changes())
-    return result if isinstance(result, UserErrorType) else CustomerType.from_model(result)
+    return in_input(result) if is_user_error(result) else CustomerType.from_model(result)

@@ -1,4 +1,4 @@
-"""`eraseCustomers`: GDPR erasure of one customer, a list, or a filter (bulk delete)."""
+"""`customersErase`: GDPR erasure of one customer, a list, or a filter (bulk delete)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ import strawberry
 
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerFilterInput
-from crm_graph.graphql.customers.mutations.bulk import ALL_HELP, FILTER_HELP, IDS_HELP, BulkChangeResult, run_bulk
+from crm_graph.graphql.customers.mutations.bulk import ALL_HELP, FILTER_HELP, IDS_HELP, BulkChangeType, run_bulk
+from crm_graph.graphql.mutation_errors import NotFoundErrorType, ValidationErrorType
 from crm_graph.services.customers.background import ERASE
 from crm_graph.services.customers.erasure import erase_customers as erase
+
+CustomersEraseResult = Annotated[
+    BulkChangeType | ValidationErrorType | NotFoundErrorType,
+    strawberry.union("CustomersEraseResult", description="The erasure, or why nothing was erased."),
+]
 
 
 @strawberry.mutation(
@@ -18,12 +24,12 @@ from crm_graph.services.customers.erasure import erase_customers as erase
     "but lose contact data; consent history keeps states without personal data; the erasure is recorded. "
     "An empty filter is refused unless `all: true`."
 )
-async def erase_customers(
+async def customers_erase(
     info: Info,
     ids: Annotated[list[strawberry.ID] | None, strawberry.argument(description=IDS_HELP)] = None,
     filter: Annotated[CustomerFilterInput | None, strawberry.argument(description=FILTER_HELP)] = None,
     all: Annotated[bool, strawberry.argument(description=ALL_HELP)] = False,
-) -> BulkChangeResult:
+) -> CustomersEraseResult:
     def now(session, store, selection, actor):
         return erase(session, store, selection, actor=actor)
 

@@ -1,4 +1,4 @@
-"""`importCustomers`: import customers from CSV text in a background job."""
+"""`customersImport`: import customers from CSV text in a background job."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import strawberry
 
 from crm_graph.graphql.context import Info, app_settings
 from crm_graph.graphql.jobs.types import JobType
-from crm_graph.graphql.mutation_errors import UserErrorType, NotFoundErrorType, ValidationErrorType, run_mutation
+from crm_graph.graphql.mutation_errors import NotFoundErrorType, ValidationErrorType, is_user_error, run_mutation
 from crm_graph.services.customers.importing import start_customer_import
 
-ImportCustomersResult = Annotated[
+CustomersImportResult = Annotated[
     JobType | ValidationErrorType | NotFoundErrorType,
-    strawberry.union("ImportCustomersResult", description="The import job, or why none was started."),
+    strawberry.union("CustomersImportResult", description="The import job, or why none was started."),
 ]
 
 
@@ -25,13 +25,13 @@ ImportCustomersResult = Annotated[
     "rejected) or NOTHING_IMPORTED, with `warnings` and `ignored_columns` by name, and `download` fetches the "
     "rejects report."
 )
-async def import_customers(
+async def customers_import(
     info: Info,
     csv: Annotated[str, strawberry.argument(description="The whole CSV file as text, UTF-8, at most 20 MB.")],
     mapping: Annotated[str | None, strawberry.argument(
         description="A customers mapping for another tool's export (`shopify-customers`, `woocommerce-customers`, "
         "`mailchimp-subscribed`, `mailchimp-unsubscribed`, `mailchimp-cleaned`, `crm-graph-export`...), or `auto` "
         "to pick it from the header. A known export sent without a mapping is refused with the mapping's name.")] = None,
-) -> ImportCustomersResult:
+) -> CustomersImportResult:
     result = await run_mutation(info, start_customer_import, csv, app_settings(info).import_dir, mapping)
-    return result if isinstance(result, UserErrorType) else JobType.from_model(result)
+    return result if is_user_error(result) else JobType.from_model(result)
