@@ -143,8 +143,8 @@ def jobs_list(
                   "created", "finished", Column("error", overflow="fold"))
     with Session(engine) as session:
         try:
-            rows, _ = jobs_page(session, get_store(session, store), status=status.upper() if status else None,
-                                first=limit, max_page_size=1000)
+            rows = jobs_page(session, get_store(session, store), status=status.upper() if status else None,
+                             size=limit, max_page_size=1000).rows
         except ValueError:
             raise UserError(f"--status {status!r} is not one of QUEUED, RUNNING, SUCCEEDED, FAILED.") from None
         for job in rows:

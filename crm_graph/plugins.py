@@ -20,7 +20,7 @@ from importlib.metadata import Distribution, entry_points
 import pluggy
 
 from crm_graph import hookspecs
-from crm_graph.errors import UserError
+from crm_graph.errors import ConfigurationError, UserError
 
 ENTRY_POINT_GROUP = "crm_graph"
 ENV_PLUGINS = "CRM_GRAPH_PLUGINS"
@@ -129,9 +129,23 @@ def _by_unique_name(results, what: str) -> dict:
     return found
 
 
+#: The most connectors the installed plugins may provide (the API lists them all at once).
+MAX_CONNECTORS = 100
+#: The most settings one connector may have.
+MAX_CONNECTOR_SETTINGS = 50
+
+
 def connector_classes() -> dict:
-    """Every registered connector class by name."""
-    return _by_unique_name(get_plugin_manager().hook.register_connectors(), "a connector")
+    """Every registered connector class by name; more than `MAX_CONNECTORS` is a configuration error."""
+    found = _by_unique_name(get_plugin_manager().hook.register_connectors(), "a connector")
+    if len(found) > MAX_CONNECTORS:
+        raise ConfigurationError(f"The installed plugins provide {len(found)} connectors, more than the "
+                                 f"{MAX_CONNECTORS} crm-graph supports; uninstall some.")
+    for cls in found.values():
+        if len(cls.settings_model.model_fields) > MAX_CONNECTOR_SETTINGS:
+            raise ConfigurationError(f"Connector {cls.name!r} has more than {MAX_CONNECTOR_SETTINGS} settings, "
+                                     "more than crm-graph supports.")
+    return found
 
 
 def get_connector_class(name: str):

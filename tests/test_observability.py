@@ -220,6 +220,7 @@ trace.set_tracer_provider(provider)
 
 from crm_graph_woocommerce.fake_server import FakeWooCommerce, SyntheticOrders
 from crm_graph.app import create_app
+from crm_graph.graphql.relay import node_row_id
 from crm_graph.db import get_engine
 from crm_graph.models import Job, Store
 from crm_graph.services.connectors import register_connector
@@ -235,9 +236,9 @@ with Session(engine) as session:
                                                        "consumer_secret": "cs_test"})
     session.commit()
 with TestClient(create_app(Settings(database_url=sys.argv[1], _env_file=None, tracing=True))) as client:
-    answer = client.post("/graphql", json={"query": 'mutation { startSync(connector: "woocommerce") { id } }'},
+    answer = client.post("/graphql", json={"query": 'mutation { connectorSync(connector: "woocommerce") { ... on Job { id } } }'},
                          headers={"Authorization": "Bearer " + sys.argv[2]}).json()
-    job_id = int(answer["data"]["startSync"]["id"])
+    job_id = node_row_id(answer["data"]["connectorSync"]["id"], "Job")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with Session(engine) as session:

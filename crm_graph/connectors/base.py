@@ -62,6 +62,10 @@ def _is_secret(annotation: Any) -> bool:
     return SecretStr in getattr(annotation, "__args__", ())
 
 
+#: The most streams a connector may read (each keeps one cursor, which the API lists per connector).
+MAX_STREAMS = 20
+
+
 @dataclass(frozen=True, slots=True)
 class Stream:
     """One kind of data a connector reads: `incremental` streams keep a cursor, others are full scans."""

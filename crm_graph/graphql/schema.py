@@ -25,9 +25,7 @@ from crm_graph.graphql.relay import NodeQuery
 from crm_graph.graphql.rfm.queries import RfmQuery
 from crm_graph.graphql.segments.mutations import SegmentMutation
 from crm_graph.graphql.segments.queries import SegmentQuery
-from crm_graph.graphql.jobs.mutations.clv_fit_start import ClvFitStartMutation
-from crm_graph.graphql.jobs.mutations.precompute_start import PrecomputeStartMutation
-from crm_graph.graphql.jobs.mutations.sync_start import SyncStartMutation
+from crm_graph.graphql.jobs.mutations import JobMutation
 from crm_graph.graphql.jobs.queries import JobQuery
 from crm_graph.graphql.lifecycle.queries import LifecycleQuery
 from crm_graph.graphql.limits import ShapeLimits, SingleOperation, Validation
@@ -39,8 +37,7 @@ QUERIES: tuple[type, ...] = (
     JobQuery, LifecycleQuery, NodeQuery,
 )
 MUTATIONS: tuple[type, ...] = (
-    ApiKeyMutation, CustomerMutation, SegmentMutation, ConnectorMutation, PrecomputeStartMutation, SyncStartMutation,
-    ClvFitStartMutation,
+    ApiKeyMutation, CustomerMutation, SegmentMutation, ConnectorMutation, JobMutation,
 )
 
 #: Limits on what one request may ask for (docs/SECURITY.md); they reject a query before it runs.

@@ -8,15 +8,19 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from crm_graph.errors import NotFound, UserError
 from crm_graph.models import ApiKey, Store
 from crm_graph.models.enums import Role
 from crm_graph.models.types import utcnow
+from crm_graph.services.customers.errors import FieldError
+from crm_graph.services.keyset import KeysetPage, Order, keyset_page, total_count
 
 _KEY_PREFIX = "crm_"
 #: 32 random bytes, URL-safe base64 without padding, after the prefix.
@@ -79,9 +83,9 @@ def create_api_key(session: Session, store: Store, role: Role | str, name: str =
     try:
         role = Role(str(role).upper())
     except ValueError:
-        raise UserError(f"Role {role!r} is not one of read, write, admin.") from None
+        raise FieldError("role", f"Role {role!r} is not one of read, write, admin.") from None
     if len(name) > 200:
-        raise UserError("`name` of an API key must be at most 200 characters.")
+        raise FieldError("name", "`name` of an API key must be at most 200 characters.")
     plain = _KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         store_id=store.id, name=name or f"{role.value.lower()} key", role=role.value,
@@ -146,3 +150,26 @@ def revoke_api_key(session: Session, store: Store, key_id: int) -> ApiKey:
 def list_api_keys(session: Session, store: Store) -> list[ApiKey]:
     """The store's keys, revoked ones included, newest first."""
     return list(session.exec(select(ApiKey).where(ApiKey.store_id == store.id).order_by(ApiKey.id.desc())))
+
+
+#: The order of the key list: newest first.
+API_KEY_ORDER = (Order(ApiKey.id, int, descending=True),)
+
+
+def api_keys_page(session: Session, store: Store, *, size: int, backward: bool = False,
+                  cursor: str | None = None) -> KeysetPage[ApiKey]:
+    """A page of the store's keys, revoked ones included, newest first (see `crm_graph.services.keyset`)."""
+    query = sa_select(ApiKey).where(ApiKey.store_id == store.id)
+    return keyset_page(session, query, "apiKeys", API_KEY_ORDER, lambda key: (key.id,),
+                       size=size, backward=backward, cursor=cursor)
+
+
+def api_key_count(session: Session, store: Store) -> int:
+    """How many keys the store has, revoked ones included."""
+    return total_count(session, sa_select(ApiKey).where(ApiKey.store_id == store.id))
+
+
+def api_keys_by_id(session: Session, store: Store, key_ids: Sequence[int]) -> dict[int, ApiKey]:
+    """The store's keys among `key_ids`, by id (other stores' keys are left out)."""
+    rows = session.exec(sa_select(ApiKey).where(ApiKey.store_id == store.id, ApiKey.id.in_(list(key_ids)))).scalars()
+    return {row.id: row for row in rows}

@@ -7,16 +7,28 @@ logs see is `public_settings` (no secrets). Registering again replaces the setti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm_graph.connectors.egress import EgressPolicy, EgressRefused, check_url, current_policy
 from crm_graph.errors import NotFound, UserError
 from crm_graph.models import ConnectorConfig, Store, SyncCursor
 from crm_graph.models.types import utcnow
+from crm_graph.plugins import MAX_CONNECTORS
+from crm_graph.services.customers.errors import FieldError
+
+
+class FieldNotFound(NotFound):
+    """A connector that is not installed or not registered; `field` names the argument."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -44,15 +56,13 @@ def validate_settings(connector: str, settings: dict[str, Any], *, egress: Egres
     The addresses of the model's `url_fields` must be allowed by `egress` (default: this process's
     policy); DNS is asked here too, and again on every connection (`EgressTransport`).
     """
-    from crm_graph.plugins import get_connector_class
-
-    cls = get_connector_class(connector)
+    cls = connector_class(connector)
     try:
         model = cls.settings_model.model_validate(settings)
     except ValidationError as exc:
         problem = exc.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "settings"
-        raise UserError(f"settings.{where}: {problem['msg']}.") from None
+        where = ".".join(["settings", *(str(part) for part in problem["loc"])])
+        raise FieldError(where, f"`{where}`: {problem['msg']}.") from None
     policy = egress or current_policy()
     for name in cls.settings_model.url_fields:
         value = getattr(model, name, None)
@@ -61,7 +71,7 @@ def validate_settings(connector: str, settings: dict[str, Any], *, egress: Egres
         try:
             check_url(str(value), policy)
         except EgressRefused as exc:
-            raise UserError(f"settings.{name}: {exc}.") from None
+            raise FieldError(f"settings.{name}", f"`settings.{name}`: {exc}.") from None
     return model
 
 
@@ -73,6 +83,10 @@ def register_connector(session: Session, store: Store, connector: str, settings:
     row = session.exec(select(ConnectorConfig).where(
         ConnectorConfig.store_id == store.id, ConnectorConfig.connector == connector)).first()
     if row is None:
+        registered = session.exec(
+            select(func.count()).select_from(ConnectorConfig).where(ConnectorConfig.store_id == store.id)).one()
+        if registered >= MAX_CONNECTORS:
+            raise FieldError("connector", f"The store already has {MAX_CONNECTORS} connectors registered.")
         row = ConnectorConfig(store_id=store.id, connector=connector)
     row.config = model.stored_dict()
     row.enabled = enabled
@@ -83,9 +97,28 @@ def register_connector(session: Session, store: Store, connector: str, settings:
 
 
 def list_connectors(session: Session, store: Store) -> list[ConnectorConfig]:
-    """The store's connector registrations."""
+    """The store's connector registrations by connector name (at most `MAX_CONNECTORS`)."""
     return list(session.exec(select(ConnectorConfig).where(ConnectorConfig.store_id == store.id)
                              .order_by(ConnectorConfig.connector)))
+
+
+def connectors_by_id(session: Session, store: Store, config_ids: Sequence[int]) -> dict[int, ConnectorConfig]:
+    """The store's registrations among `config_ids`, by id (other stores' registrations are left out)."""
+    rows = session.exec(select(ConnectorConfig).where(
+        ConnectorConfig.store_id == store.id, ConnectorConfig.id.in_(list(config_ids))))
+    return {row.id: row for row in rows}
+
+
+def connector_class(connector: str):
+    """The installed connector class named `connector`, or a `NotFound` naming the `connector` argument."""
+    from crm_graph.plugins import get_connector_class
+
+    try:
+        return get_connector_class(connector)
+    except UserError as exc:
+        if exc.code != "NOT_FOUND":
+            raise
+        raise FieldNotFound("connector", str(exc)) from None
 
 
 def get_connector_config(session: Session, store: Store, connector: str) -> ConnectorConfig:
@@ -93,7 +126,7 @@ def get_connector_config(session: Session, store: Store, connector: str) -> Conn
     row = session.exec(select(ConnectorConfig).where(
         ConnectorConfig.store_id == store.id, ConnectorConfig.connector == connector)).first()
     if row is None:
-        raise NotFound(f"connector: {connector!r} is not registered for store {store.slug!r}.")
+        raise FieldNotFound("connector", f"`connector`: {connector!r} is not registered for store {store.slug!r}.")
     return row
 
 

@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import event, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
@@ -26,6 +27,8 @@ from crm_graph.errors import NotFound, UserError
 from crm_graph.models import Job, JobError, Store
 from crm_graph.models.enums import JobStatus
 from crm_graph.models.types import utcnow
+from crm_graph.services.customers.errors import FieldError
+from crm_graph.services.keyset import KeysetPage, Order, keyset_page, total_count
 from crm_graph.services.job_runs import JobProgress, LeaseLost  # noqa: F401  (part of this module's API)
 
 log = logging.getLogger("crm_graph.jobs")
@@ -179,31 +182,50 @@ def require_job(session: Session, store: Store, job_id: int) -> Job:
     return job
 
 
+#: The order of the job list: newest first.
+JOB_ORDER = (Order(Job.id, int, descending=True),)
+
+
+def _jobs_query(store: Store, status: str | None, kind: str | None):
+    query = sa_select(Job).where(Job.store_id == store.id)
+    if status is not None:
+        query = query.where(Job.status == JobStatus(status).value)
+    if kind is not None:
+        query = query.where(Job.kind == JobKind(kind).value)
+    return query
+
+
 def jobs_page(
     session: Session,
     store: Store,
     *,
     status: str | None = None,
     kind: str | None = None,
-    first: int = 20,
-    before_id: int | None = None,
+    size: int = 20,
+    backward: bool = False,
+    cursor: str | None = None,
     max_page_size: int = 200,
-) -> tuple[list[Job], bool]:
-    """A page of the store's jobs, newest first, and whether another page follows.
+) -> KeysetPage[Job]:
+    """A page of the store's jobs, newest first, of one `status` and/or `kind` when given.
 
-    `before_id` is the keyset cursor: the id of the last job of the previous page.
+    `cursor` is a cursor of this list: the page is the `size` jobs after it, or before it when
+    `backward` (see `crm_graph.services.keyset`).
     """
-    if first < 1 or first > max_page_size:
-        raise UserError(f"`first` must be between 1 and {max_page_size}.")
-    query = select(Job).where(Job.store_id == store.id)
-    if status is not None:
-        query = query.where(Job.status == JobStatus(status).value)
-    if kind is not None:
-        query = query.where(Job.kind == JobKind(kind).value)
-    if before_id is not None:
-        query = query.where(Job.id < before_id)
-    rows = list(session.exec(query.order_by(Job.id.desc()).limit(first + 1)))
-    return rows[:first], len(rows) > first
+    if size < 1 or size > max_page_size:
+        raise UserError(f"The page size must be between 1 and {max_page_size}.")
+    return keyset_page(session, _jobs_query(store, status, kind), "jobs", JOB_ORDER, lambda job: (job.id,),
+                       size=size, backward=backward, cursor=cursor)
+
+
+def jobs_count(session: Session, store: Store, *, status: str | None = None, kind: str | None = None) -> int:
+    """How many jobs of the store `jobs_page` pages through with these conditions."""
+    return total_count(session, _jobs_query(store, status, kind))
+
+
+def jobs_by_id(session: Session, store: Store, job_ids: Sequence[int]) -> dict[int, Job]:
+    """The store's jobs among `job_ids`, by id (ids of other stores' jobs are left out)."""
+    rows = session.exec(sa_select(Job).where(Job.store_id == store.id, Job.id.in_(list(job_ids)))).scalars()
+    return {row.id: row for row in rows}
 
 
 def job_errors(session: Session, store: Store, job_id: int, *, first: int = 100) -> Sequence[JobError]:
@@ -253,13 +275,13 @@ def start_precompute(session: Session, store: Store, first_day: date, last_day: 
     """
     today = utcnow().astimezone(store.tz).date()
     if first_day > last_day:
-        raise UserError("`firstDay` must be on or before `lastDay`.")
+        raise FieldError("lastDay", "`lastDay` must be on or after `firstDay`.")
     if first_day < FIRST_PRECOMPUTE_DAY:
-        raise UserError(f"`firstDay` must be on or after {FIRST_PRECOMPUTE_DAY.isoformat()}.")
+        raise FieldError("firstDay", f"`firstDay` must be on or after {FIRST_PRECOMPUTE_DAY.isoformat()}.")
     if last_day >= today:
-        raise UserError(f"`lastDay` must be a finished day, before the store's today ({today.isoformat()}).")
+        raise FieldError("lastDay", f"`lastDay` must be a finished day, before the store's today ({today.isoformat()}).")
     if (last_day - first_day).days + 1 > MAX_PRECOMPUTE_DAYS:
-        raise UserError(f"At most {MAX_PRECOMPUTE_DAYS} days can be precomputed at once; shorten the range.")
+        raise FieldError("firstDay", f"At most {MAX_PRECOMPUTE_DAYS} days can be precomputed at once; shorten the range.")
     params = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()}
     return start_job(session, store, JobKind.PRECOMPUTE, params)
 
@@ -282,7 +304,7 @@ def start_sync(session: Session, store: Store, connector: str) -> Job:
 
     config = get_connector_config(session, store, connector)
     if not config.enabled:
-        raise UserError(f"connector: {connector!r} is disabled for this store; enable it to sync.")
+        raise FieldError("connector", f"`connector`: {connector!r} is disabled for this store; enable it to sync.")
     pending = active_job(session, store, JobKind.SYNC, connector_id=config.id)
     if pending is not None:
         return pending

@@ -18,6 +18,7 @@ from crm_graph.models import Customer, Segment, SegmentSnapshot, Store
 from crm_graph.models.types import utcnow
 from crm_graph.services.customers.errors import Conflict, FieldError
 from crm_graph.services.filters import CustomerFilter, customer_conditions
+from crm_graph.services.keyset import KeysetPage, Order, keyset_page, total_count
 
 #: The most segments a store may have.
 MAX_SEGMENTS = 1000
@@ -26,6 +27,23 @@ MAX_SEGMENTS = 1000
 def list_segments(session: Session, store: Store) -> list[Segment]:
     """The store's segments by name."""
     return list(session.exec(select(Segment).where(Segment.store_id == store.id).order_by(Segment.name, Segment.id)).scalars())
+
+
+#: The order of the segment list: by name (names are unique in a store), then id.
+SEGMENT_ORDER = (Order(Segment.name, str), Order(Segment.id, int))
+
+
+def segments_page(session: Session, store: Store, *, size: int, backward: bool = False,
+                  cursor: str | None = None) -> KeysetPage[Segment]:
+    """A page of the store's segments by name (see `crm_graph.services.keyset`)."""
+    query = select(Segment).where(Segment.store_id == store.id)
+    return keyset_page(session, query, "segments", SEGMENT_ORDER, lambda segment: (segment.name, segment.id),
+                       size=size, backward=backward, cursor=cursor)
+
+
+def segment_count(session: Session, store: Store) -> int:
+    """How many segments the store has."""
+    return total_count(session, select(Segment).where(Segment.store_id == store.id))
 
 
 def get_segment(session: Session, store: Store, segment_id: int) -> Segment:
@@ -90,7 +108,7 @@ def delete_segment(session: Session, store: Store, segment_id: int) -> Segment:
     segment = get_segment(session, store, segment_id)
     for other in list_segments(session, store):
         if other.id != segment.id and (other.filter or {}).get("segment_id") == segment.id:
-            raise Conflict(f"`id`: segment {other.name!r} uses this segment in its filter; change it first.")
+            raise Conflict(f"`id`: segment {other.name!r} uses this segment in its filter; change it first.", field="id")
     session.execute(
         SegmentSnapshot.__table__.delete().where(
             SegmentSnapshot.store_id == store.id, SegmentSnapshot.segment_id == segment.id
@@ -184,7 +202,7 @@ def segment_history(session: Session, store: Store, segment_id: int, first_day: 
 
 def _set_filter(session: Session, store: Store, segment: Segment, filter: CustomerFilter) -> None:
     if filter.segment_id is not None and filter.segment_id == segment.id:
-        raise FieldError("filter", "`filter.segmentId` cannot be the segment itself.")
+        raise FieldError("filter.segmentId", "`filter.segmentId` cannot be the segment itself.")
     # Compiling checks that referred segments exist and that references do not loop too deep.
     customer_conditions(store, filter, session=session)
     if filter.segment_id is not None and segment.id is not None:
@@ -196,7 +214,7 @@ def _check_no_cycle(session: Session, store: Store, segment_id: int, target: int
     seen = set()
     while target is not None and target not in seen:
         if target == segment_id:
-            raise FieldError("filter", "`filter.segmentId` would make segments refer to each other in a loop.")
+            raise FieldError("filter.segmentId", "`filter.segmentId` would make segments refer to each other in a loop.")
         seen.add(target)
         other = session.get(Segment, target)
         target = (other.filter or {}).get("segment_id") if other is not None else None
@@ -226,7 +244,7 @@ def _description(description: str | None) -> str | None:
 
 
 __all__ = [
-    "count_members", "create_segment", "delete_segment", "get_segment", "list_segments",
+    "count_members", "create_segment", "delete_segment", "get_segment", "list_segments", "segment_count", "segments_page",
     "refresh_segment_count", "segment_filter", "segment_history", "segments_by_id", "snapshot_segments",
     "update_segment",
 ]

@@ -23,11 +23,11 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from crm_graph.connectors.base import Connector, Page, format_cursor, parse_cursor
+from crm_graph.connectors.base import MAX_STREAMS, Connector, Page, format_cursor, parse_cursor
 from crm_graph.connectors.egress import EgressPolicy, EgressRefused, current_policy, use_policy
 from crm_graph.connectors.http import PlatformError
 from crm_graph.connectors.records import RecordError
-from crm_graph.errors import NotFound, UserError
+from crm_graph.errors import ConfigurationError, NotFound, UserError
 from crm_graph.models import ConnectorConfig, Store, SyncCursor
 from crm_graph.models.types import utcnow
 from crm_graph.services.ingest import COUNT_KEYS, AnalyzePolicy, ingest_records
@@ -149,8 +149,12 @@ def _sync_connector(engine: Engine, store_id: int, connector_config_id: int, *,
     tally = _Tally(progress)
     hook = get_plugin_manager().hook
     policy = AnalyzePolicy()
+    streams = connector.streams()
+    if len(streams) > MAX_STREAMS:
+        raise ConfigurationError(f"Connector {config.connector!r} has {len(streams)} streams, more than the "
+                                 f"{MAX_STREAMS} crm-graph supports.")
     try:
-        for stream in connector.streams():
+        for stream in streams:
             cursor = cursors.get(stream.name) if stream.incremental else None
             pending: list[Page] = []
             tally.start_stream()

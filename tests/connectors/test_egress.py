@@ -1,4 +1,4 @@
-"""Connector addresses: what `registerConnector` accepts in production and development, what a sync
+"""Connector addresses: what `connectorRegister` accepts in production and development, what a sync
 may connect to, and the one error a sync job reports for any way the platform fails."""
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ pytest.importorskip("crm_graph_woocommerce")
 from crm_graph_woocommerce.fake_server import FakeWooCommerce  # noqa: E402
 
 REGISTER = """
-mutation($settings: JSON!) { registerConnector(connector: "woocommerce", settings: $settings) { settings } }"""
-START_SYNC = 'mutation { startSync(connector: "woocommerce") { id status } }'
+mutation($settings: JSON!) { connectorRegister(connector: "woocommerce", settings: $settings) {
+  __typename ... on Connector { settings } ... on UserError { code message field } } }"""
+START_SYNC = 'mutation { connectorSync(connector: "woocommerce") { ... on Job { id status } } }'
 KEYS = {"consumer_key": "ck_test", "consumer_secret": "cs_test", "max_retries": 0, "retry_backoff": 0, "timeout": 2}
 SECRET = "s" * 40
 
@@ -47,10 +48,10 @@ def _register(api: ApiClient, key: str, url: str) -> dict:
 
 
 def _refused(body: dict) -> str:
-    assert body.get("errors"), body
-    error = body["errors"][0]
-    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
-    assert error["message"].startswith("settings.url:"), error
+    assert not body.get("errors"), body
+    error = body["data"]["connectorRegister"]
+    assert error["__typename"] == "ValidationError" and error["code"] == "BAD_USER_INPUT", error
+    assert error["field"] == ["settings", "url"] and error["message"].startswith("`settings.url`:"), error
     return error["message"]
 
 
@@ -75,15 +76,16 @@ def test_the_allow_setting_lets_an_internal_address_through(allowing, store):
     for url in ("https://127.0.0.1:8443", "https://10.1.2.3"):
         body = _register(allowing, admin, url)
         assert not body.get("errors"), body
-        assert body["data"]["registerConnector"]["settings"]["url"] == url
+        assert body["data"]["connectorRegister"]["settings"]["url"] == url
     assert "public address" in _refused(_register(allowing, admin, "https://10.2.0.1"))  # outside the network
     assert "https://" in _refused(_register(allowing, admin, "http://127.0.0.1:8443"))  # still https only
 
 
 def test_development_allows_loopback_only(api, store):
     admin = api.key(store, "admin")
-    assert not _register(api, admin, "http://127.0.0.1:8080").get("errors")
-    assert not _register(api, admin, "http://localhost:8080").get("errors")
+    for url in ("http://127.0.0.1:8080", "http://localhost:8080"):
+        body = _register(api, admin, url)
+        assert not body.get("errors") and body["data"]["connectorRegister"]["__typename"] == "Connector", body
     for url in ("http://169.254.169.254", "http://10.0.0.7", "http://[::ffff:a9fe:a9fe]", "http://0.0.0.0:8080"):
         assert "public address" in _refused(_register(api, admin, url))
 
@@ -122,8 +124,8 @@ def _save_unchecked(engine, store, url: str) -> None:
 
 
 def _sync_error(api: ApiClient, engine, store) -> str:
-    job = api.data(START_SYNC, key=api.key(store, "write"))["startSync"]
-    done = wait_for_job(engine, int(job["id"]), timeout=60)
+    job = api.data(START_SYNC, key=api.key(store, "write"))["connectorSync"]
+    done = wait_for_job(engine, job["id"], timeout=60)
     assert done.status == "FAILED", done
     return done.error
 
@@ -148,8 +150,8 @@ def test_the_transport_connects_to_the_checked_address(api, engine, store):
     url = shop.start()
     try:
         _save_unchecked(engine, store, url.replace("127.0.0.1", "localhost"))
-        job = api.data(START_SYNC, key=api.key(store, "write"))["startSync"]
-        done = wait_for_job(engine, int(job["id"]), timeout=60)
+        job = api.data(START_SYNC, key=api.key(store, "write"))["connectorSync"]
+        done = wait_for_job(engine, job["id"], timeout=60)
         assert done.status == "SUCCEEDED", done.error
         assert shop.log and all(path.startswith("/wp-json/wc/v3/") for path, _ in shop.log)
     finally:

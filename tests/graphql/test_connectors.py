@@ -1,10 +1,19 @@
-"""GraphQL: registering a connector needs an admin key; settings come back without secrets."""
+"""GraphQL: registering a connector needs an admin key; settings come back without secrets; mistakes are typed."""
+
+from crm_graph.graphql.relay import global_id, node_row_id
 
 REGISTER = """
 mutation($connector: String!, $settings: JSON!) {
-  registerConnector(connector: $connector, settings: $settings) { connector enabled settings cursors { stream } }
+  connectorRegister(connector: $connector, settings: $settings) {
+    __typename
+    ... on Connector { id connector enabled settings cursors { stream } }
+    ... on UserError { code message field }
+  }
 }"""
-LIST = "{ connectors { connector settings lastSyncAt } installedConnectors { name secretFields } }"
+LIST = "{ connectors { id connector settings lastSyncAt } installedConnectors { name secretFields } }"
+SYNC = """mutation($connector: String!) { connectorSync(connector: $connector) {
+  __typename ... on Job { id kind } ... on UserError { code message field } } }"""
+NODE = "query($id: ID!) { node(id: $id) { __typename id ... on Connector { connector settings } } }"
 
 SETTINGS = {"url": "https://shop.example.com", "consumer_key": "ck_live_1", "consumer_secret": "cs_live_SECRET",
             "webhook_secret": "wh_SECRET"}
@@ -14,22 +23,66 @@ def test_register_and_list_without_secrets(api, store):
     admin = api.key(store, "admin")
     body = api.post(REGISTER, {"connector": "woocommerce", "settings": SETTINGS}, key=admin)
     assert not body.get("errors"), body
-    registered = body["data"]["registerConnector"]
+    registered = body["data"]["connectorRegister"]
+    assert registered["__typename"] == "Connector"
     assert registered["connector"] == "woocommerce" and registered["settings"]["url"] == "https://shop.example.com"
     listed = api.post(LIST, key=api.key(store, "read"))
     text = repr(body) + repr(listed)
     assert "SECRET" not in text and "ck_live_1" not in text
     installed = {c["name"]: c["secretFields"] for c in listed["data"]["installedConnectors"]}
     assert set(installed["woocommerce"]) == {"consumer_key", "consumer_secret", "webhook_secret"}
-    assert listed["data"]["connectors"] == [{"connector": "woocommerce", "settings": registered["settings"],
-                                             "lastSyncAt": None}]
+    assert listed["data"]["connectors"] == [{"id": registered["id"], "connector": "woocommerce",
+                                             "settings": registered["settings"], "lastSyncAt": None}]
 
 
 def test_only_admins_register_and_bad_settings_name_the_field(api, store):
     assert api.error_codes(REGISTER, {"connector": "woocommerce", "settings": SETTINGS},
                            key=api.key(store, "write")) == ["FORBIDDEN"]
     admin = api.key(store, "admin")
-    body = api.post(REGISTER, {"connector": "woocommerce", "settings": {**SETTINGS, "url": "ftp://x"}}, key=admin)
-    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "settings.url" in body["errors"][0]["message"]
-    body = api.post(REGISTER, {"connector": "magento", "settings": {}}, key=admin)
-    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    bad_url = api.data(REGISTER, {"connector": "woocommerce", "settings": {**SETTINGS, "url": "ftp://x"}},
+                       key=admin)["connectorRegister"]
+    assert bad_url["__typename"] == "ValidationError" and bad_url["code"] == "BAD_USER_INPUT"
+    assert bad_url["field"] == ["settings", "url"] and "settings.url" in bad_url["message"]
+    missing = api.data(REGISTER, {"connector": "woocommerce", "settings": {"url": "https://shop.example.com"}},
+                       key=admin)["connectorRegister"]
+    assert missing["__typename"] == "ValidationError" and missing["field"][0] == "settings" and len(missing["field"]) == 2
+    not_object = api.data(REGISTER, {"connector": "woocommerce", "settings": [1, 2]}, key=admin)["connectorRegister"]
+    assert not_object["__typename"] == "ValidationError" and not_object["field"] == ["settings"]
+    unknown = api.data(REGISTER, {"connector": "magento", "settings": {}}, key=admin)["connectorRegister"]
+    assert unknown["__typename"] == "NotFoundError" and unknown["code"] == "NOT_FOUND"
+    assert unknown["field"] == ["connector"] and "magento" in unknown["message"]
+    assert api.data(LIST, key=admin)["connectors"] == []  # nothing was registered
+
+
+def test_a_sync_of_an_unregistered_connector_is_not_found(api, store):
+    answer = api.data(SYNC, {"connector": "woocommerce"}, key=api.key(store, "write"))["connectorSync"]
+    assert answer["__typename"] == "NotFoundError" and answer["field"] == ["connector"]
+    assert api.data("{ jobs { totalCount } }", key=api.key(store, "read"))["jobs"]["totalCount"] == 0
+
+
+def test_a_sync_of_a_disabled_connector_is_a_validation_error(api, store):
+    admin = api.key(store, "admin")
+    disabled = """mutation($s: JSON!) { connectorRegister(connector: "woocommerce", settings: $s, enabled: false) {
+      __typename } }"""
+    assert api.data(disabled, {"s": SETTINGS}, key=admin)["connectorRegister"]["__typename"] == "Connector"
+    answer = api.data(SYNC, {"connector": "woocommerce"}, key=api.key(store, "write"))["connectorSync"]
+    assert answer["__typename"] == "ValidationError" and answer["field"] == ["connector"]
+    assert "disabled" in answer["message"]
+
+
+def test_connectors_are_nodes_of_their_own_store(api, store, make_store):
+    other = make_store()
+    mine = api.data(REGISTER, {"connector": "woocommerce", "settings": SETTINGS},
+                    key=api.key(store, "admin"))["connectorRegister"]
+    theirs = api.data(REGISTER, {"connector": "woocommerce", "settings": SETTINGS},
+                      key=api.key(other, "admin"))["connectorRegister"]
+    read = api.key(store, "read")
+    node = api.data(NODE, {"id": mine["id"]}, key=read)["node"]
+    assert node == {"__typename": "Connector", "id": mine["id"], "connector": "woocommerce",
+                    "settings": mine["settings"]}
+    assert "SECRET" not in repr(node)
+    assert api.data(NODE, {"id": theirs["id"]}, key=read)["node"] is None
+    assert api.data(NODE, {"id": "!!not-an-id!!"}, key=read)["node"] is None
+    assert api.data(NODE, {"id": global_id("Segment", node_row_id(mine["id"], "Connector"))}, key=read)["node"] is None
+    assert api.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [theirs["id"], mine["id"]]},
+                    key=read)["nodes"] == [None, {"id": mine["id"]}]

@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from crm_graph.app import create_app
+from crm_graph.graphql.relay import node_row_id
 from crm_graph.settings import Settings
 from tests.conftest import _empty_stub_broker, _wait_for_in_process_jobs
 from tests.factories import ApiClient
@@ -37,7 +38,7 @@ BOUND_SECONDS = 2.0
 
 SLUG = "{ store { slug } }"
 #: A simple query of another store that also needs a database call (a table the lock leaves alone).
-SLUG_AND_SEGMENTS = "{ store { slug } segments { id } }"
+SLUG_AND_SEGMENTS = "{ store { slug } segments { nodes { id } } }"
 #: Store A's request: a write that waits for the test's lock.
 NOISY = 'mutation($email: String!) { customerCreate(input: {email: $email}) { __typename } }'
 
@@ -255,18 +256,18 @@ def test_a_workers_job_has_no_statement_timeout(engine, db_url, make_store):
     key = ApiClient(None, engine).key(store, "write")
     simulate_store(engine, store, n=2000 if engine.dialect.name == "sqlite" else 50)
     timeout = 0.5 if engine.dialect.name == "postgresql" else 0.02
-    start = 'mutation { startPrecompute(firstDay: "2026-03-01", lastDay: "2026-03-31") { id } }'
+    start = 'mutation { precomputeStart(firstDay: "2026-03-01", lastDay: "2026-03-31") { ... on Job { id } } }'
     with live_server(db_url, statement_timeout_seconds=timeout) as base:
         warm(base, key)
         if engine.dialect.name == "postgresql":
             with database_lock(engine, db_url):
-                job_id = int(post(base, start, key)["data"]["startPrecompute"]["id"])
+                job_id = node_row_id(post(base, start, key)["data"]["precomputeStart"]["id"], "Job")
                 wait_for_waiters(engine, 1)
                 time.sleep(4 * timeout)
                 assert lock_waiters(engine) >= 1  # the job still waits: no timeout stopped it
         else:
             stopped = post(base, '{ purchaseRhythm(range: {from: "2025-01-01", to: "2026-03-31"}) { gaps } }', key)
             assert stopped["errors"][0]["extensions"]["code"] == "QUERY_TIMEOUT"
-            job_id = int(post(base, start, key)["data"]["startPrecompute"]["id"])
+            job_id = node_row_id(post(base, start, key)["data"]["precomputeStart"]["id"], "Job")
         job = wait_for_job(engine, job_id, timeout=60)
         assert job.status == "SUCCEEDED" and job.attempts == 1, (job.status, job.attempts, job.error)

@@ -1,7 +1,7 @@
 """Stored figures are never served stale (docs/analytics.md), through the public paths.
 
 Two stores get the same data and the same changes; only the first is precomputed, by the real
-PRECOMPUTE job (`startPrecompute`, the in-process workers). The second has no stored rows, so its
+PRECOMPUTE job (`precomputeStart`, the in-process workers). The second has no stored rows, so its
 answers are the live computation. After each change dated inside the precomputed days (late orders
 and a refund by CSV, a refund of an old order, consent and tags by CSV, an activity from a connector
 batch, a customer's gender and an erasure by GraphQL), every dashboard widget, the RFM grid of each
@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm_graph.connectors.records import ActivityRecord, CustomerRef
-from crm_graph.graphql.relay import global_id
+from crm_graph.graphql.relay import node_row_id
 from crm_graph.models import AnalyticsInvalidation, Customer, DailyCustomerCount, DailyRfmCell, Job
 from crm_graph.models.enums import ActivityKind
 from crm_graph.services.csv_import import import_csv
@@ -31,9 +31,9 @@ from tests.graphql.test_rfm_period import GRID, KPIS
 from tests.workers.conftest import wait_for_job
 from workers.scheduler import stale_recompute
 
-START = """mutation($first: Date!, $last: Date!) { startPrecompute(firstDay: $first, lastDay: $last) { id } }"""
-UPDATE = """mutation($id: ID!, $gender: Gender!) { customerUpdate(id: $id, input: {gender: $gender}) { __typename } }"""
-ERASE = """mutation($id: ID!) { customersErase(ids: [$id]) { __typename ... on BulkChange { changed } } }"""
+START = """mutation($first: Date!, $last: Date!) { precomputeStart(firstDay: $first, lastDay: $last) { ... on Job { id } } }"""
+UPDATE = """mutation($id: ID!, $gender: Gender!) { updateCustomer(id: $id, input: {gender: $gender}) { __typename } }"""
+ERASE = """mutation($id: ID!) { eraseCustomers(ids: [$id]) { __typename ... on BulkChange { changed } } }"""
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 #: The precomputed presets ending on 31 March, as explicit ranges (LAST_90_DAYS and YEAR_TO_DATE are
@@ -111,7 +111,7 @@ def pending(engine, store) -> int:
 
 
 def precompute(api, engine, key, first: str, last: str) -> Job:
-    job_id = int(api.data(START, {"first": first, "last": last}, key=key)["startPrecompute"]["id"])
+    job_id = node_row_id(api.data(START, {"first": first, "last": last}, key=key)["precomputeStart"]["id"], "Job")
     job = wait_for_job(engine, job_id)
     assert job.status == "SUCCEEDED", job.error
     return job

@@ -49,3 +49,10 @@ def test_export_result_names_the_file_and_the_download_still_works(api, store, t
     _no_absolute_path(job["result"], str(tmp_path))
     assert job["result"]["file"].startswith("customers-") and "rows" in job["result"]
     assert api.client.get(job["download"]["url"]).status_code == 200
+
+
+def test_the_job_kinds_of_the_api_are_those_of_the_service():
+    from crm_graph.graphql.jobs.types import JobKind
+    from crm_graph.services.jobs import JobKind as ServiceJobKind
+
+    assert {kind.name: kind.value for kind in JobKind} == {kind.name: kind.value for kind in ServiceJobKind}

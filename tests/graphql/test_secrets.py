@@ -6,6 +6,7 @@ import json
 
 from sqlmodel import Session
 
+from crm_graph.graphql.relay import global_id
 from crm_graph.graphql.schema import schema
 from crm_graph.services.connectors import register_connector
 from tests.graphql.schema_walk import RequestBuilder, Samples, root_fields
@@ -17,7 +18,7 @@ def test_no_query_returns_a_connector_secret(api, engine, store):
     with Session(engine, expire_on_commit=False) as session:
         config = register_connector(session, store, "woocommerce", {"url": "https://shop.example.com", **SECRETS})
         session.commit()
-        connector_id = str(config.id)
+        connector_id = global_id("Connector", config.id)
     key = api.key(store, "admin")
     samples = Samples(ids={"connector": [connector_id]}, first_day="2026-01-01", last_day="2026-01-31",
                       fill_optional_ids=True)
@@ -34,4 +35,9 @@ def test_no_query_returns_a_connector_secret(api, engine, store):
         answered.append(name)
         seen += text
     assert answered, "no connector query in the schema"
+    node = api.post("query($id: ID!) { node(id: $id) { ... on Connector { settings cursors { value } } } }",
+                    {"id": connector_id}, key=key)
+    assert node["data"]["node"]["settings"]["url"] == "https://shop.example.com"
+    for secret in SECRETS.values():
+        assert secret not in json.dumps(node)
     assert "https://shop.example.com" in seen  # the settings were returned, only without their secrets

@@ -5,7 +5,7 @@ from sqlmodel import Session
 from crm_graph.graphql.relay import global_id
 from tests.factories import StoreBuilder, utc
 
-STORE_QUERY = "{ store { slug timezone currency customerCount } }"
+STORE_QUERY = "{ store { slug timezone currencyCode customerCount } }"
 
 
 def test_store_answers_for_the_key_store_only(api, make_store, engine):
@@ -20,7 +20,7 @@ def test_store_answers_for_the_key_store_only(api, make_store, engine):
         builder.commit()
 
     data = api.data(STORE_QUERY, key=api.key(warsaw, "read"))
-    assert data["store"] == {"slug": warsaw.slug, "timezone": "Europe/Warsaw", "currency": "PLN", "customerCount": 3}
+    assert data["store"] == {"slug": warsaw.slug, "timezone": "Europe/Warsaw", "currencyCode": "PLN", "customerCount": 3}
     assert api.data(STORE_QUERY, key=api.key(other, "read"))["store"]["customerCount"] == 1
 
 

@@ -13,7 +13,8 @@ from crm_graph.models.types import utcnow
 from crm_graph.services.job_runs import (
     JobProgress, LeaseLost, claim_job, fail_job, finish_job, reap_stale_jobs, release_job,
 )
-from crm_graph.services.jobs import create_job, get_job, jobs_page, start_keyed_job
+from crm_graph.services.jobs import create_job, get_job, jobs_by_id, jobs_count, jobs_page, start_keyed_job
+from crm_graph.services.keyset import encode_cursor
 
 
 def _new_job(engine, store, kind="PRECOMPUTE", **params) -> Job:
@@ -186,11 +187,17 @@ def test_jobs_are_listed_newest_first_and_scoped_to_their_store(engine, make_sto
     ids = [_new_job(engine, store, kind).id for kind in ("SYNC", "customers.export", "SYNC")]
     foreign = _new_job(engine, other, "SYNC")
     with Session(engine) as session:
-        page, more = jobs_page(session, store, first=2)
-        assert [job.id for job in page] == [ids[2], ids[1]] and more
-        page, more = jobs_page(session, store, first=2, before_id=ids[1])
-        assert [job.id for job in page] == [ids[0]] and not more
-        assert [job.id for job in jobs_page(session, store, kind="SYNC")[0]] == [ids[2], ids[0]]
+        page = jobs_page(session, store, size=2)
+        assert [job.id for job in page.rows] == [ids[2], ids[1]] and page.has_next_page and not page.has_previous_page
+        rest = jobs_page(session, store, size=2, cursor=page.cursors[-1])
+        assert [job.id for job in rest.rows] == [ids[0]] and not rest.has_next_page and rest.has_previous_page
+        back = jobs_page(session, store, size=1, backward=True, cursor=rest.cursors[0])
+        assert [job.id for job in back.rows] == [ids[1]] and back.has_previous_page and back.has_next_page
+        assert [job.id for job in jobs_page(session, store, kind="SYNC").rows] == [ids[2], ids[0]]
+        assert jobs_count(session, store) == 3 and jobs_count(session, store, kind="SYNC") == 2
+        assert jobs_by_id(session, store, [ids[0], foreign.id]) == {ids[0]: get_job(session, store, ids[0])}
         assert get_job(session, store, foreign.id) is None
         with pytest.raises(UserError):
-            jobs_page(session, store, first=0)
+            jobs_page(session, store, size=0)
+        with pytest.raises(UserError):  # a cursor of another list
+            jobs_page(session, store, cursor=encode_cursor("segments", ["a", 1]))

@@ -10,7 +10,7 @@ from tests.factories import StoreBuilder, utc
 from tests.workers.conftest import wait_for_job
 from workers.scheduler import plan_clv_fits
 
-START = "mutation { startClvFit { id kind status } }"
+START = "mutation { clvFitStart { __typename ... on Job { id kind status } } }"
 MODEL = "{ clvModel { status reason customers repeatCustomers } }"
 
 
@@ -22,9 +22,9 @@ def test_a_started_fit_runs_and_reports_not_enough_history(api, store, engine):
         builder.order(buyer, "30.00", utc(2026, 2, 5))
         builder.commit()
     key = api.key(store, "write")
-    job = api.data(START, key=key)["startClvFit"]
-    assert job["kind"] == "CLV_FIT"
-    finished = wait_for_job(engine, int(job["id"]))
+    job = api.data(START, key=key)["clvFitStart"]
+    assert job["__typename"] == "Job" and job["kind"] == "CLV_FIT"
+    finished = wait_for_job(engine, job["id"])
     assert finished.status == "SUCCEEDED", finished.error
     assert finished.result["status"] == "NOT_ENOUGH_HISTORY"
     model = api.data(MODEL, key=key)["clvModel"]

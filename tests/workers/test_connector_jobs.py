@@ -1,4 +1,4 @@
-"""Connector work as jobs, in-process: `startSync` against the fake WooCommerce, and webhooks that are
+"""Connector work as jobs, in-process: `connectorSync` against the fake WooCommerce, and webhooks that are
 verified, queued, answered at once, then applied by a worker."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ crm_graph_woocommerce = pytest.importorskip("crm_graph_woocommerce")
 from crm_graph_woocommerce.fake_server import FakeWooCommerce, SyntheticOrders, sample  # noqa: E402
 from crm_graph_woocommerce.webhooks import signature  # noqa: E402
 
-START_SYNC = "mutation($c: String!) { startSync(connector: $c) { id kind status } }"
+START_SYNC = """mutation($c: String!) { connectorSync(connector: $c) {
+  __typename ... on Job { id kind status } ... on UserError { code field } } }"""
 JOB = "query($id: ID!) { job(id: $id) { status attempts counts { name value } error } }"
 
 
@@ -47,9 +48,9 @@ def test_start_sync_runs_the_connector_as_a_job(api, store, engine, shop):
     shop.orders = SyntheticOrders(250, customers=20)
     _connect(engine, store, shop.url)
     key = api.key(store, "write")
-    job = api.data(START_SYNC, {"c": "woocommerce"}, key=key)["startSync"]
-    assert job["kind"] == "SYNC"
-    done = wait_for_job(engine, int(job["id"]), timeout=60)
+    job = api.data(START_SYNC, {"c": "woocommerce"}, key=key)["connectorSync"]
+    assert job["__typename"] == "Job" and job["kind"] == "SYNC"
+    done = wait_for_job(engine, job["id"], timeout=60)
     assert done.status == "SUCCEEDED", done.error
     assert _count(engine, store, Order) == 250
     # Orders go to buyers 0..20 (i % 21): buyer 0 is a guest, matched by email like the others.
@@ -72,7 +73,8 @@ def test_a_second_start_sync_while_one_is_pending_returns_the_same_job(api, stor
     assert first.id == second.id
     with engine.begin() as connection:  # leave nothing queued behind
         connection.execute(Job.__table__.update().where(Job.id == first.id).values(status="FAILED"))
-    assert api.error_codes(START_SYNC, {"c": "shopify"}, key=key) == ["NOT_FOUND"]
+    assert api.data(START_SYNC, {"c": "shopify"}, key=key)["connectorSync"] == {
+        "__typename": "NotFoundError", "code": "NOT_FOUND", "field": ["connector"]}
 
 
 def test_a_webhook_is_verified_queued_answered_and_applied_once(api, store, engine):

@@ -11,22 +11,31 @@ from sqlalchemy.exc import OperationalError
 
 import workers.tasks
 from crm_graph.errors import UserError
-from tests.workers.conftest import wait_for_job
+from crm_graph.graphql.relay import global_id
+from tests.workers.conftest import job_row_id, wait_for_job
 
 START = """mutation($first: Date!, $last: Date!) {
-  startPrecompute(firstDay: $first, lastDay: $last) { id kind status progress { done total } }
+  precomputeStart(firstDay: $first, lastDay: $last) {
+    __typename ... on Job { id kind status progress { done total } } ... on UserError { code message field }
+  }
 }"""
+NODE = "query($id: ID!) { node(id: $id) { __typename id ... on Job { kind } } }"
+PAGE = """query($first: Int, $after: String, $last: Int, $before: String) {
+  jobs(kind: PRECOMPUTE, status: SUCCEEDED, first: $first, after: $after, last: $last, before: $before) {
+    totalCount edges { cursor node { id } } nodes { id } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
 JOB = """query($id: ID!) {
   job(id: $id) { id kind status attempts error progress { done total fraction } counts { name value }
                  result startedAt finishedAt errorCount errors { line record reason } }
 }"""
 
 
-def _start(api, store, first="2026-01-01", last="2026-01-03") -> tuple[str, int]:
+def _start(api, store, first="2026-01-01", last="2026-01-03") -> tuple[str, str]:
+    """Start a precompute through GraphQL: the write key and the job's global id."""
     key = api.key(store, "write")
-    job = api.data(START, {"first": first, "last": last}, key=key)["startPrecompute"]
+    job = api.data(START, {"first": first, "last": last}, key=key)["precomputeStart"]
+    assert job["__typename"] == "Job", job
     assert job["kind"] == "PRECOMPUTE" and job["status"] in ("QUEUED", "RUNNING", "SUCCEEDED")
-    return key, int(job["id"])
+    return key, job["id"]
 
 
 def test_a_started_job_runs_in_process_and_reports_progress(api, store, engine, monkeypatch):
@@ -40,8 +49,8 @@ def test_a_started_job_runs_in_process_and_reports_progress(api, store, engine, 
     monkeypatch.setattr(workers.tasks, "precompute_for_job", precompute)
     key, job_id = _start(api, store)
     wait_for_job(engine, job_id)
-    job = api.data(JOB, {"id": str(job_id)}, key=key)["job"]
-    assert job["status"] == "SUCCEEDED" and job["attempts"] == 1 and job["error"] is None
+    job = api.data(JOB, {"id": job_id}, key=key)["job"]
+    assert job["id"] == job_id and job["status"] == "SUCCEEDED" and job["attempts"] == 1 and job["error"] is None
     assert job["progress"] == {"done": 3, "total": 3, "fraction": 1.0}
     assert job["counts"] == [{"name": "days", "value": 3}]
     assert job["result"] == {"store": store.id} and job["startedAt"] <= job["finishedAt"]
@@ -76,7 +85,7 @@ def test_bad_data_and_bugs_fail_the_job_without_retries(api, store, engine, monk
     monkeypatch.setattr(workers.tasks, "precompute_for_job", precompute)
     key, job_id = _start(api, store)
     wait_for_job(engine, job_id)
-    job = api.data(JOB, {"id": str(job_id)}, key=key)["job"]
+    job = api.data(JOB, {"id": job_id}, key=key)["job"]
     assert job["status"] == "FAILED" and job["error"] == expected and job["attempts"] == 1 and len(calls) == 1
 
 
@@ -86,8 +95,23 @@ def test_jobs_of_another_store_are_invisible(api, make_store, engine, monkeypatc
     _, job_id = _start(api, theirs)
     wait_for_job(engine, job_id)
     key = api.key(mine, "read")
-    assert api.data(JOB, {"id": str(job_id)}, key=key)["job"] is None
-    assert api.data("{ jobs { nodes { id } hasNextPage } }", key=key)["jobs"] == {"nodes": [], "hasNextPage": False}
+    assert api.data(JOB, {"id": job_id}, key=key)["job"] is None
+    assert api.data(NODE, {"id": job_id}, key=key)["node"] is None
+    assert api.data("{ jobs { totalCount nodes { id } pageInfo { hasNextPage } } }", key=key)["jobs"] == {
+        "totalCount": 0, "nodes": [], "pageInfo": {"hasNextPage": False}}
+
+
+def test_a_job_is_a_node_and_only_its_global_id_finds_it(api, store, engine, monkeypatch):
+    monkeypatch.setattr(workers.tasks, "precompute_for_job", lambda *args: None)
+    key, job_id = _start(api, store)
+    wait_for_job(engine, job_id)
+    row_id = job_row_id(job_id)
+    assert api.data(NODE, {"id": job_id}, key=key)["node"] == {"__typename": "Job", "id": job_id, "kind": "PRECOMPUTE"}
+    assert api.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [job_id, "%%%"]},
+                    key=key)["nodes"] == [{"id": job_id}, None]
+    for wrong in (str(row_id), "%%%", global_id("Segment", row_id), global_id("Job", row_id + 10_000)):
+        assert api.data(JOB, {"id": wrong}, key=key)["job"] is None, wrong
+        assert api.data(NODE, {"id": wrong}, key=key)["node"] is None, wrong
 
 
 def test_jobs_lists_filters_and_pages(api, store, engine, monkeypatch):
@@ -96,21 +120,57 @@ def test_jobs_lists_filters_and_pages(api, store, engine, monkeypatch):
     for job_id in ids:
         wait_for_job(engine, job_id)
     key = api.key(store, "read")
-    query = "query($after: String) { jobs(kind: PRECOMPUTE, status: SUCCEEDED, first: 2, after: $after) { nodes { id } endCursor hasNextPage } }"
-    page = api.data(query, key=key)["jobs"]
-    assert [int(n["id"]) for n in page["nodes"]] == [ids[2], ids[1]] and page["hasNextPage"]
-    page = api.data(query, {"after": page["endCursor"]}, key=key)["jobs"]
-    assert [int(n["id"]) for n in page["nodes"]] == [ids[0]] and not page["hasNextPage"]
-    assert api.data("{ jobs(status: FAILED) { nodes { id } } }", key=key)["jobs"]["nodes"] == []
+    page = api.data(PAGE, {"first": 2}, key=key)["jobs"]
+    assert [n["id"] for n in page["nodes"]] == [ids[2], ids[1]] and page["totalCount"] == 3
+    assert [e["node"]["id"] for e in page["edges"]] == [ids[2], ids[1]]
+    assert page["pageInfo"]["hasNextPage"] and not page["pageInfo"]["hasPreviousPage"]
+    assert page["pageInfo"]["startCursor"] == page["edges"][0]["cursor"]
+    rest = api.data(PAGE, {"first": 2, "after": page["pageInfo"]["endCursor"]}, key=key)["jobs"]
+    assert [n["id"] for n in rest["nodes"]] == [ids[0]]
+    assert not rest["pageInfo"]["hasNextPage"] and rest["pageInfo"]["hasPreviousPage"]
+    assert api.data("{ jobs(status: FAILED) { totalCount nodes { id } } }", key=key)["jobs"] == {
+        "totalCount": 0, "nodes": []}
+    assert api.data("{ jobs(kind: SYNC) { nodes { id } } }", key=key)["jobs"]["nodes"] == []
 
 
-def test_start_precompute_checks_its_arguments_and_role(api, store):
+def test_jobs_page_backward(api, store, engine, monkeypatch):
+    monkeypatch.setattr(workers.tasks, "precompute_for_job", lambda *args: None)
+    ids = [_start(api, store)[1] for _ in range(5)]
+    for job_id in ids:
+        wait_for_job(engine, job_id)
+    key = api.key(store, "read")
+    newest_first = ids[::-1]
+    oldest = api.data(PAGE, {"last": 2}, key=key)["jobs"]  # the end of the list: the two oldest
+    assert [n["id"] for n in oldest["nodes"]] == newest_first[3:]
+    assert oldest["pageInfo"]["hasPreviousPage"] and not oldest["pageInfo"]["hasNextPage"]
+    middle = api.data(PAGE, {"last": 2, "before": oldest["pageInfo"]["startCursor"]}, key=key)["jobs"]
+    assert [n["id"] for n in middle["nodes"]] == newest_first[1:3]
+    assert middle["pageInfo"]["hasPreviousPage"] and middle["pageInfo"]["hasNextPage"]
+    newest = api.data(PAGE, {"last": 2, "before": middle["pageInfo"]["startCursor"]}, key=key)["jobs"]
+    assert [n["id"] for n in newest["nodes"]] == newest_first[:1]
+    assert not newest["pageInfo"]["hasPreviousPage"] and newest["pageInfo"]["hasNextPage"]
+    # forward again from the middle page's end: what follows it
+    after = api.data(PAGE, {"first": 10, "after": middle["pageInfo"]["endCursor"]}, key=key)["jobs"]
+    assert [n["id"] for n in after["nodes"]] == newest_first[3:]
+    assert api.error_codes(PAGE, {"last": 2, "after": middle["pageInfo"]["endCursor"]}, key=key) == ["BAD_USER_INPUT"]
+    assert api.error_codes(PAGE, {"last": 0}, key=key) == ["BAD_USER_INPUT"]
+    assert api.error_codes(PAGE, {"before": "not a cursor"}, key=key) == ["BAD_USER_INPUT"]
+
+
+def test_precompute_start_checks_its_arguments_and_role(api, store):
     write = api.key(store, "write")
-    codes = api.error_codes(START, {"first": "2026-01-05", "last": "2026-01-01"}, key=write)
-    assert codes == ["BAD_USER_INPUT"]
-    assert api.error_codes(START, {"first": "2026-01-01", "last": "2999-01-01"}, key=write) == ["BAD_USER_INPUT"]
+
+    def refused(first, last):
+        answer = api.data(START, {"first": first, "last": last}, key=write)["precomputeStart"]
+        assert answer["__typename"] == "ValidationError" and answer["code"] == "BAD_USER_INPUT", answer
+        return answer["field"]
+
+    assert refused("2026-01-05", "2026-01-01") == ["lastDay"]  # the last day before the first
+    assert refused("2026-01-01", "2999-01-01") == ["lastDay"]  # not a finished day
     # a day whose look-back windows would leave the calendar fails here, not later in the worker
-    assert api.error_codes(START, {"first": "0001-01-01", "last": "0001-01-01"}, key=write) == ["BAD_USER_INPUT"]
+    assert refused("0001-01-01", "0001-01-01") == ["firstDay"]
+    assert refused("1990-01-01", "2026-01-01") == ["firstDay"]  # more than 3660 days
+    assert api.data("{ jobs { totalCount } }", key=write)["jobs"]["totalCount"] == 0  # none was started
     assert api.error_codes(START, {"first": "2026-01-01", "last": "2026-01-02"}, key=api.key(store, "read")) == ["FORBIDDEN"]
 
 

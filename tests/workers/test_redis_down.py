@@ -21,14 +21,14 @@ from crm_graph.models.types import utcnow
 from crm_graph.services.api_keys import create_api_key
 from crm_graph.settings import Settings
 from tests.factories import StoreBuilder, utc
-from tests.workers.conftest import wait_for_job
+from tests.workers.conftest import job_row_id, wait_for_job
 from tests.workers.processes import ROOT, OwnRedis, WorkerProcesses, free_port
 
 STARTS = {
-    "customersExport": "mutation { customersExport { ... on Job { id status } } }",
-    "customersTag": 'mutation { customersTag(tags: ["vip"], all: true) { ... on BulkChange { job { id status } } } }',
-    "startPrecompute": "mutation($d: Date!) { startPrecompute(firstDay: $d, lastDay: $d) { id status } }",
-    "startClvFit": "mutation { startClvFit { id status } }",
+    "exportCustomers": "mutation { exportCustomers { ... on Job { id status } } }",
+    "tagCustomers": 'mutation { tagCustomers(tags: ["vip"], all: true) { ... on BulkChange { job { id status } } } }',
+    "precomputeStart": "mutation($d: Date!) { precomputeStart(firstDay: $d, lastDay: $d) { ... on Job { id status } } }",
+    "clvFitStart": "mutation { clvFitStart { ... on Job { id status } } }",
 }
 
 
@@ -119,7 +119,7 @@ def test_jobs_started_while_redis_is_down_are_queued_and_run_once_it_is_back(pg_
         for name, query in STARTS.items():
             job = _job_of(name, api.graphql(query, key, {"d": day} if "$d" in query else None))
             assert job["status"] == "QUEUED", (name, job)
-            jobs[name] = int(job["id"])
+            jobs[name] = job_row_id(job["id"])
         ready = httpx.get(f"{api.base}/ready", timeout=10)
         assert ready.status_code == 503 and ready.json()["failed"] == ["redis"], ready.text
         assert httpx.get(f"{api.base}/health", timeout=10).status_code == 200  # alive all the same

@@ -17,6 +17,7 @@ from crm_graph.models import Customer, Job
 from crm_graph.models.types import utcnow
 from crm_graph.services.customers.importing import start_customer_import
 from crm_graph.settings import Settings
+from crm_graph.graphql.relay import global_id
 from tests.graphql.customers.helpers import wait_for_job as wait_for_api_job
 from tests.webhook_helpers import WEBHOOK_SECRET, registered_fake_woocommerce
 from tests.workers.conftest import wait_for_job

@@ -7,16 +7,18 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from crm_graph.graphql.relay import NodeType, global_id
 from crm_graph.models import ConnectorConfig, SyncCursor
 from crm_graph.services.connectors import ConnectorInfo
 
 
 @strawberry.type(name="InstalledConnector", description="A connector an installed plugin provides.")
 class InstalledConnectorType:
-    name: str = strawberry.field(description="The connector's name, as `registerConnector` takes it.")
+    name: str = strawberry.field(description="The connector's name, as `connectorRegister` and `connectorSync` take it.")
     title: str = strawberry.field(description="Display name.")
     settings_schema: JSON = strawberry.field(description="JSON Schema of the connector's settings.")
-    secret_fields: list[str] = strawberry.field(description="Settings that are secrets (never returned).")
+    secret_fields: list[str] = strawberry.field(
+        description="Settings that are secrets (never returned), one name per secret setting (at most 50).")
 
     @classmethod
     def from_model(cls, info: ConnectorInfo) -> "InstalledConnectorType":
@@ -38,16 +40,16 @@ class SyncCursorType:
 
 
 @strawberry.type(name="Connector", description="A connector registered for the store; secrets are never shown.")
-class ConnectorType:
-    id: strawberry.ID = strawberry.field(description="Internal id of the registration.")
+class ConnectorType(NodeType):
     connector: str = strawberry.field(description="The connector's name (woocommerce, shopify...).")
     enabled: bool = strawberry.field(description="Whether syncs and webhooks run.")
     settings: JSON = strawberry.field(description="The settings, secrets left out.")
     last_sync_at: datetime | None = strawberry.field(description="When the last sync finished.")
-    cursors: list[SyncCursorType] = strawberry.field(description="Where each stream stands.")
+    cursors: list[SyncCursorType] = strawberry.field(
+        description="Where each stream of the connector stands, one per stream it has read (at most 20).")
 
     @classmethod
     def from_model(cls, row: ConnectorConfig, public: dict, cursors: list[SyncCursor]) -> "ConnectorType":
         """The GraphQL view of a registration with its public settings."""
-        return cls(id=strawberry.ID(str(row.id)), connector=row.connector, enabled=row.enabled, settings=public,
+        return cls(id=global_id("Connector", row.id), connector=row.connector, enabled=row.enabled, settings=public,
                    last_sync_at=row.last_sync_at, cursors=[SyncCursorType.from_model(c) for c in cursors])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from pathlib import PurePath
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,11 +13,29 @@ from strawberry.scalars import JSON
 from crm_graph.graphql.cost import field_cost, page_cost
 from crm_graph.graphql.context import Info, app_settings
 from crm_graph.graphql.enums import JobStatus
+from crm_graph.graphql.pages import page_info
+from crm_graph.graphql.relay import NodeType, PageInfoType, global_id
 from crm_graph.models import Job, JobError
 from crm_graph.services import jobs as job_service
 from crm_graph.services.export import download_link, has_download
+from crm_graph.services.keyset import KeysetPage
 
-JobKind = strawberry.enum(job_service.JobKind, description="What a background job does.")
+@strawberry.enum(name="JobKind", description="What a background job does.")
+class JobKind(Enum):
+    """The GraphQL names of `crm_graph.services.jobs.JobKind`, with the same values."""
+
+    SYNC = strawberry.enum_value("SYNC", description="Reads a registered connector's platform (`connectorSync`).")
+    CSV_IMPORT = strawberry.enum_value("CSV_IMPORT", description="Imports records from a CSV file (the CLI).")
+    SEGMENT_REFRESH = strawberry.enum_value("SEGMENT_REFRESH", description="Recounts the members of every segment.")
+    PRECOMPUTE = strawberry.enum_value(
+        "PRECOMPUTE", description="Precomputes the daily aggregates of past days (`precomputeStart`).")
+    WEBHOOK = strawberry.enum_value("WEBHOOK", description="Applies one webhook delivery of a connector's platform.")
+    CLV_FIT = strawberry.enum_value("CLV_FIT", description="Refits the CLV models (`clvFitStart`).")
+    CUSTOMERS_EXPORT = strawberry.enum_value("customers.export", description="Exports customers to a CSV file.")
+    CUSTOMERS_ERASE = strawberry.enum_value("customers.erase", description="Erases customers' personal data.")
+    CUSTOMERS_CONSENT = strawberry.enum_value("customers.consent", description="Sets the consent of customers.")
+    CUSTOMERS_TAG = strawberry.enum_value("customers.tag", description="Adds tags to customers.")
+    CUSTOMERS_UNTAG = strawberry.enum_value("customers.untag", description="Removes tags from customers.")
 
 MAX_ERRORS_PAGE = 1000
 
@@ -58,9 +77,9 @@ class JobDownloadType:
     expires_at: datetime = strawberry.field(description="Until when `url` works; ask for the job again for a new link.")
 
 
-@strawberry.type(name="Job", description="One run of background work: a sync, an import, an export, a bulk change of customers, a precompute. Every mutation that starts work returns it.")
-class JobType:
-    id: strawberry.ID = strawberry.field(description="Internal id of the job; pass it to `job(id:)` to follow it.")
+@strawberry.type(name="Job", description="One run of background work: a sync, an import, an export, a bulk change of customers, a precompute. Every mutation that starts work returns it; follow it with `job(id:)` or `node(id:)`.")
+class JobType(NodeType):
+    row_id: strawberry.Private[int]
     kind: JobKind = strawberry.field(description="What the job does.")
     status: JobStatus = strawberry.field(description="QUEUED, RUNNING, then SUCCEEDED or FAILED.")
     progress: JobProgressType = strawberry.field(description="How far the job is.")
@@ -91,19 +110,23 @@ class JobType:
             return None
         store = info.context.require()
         settings = app_settings(info)
-        url, expires_at = download_link(settings.secret_key, store.id, int(self.id), settings.export_link_seconds)
+        url, expires_at = download_link(settings.secret_key, store.id, self.row_id, settings.export_link_seconds)
         return JobDownloadType(url=url, expires_at=expires_at)
 
     @strawberry.field(description="How many records the job rejected (only the first 1,000 are kept in `errors`). Cost: 1.",
                       metadata=field_cost(1))
     async def error_count(self, info: Info) -> int:
-        return await info.context.run(job_service.job_error_count, int(self.id))
+        return await info.context.run(job_service.job_error_count, self.row_id)
 
-    @strawberry.field(description="The records the job rejected, in the order they were met. Cost: `first` (default 100).",
+    @strawberry.field(description="The first `first` records the job rejected, in the order they were met (at most "
+                      "1,000: the job keeps no more). Cost: `first` (default 100).",
                       metadata=page_cost("first", default=100, max_size=MAX_ERRORS_PAGE))
-    async def errors(self, info: Info, first: int = 100) -> list[JobRecordErrorType]:
+    async def errors(
+        self, info: Info,
+        first: Annotated[int, strawberry.argument(description="How many, 1 to 1,000.")] = 100,
+    ) -> list[JobRecordErrorType]:
         first = max(1, min(first, MAX_ERRORS_PAGE))
-        rows = await info.context.run(job_service.job_errors, int(self.id), first=first)
+        rows = await info.context.run(job_service.job_errors, self.row_id, first=first)
         return [JobRecordErrorType.from_model(row) for row in rows]
 
     @classmethod
@@ -112,7 +135,7 @@ class JobType:
         counts = [JobCountType(name=name, value=int(value)) for name, value in sorted((job.counts or {}).items())
                   if isinstance(value, (int, float)) and not isinstance(value, bool)]
         return cls(
-            id=strawberry.ID(str(job.id)), kind=job_service.JobKind(job.kind), status=JobStatus(job.status),
+            id=global_id("Job", job.id), row_id=job.id, kind=JobKind(job.kind), status=JobStatus(job.status),
             progress=JobProgressType(done=job.progress_done, total=job.progress_total), counts=counts,
             error=job.error, attempts=job.attempts, result=public_result(job.result), stored_result=job.result,
             created_at=job.created_at,
@@ -136,8 +159,31 @@ def public_result(result: Any) -> Any:
     return result
 
 
-@strawberry.type(name="JobConnection", description="A page of jobs, newest first.")
+@strawberry.type(name="JobEdge", description="A job in a page of jobs, with its cursor.")
+class JobEdge:
+    cursor: str = strawberry.field(description="Pass as `after` or `before` to page from this job.")
+    node: JobType = strawberry.field(description="The job.")
+
+
+@strawberry.type(name="JobConnection", description="A page of the store's jobs, newest first.")
 class JobConnection:
+    edges: list[JobEdge] = strawberry.field(description="The jobs of this page with their cursors.")
     nodes: list[JobType] = strawberry.field(description="The jobs of this page.")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
-    has_next_page: bool = strawberry.field(description="Whether another page follows.")
+    page_info: PageInfoType = strawberry.field(description="Where this page is in the whole list.")
+    status: strawberry.Private[str | None]
+    kind: strawberry.Private[str | None]
+
+    @strawberry.field(description="How many jobs the list has in all (with its `status` and `kind`). Cost: 1.",
+                      metadata=field_cost(1))
+    async def total_count(self, info: Info) -> int:
+        return await info.context.run(job_service.jobs_count, status=self.status, kind=self.kind)
+
+    @classmethod
+    def from_model(cls, page: KeysetPage[Job], *, status: str | None, kind: str | None) -> JobConnection:
+        """The GraphQL view of a page of job rows."""
+        nodes = [JobType.from_model(row) for row in page.rows]
+        return cls(
+            edges=[JobEdge(cursor=cursor, node=node) for cursor, node in zip(page.cursors, nodes)], nodes=nodes,
+            page_info=page_info(page),
+            status=status, kind=kind,
+        )

@@ -10,13 +10,13 @@ from crm_graph.models import Store
 from crm_graph.services.stores import customer_count
 
 
-@strawberry.type(name="Store", description="The shop whose data this API key reads and changes.")
+@strawberry.type(name="Store", description="The shop whose data this API key reads and changes; `slug` names it.")
 class StoreType:
-    id: strawberry.ID = strawberry.field(description="Internal id of the store.")
     slug: str = strawberry.field(description="Short unique name of the store, as the CLI uses it.")
     name: str = strawberry.field(description="Display name of the store.")
     timezone: str = strawberry.field(description="IANA timezone; every metric's days are this zone's local days.")
-    currency: str = strawberry.field(description="ISO 4217 currency of every amount of money.")
+    currency_code: str = strawberry.field(
+        description="ISO 4217 code of the store's currency: every sum, average and threshold across orders is in it.")
     created_at: datetime = strawberry.field(description="When the store was created in crm-graph.")
 
     @strawberry.field(description="Number of customers of the store, erased customers excluded. Cost: 10 (it counts them).",
@@ -28,6 +28,6 @@ class StoreType:
     def from_model(cls, store: Store) -> "StoreType":
         """The GraphQL view of a store row."""
         return cls(
-            id=strawberry.ID(str(store.id)), slug=store.slug, name=store.name, timezone=store.timezone,
-            currency=store.currency, created_at=store.created_at,
+            slug=store.slug, name=store.name, timezone=store.timezone, currency_code=store.currency,
+            created_at=store.created_at,
         )

@@ -1,10 +1,12 @@
-"""Mutations of the connectors domain."""
+"""Mutations of the connectors domain, one module per mutation; `ConnectorMutation` gathers them."""
 
 import strawberry
 
-from crm_graph.graphql.connectors.mutations.connector_register import register_connector
+from crm_graph.graphql.connectors.mutations.connector_register import connector_register
+from crm_graph.graphql.connectors.mutations.connector_sync import connector_sync
 
 
 @strawberry.type
 class ConnectorMutation:
-    register_connector = register_connector
+    connector_register = connector_register
+    connector_sync = connector_sync

@@ -2,15 +2,16 @@
 
 import strawberry
 
-from crm_graph.graphql.segments.mutations.segment_create import create_segment
-from crm_graph.graphql.segments.mutations.segment_delete import delete_segment
-from crm_graph.graphql.segments.mutations.segment_refresh import refresh_segment_count
-from crm_graph.graphql.segments.mutations.segment_update import update_segment
+from crm_graph.graphql.segments.mutations.segment_count_refresh import segment_count_refresh
+from crm_graph.graphql.segments.mutations.segment_create import segment_create
+from crm_graph.graphql.segments.mutations.segment_delete import segment_delete
+from crm_graph.graphql.segments.mutations.segment_update import segment_update
 
 
 @strawberry.type
 class SegmentMutation:
-    create_segment = create_segment
-    update_segment = update_segment
-    delete_segment = delete_segment
-    refresh_segment_count = refresh_segment_count
+    segment_create = segment_create
+    segment_update = segment_update
+    segment_delete = segment_delete
+    segment_count_refresh = segment_count_refresh
+

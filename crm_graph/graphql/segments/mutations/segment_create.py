@@ -1,4 +1,4 @@
-"""`createSegment`: save a customer filter (e.g. an RFM cell or a facet value) as a segment."""
+"""`segmentCreate`: save a customer filter (e.g. an RFM cell or a facet value) as a segment."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import strawberry
 from crm_graph.errors import UserError
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerFilterInput, to_filter
-from crm_graph.graphql.mutation_errors import (
-    ConflictErrorType, UserErrorType, NotFoundErrorType, ValidationErrorType, error_result, run_mutation,
-)
+from crm_graph.graphql.mutation_errors import ConflictErrorType, NotFoundErrorType, ValidationErrorType
+from crm_graph.graphql.segments.mutations.results import input_error, segment_result
 from crm_graph.graphql.segments.types import SegmentType
+from crm_graph.models.enums import Role
 from crm_graph.services import segments
 
-SegmentResult = Annotated[
+SegmentCreateResult = Annotated[
     SegmentType | ValidationErrorType | NotFoundErrorType | ConflictErrorType,
-    strawberry.union("SegmentResult", description="The segment, or why nothing was changed."),
+    strawberry.union("SegmentCreateResult", description="The new segment, or why nothing was saved."),
 ]
 
 
@@ -28,15 +28,17 @@ class SegmentInput:
     description: str | None = strawberry.field(default=None, description="What it is for.")
 
 
-def segment_result(result) -> SegmentResult:
-    """The segment row as its GraphQL type, or the typed error unchanged."""
-    return result if isinstance(result, UserErrorType) else SegmentType.from_model(result)
-
-
-@strawberry.mutation(description="Save a filter as a segment; its count is computed by `refreshSegmentCount` or a worker.")
-async def create_segment(info: Info, input: Annotated[SegmentInput, strawberry.argument(description="The new segment.")]) -> SegmentResult:
+@strawberry.mutation(description="Save a filter as a segment; its count is computed by `segmentCountRefresh` or a "
+                     "worker. Returns the segment, or a ValidationError / NotFoundError (a `filter.segmentId` the store "
+                     "does not have) / ConflictError (the name is taken) with the input field at fault. Needs a write key.")
+async def segment_create(
+    info: Info, input: Annotated[SegmentInput, strawberry.argument(description="The new segment.")],
+) -> SegmentCreateResult:
+    info.context.require(Role.WRITE)
     try:
         customer_filter = to_filter(input.filter)
+        row = await info.context.run(segments.create_segment, input.name, customer_filter, input.description,
+                                     role=Role.WRITE)
     except UserError as exc:
-        return error_result(exc)
-    return segment_result(await run_mutation(info, segments.create_segment, input.name, customer_filter, input.description))
+        return input_error(exc)
+    return segment_result(row)
