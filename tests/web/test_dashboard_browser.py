@@ -251,6 +251,7 @@ def test_customers_screen_search_facets_and_customer_360(page, server):
         [[o["total"]["amount"], o["total"]["currencyCode"]] for o in target["orders"]["nodes"]]
     name = " ".join(x for x in (target["firstName"], target["lastName"]) if x) or target["email"]
     assert p.inner_text('[data-testid="customer-name"]') == name
+    assert target["id"] in p.inner_text('[data-widget="profile"]')  # the global id, as the API gives it
     page.shot("customer-360")
 
 

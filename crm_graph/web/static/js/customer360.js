@@ -9,6 +9,9 @@ import { navigate, rangeVariables, showRange, useStore } from "./main.js";
 const MONEY = "{ amount currencyCode }";
 /** The latest orders shown (the API pages through all of them). */
 const ORDERS = 10;
+/** The products shown (most units first) and the latest consent changes. */
+const PRODUCTS = 12;
+const HISTORY = 20;
 export const QUERY = `
 query Customer360($id: ID!, $range: DateRange, $preset: DatePreset) {
   store { name timezone currencyCode customerCount }
@@ -17,14 +20,14 @@ query Customer360($id: ID!, $range: DateRange, $preset: DatePreset) {
     ordersCount totalSpent ${MONEY} lifecycleStage
     identities { source externalId crmId }
     consents { channel bucket state optInLevel since }
-    consentHistory { channel state occurredAt source reason }
+    consentHistory(first: ${HISTORY}) { channel state occurredAt source reason }
     tags { name appliedAt source }
     revenue { totalSales ${MONEY} refunds ${MONEY} netRevenue ${MONEY} orders averageOrderValue ${MONEY} firstOrderAt lastOrderAt }
     spenderSegment { value frequency valueLow ${MONEY} valueHigh ${MONEY} frequentThreshold }
     rfm(range: $range, preset: $preset) { recencyDays frequency monetary ${MONEY} r f m fm segment }
     clv { expectedOrders12Months pAlive expectedOrderValue ${MONEY} predictedValue12Months ${MONEY} frequency recencyDays }
     orders(first: ${ORDERS}) { totalCount nodes { id externalId status placedAt total ${MONEY} lines { name quantity lineTotal ${MONEY} } } }
-    productsBought { productId name orders quantity revenue ${MONEY} lastBoughtAt }
+    productsBought(first: ${PRODUCTS}) { productId name orders quantity revenue ${MONEY} lastBoughtAt }
     recentEvents(first: 10) { kind occurredAt source }
   }
 }`;
@@ -78,14 +81,14 @@ export async function render({ main, id, params, isCurrent }) {
         h("tbody", {}, c.orders.nodes.map((o) => h("tr", {}, h("td", {}, instant(o.placedAt)), h("td", {}, o.externalId), h("td", {}, titleCase(o.status)),
           h("td", {}, o.lines.map((l) => `${l.quantity}× ${l.name || "?"}`).join(", ")), h("td", { class: "num", "data-testid": "order-total", "data-value": o.total.amount, "data-currency": o.total.currencyCode }, cur(o.total)))))))
         : empty("No orders.") }),
-      panel({ title: "Products bought", id: "products", body: c.productsBought.length ? h("ul", { class: "jobs" }, c.productsBought.slice(0, 12).map((p) =>
+      panel({ title: "Products bought", id: "products", body: c.productsBought.length ? h("ul", { class: "jobs" }, c.productsBought.map((p) =>
         h("li", {}, h("span", {}, p.name), h("span", { class: "muted" }, `${num(p.quantity)} units, ${cur(p.revenue)}, last ${instant(p.lastBoughtAt)}`))))
         : empty("Nothing bought yet.") }),
       panel({ title: "Recent activity", id: "events", body: c.recentEvents.length ? h("ul", { class: "jobs" }, c.recentEvents.map((e) =>
         h("li", {}, h("strong", {}, titleCase(e.kind)), h("span", { class: "muted" }, `${instant(e.occurredAt)} · ${e.source}`))))
         : empty("No recorded activity.") }),
       panel({ title: "Consent history", id: "consent-history", wide: true, body: c.consentHistory.length ? h("ul", { class: "jobs" },
-        c.consentHistory.slice(0, 20).map((e) => h("li", {}, h("strong", {}, e.channel), titleCase(e.state),
+        c.consentHistory.map((e) => h("li", {}, h("strong", {}, e.channel), titleCase(e.state),
           h("span", { class: "muted" }, `${instant(e.occurredAt)} · ${e.source}${e.reason ? ` · ${e.reason}` : ""}`))))
         : empty("No consent changes recorded.") })));
 }

@@ -247,18 +247,23 @@ function tablePanel(connection, params, vars) {
   selected = new Set();
   const count = h("span", { class: "muted", "data-testid": "total-count", "data-value": connection.totalCount },
     `${num(connection.totalCount)} customers`);
-  const rows = connection.nodes.map((c) => h("tr", { "data-id": c.id },
-    h("td", {}, h("input", { type: "checkbox", "aria-label": `Select customer ${c.id}`, onchange: (e) => {
-      if (e.target.checked) selected.add(c.id); else selected.delete(c.id);
-    } })),
-    h("td", {}, h("a", { href: `#/customer/${encodeURIComponent(c.id)}${location.hash.includes("?") ? `?${location.hash.split("?")[1]}` : ""}` }, c.id)),
-    h("td", {}, c.identities.map((i) => i.crmId).join(", ") || "–"),
-    h("td", {}, c.email || "–"), h("td", {}, c.phone || "–"),
-    h("td", {}, [c.firstName, c.lastName].filter(Boolean).join(" ") || "–"),
-    h("td", {}, c.country || "–"), h("td", { class: "num" }, num(c.ordersCount)), h("td", { class: "num" }, cur(c.totalSpent)),
-    h("td", {}, instantDay(c.createdAt))));
+  const rows = connection.nodes.map((c) => {
+    const who = [c.firstName, c.lastName].filter(Boolean).join(" ") || c.email || c.phone || "anonymous customer";
+    return h("tr", { "data-id": c.id },
+      h("td", {}, h("input", { type: "checkbox", "aria-label": `Select ${who}`, onchange: (e) => {
+        if (e.target.checked) selected.add(c.id); else selected.delete(c.id);
+      } })),
+      // The global id is opaque (and long): the link opens the customer, whose 360 shows the id.
+      h("td", {}, h("a", { title: c.id, "aria-label": `Customer 360 of ${who}`,
+        href: `#/customer/${encodeURIComponent(c.id)}${location.hash.includes("?") ? `?${location.hash.split("?")[1]}` : ""}` }, "Open")),
+      h("td", {}, c.identities.map((i) => i.crmId).join(", ") || "–"),
+      h("td", {}, c.email || "–"), h("td", {}, c.phone || "–"),
+      h("td", {}, [c.firstName, c.lastName].filter(Boolean).join(" ") || "–"),
+      h("td", {}, c.country || "–"), h("td", { class: "num" }, num(c.ordersCount)), h("td", { class: "num" }, cur(c.totalSpent)),
+      h("td", {}, instantDay(c.createdAt)));
+  });
   const table = connection.nodes.length ? h("div", { class: "table-wrap" }, h("table", { class: "data", "data-testid": "customer-table" },
-    h("thead", {}, h("tr", {}, ["", "ID", "CRM ID", "Email", "Phone", "Name", "Country", "Orders", "Spent", "Created"]
+    h("thead", {}, h("tr", {}, ["", "Profile", "CRM ID", "Email", "Phone", "Name", "Country", "Orders", "Spent", "Created"]
       .map((c, i) => h("th", { scope: "col", class: i >= 7 && i <= 8 ? "num" : null }, c)))),
     h("tbody", {}, rows))) : empty("No customer matches these filters.");
   const page = connection.pageInfo;
