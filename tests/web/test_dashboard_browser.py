@@ -1,7 +1,8 @@
 """The reference dashboard in a real browser (Debian's Chromium through Playwright), on the real
 `crm-graph demo` on SQLite and on PostgreSQL: every widget shows the API's numbers for the same range,
-the range and a granularity change, an RFM cell opens its customers, a search leads to a Customer 360,
-an export job runs to completion, GraphiQL works from the vendored files, a refused key asks for a
+money in its currency, the range and a granularity change, an RFM cell opens its customers, pages
+follow the API's cursors both ways, a search leads to a Customer 360, an export job runs to completion,
+a mutation's input error shows in place, GraphiQL works from the vendored files, a refused key asks for a
 new one, and no page ever asks for anything outside 127.0.0.1 or logs an error (a CSP violation is
 one). Each screen is saved as a screenshot."""
 
@@ -430,7 +431,8 @@ def test_a_failed_job_shows_its_reason(page, server):
 
 def test_bulk_consent_and_a_saved_segment(page, server):
     """Set a consent for the selected customers, and save the current filter as a segment: both
-    through the API, as the store then reads them."""
+    through the API, as the store then reads them. A name already taken, and an export of a segment
+    deleted meanwhile, show the API's typed errors in place and change nothing."""
     country = server.data("{ customers(first: 1) { facets { countries(limit: 1) { value } } } }")["customers"]["facets"]["countries"][0]["value"]
     p = page.open(f"/#/customers?country={country}")
     p.wait_for_selector('[data-testid="customer-table"]')
@@ -466,3 +468,18 @@ def test_bulk_consent_and_a_saved_segment(page, server):
     assert p.get_attribute('input[aria-label="Name of the new segment"]', "aria-invalid") == "true"
     assert [s for s in server.data("{ segments(first: 100) { nodes { name } } }")["segments"]["nodes"]
             if s["name"] == name] == [{"name": name}]
+
+    # the segment deleted meanwhile (by another user): an export of the screen's filter gets the API's
+    # NotFoundError, shown in place next to the bulk actions, and no job starts
+    segment_id = saved[0]["id"]
+    deleted = server.data("mutation($id: ID!) { segmentDelete(id: $id) { __typename } }", {"id": segment_id})
+    assert deleted["segmentDelete"]["__typename"] == "DeletedSegment"
+    jobs_before = server.data("{ jobs(first: 1) { totalCount } }")["jobs"]["totalCount"]
+    expected = server.data("""mutation($f: CustomerFilter) { customersExport(filter: $f) { __typename
+        ... on UserError { code message field } } }""",
+                           {"f": {"countries": [country], "segmentId": segment_id}})["customersExport"]
+    assert expected["__typename"] == "NotFoundError" and expected["field"][-1] == "segmentId", expected
+    p.click('[data-testid="export"]')
+    p.wait_for_selector('[data-testid="bulk-error"]:not([hidden])')
+    assert p.inner_text('[data-testid="bulk-error"]') == f"Export failed: {expected['message']}"
+    assert server.data("{ jobs(first: 1) { totalCount } }")["jobs"]["totalCount"] == jobs_before
