@@ -15,7 +15,7 @@ from sqlalchemy import or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
-from crm_graph.errors import NotFound, UserError
+from crm_graph.errors import NotFound
 from crm_graph.models import ApiKey, Store
 from crm_graph.models.enums import Role
 from crm_graph.models.types import utcnow

@@ -78,8 +78,8 @@ def validate_settings(connector: str, settings: dict[str, Any], *, egress: Egres
 def register_connector(session: Session, store: Store, connector: str, settings: dict[str, Any],
                        *, enabled: bool = True, egress: EgressPolicy | None = None) -> ConnectorConfig:
     """Register (or re-configure) `connector` for the store with validated `settings` (see
-    `validate_settings`; `egress` is the address policy, default this process's)."""
-    model = validate_settings(connector, settings, egress=egress)
+    `validate_settings`; `egress` is the address policy, default this process's). A store has at
+    most `MAX_CONNECTORS` registrations, so the API can list them all at once."""
     row = session.exec(select(ConnectorConfig).where(
         ConnectorConfig.store_id == store.id, ConnectorConfig.connector == connector)).first()
     if row is None:
@@ -87,6 +87,8 @@ def register_connector(session: Session, store: Store, connector: str, settings:
             select(func.count()).select_from(ConnectorConfig).where(ConnectorConfig.store_id == store.id)).one()
         if registered >= MAX_CONNECTORS:
             raise FieldError("connector", f"The store already has {MAX_CONNECTORS} connectors registered.")
+    model = validate_settings(connector, settings, egress=egress)
+    if row is None:
         row = ConnectorConfig(store_id=store.id, connector=connector)
     row.config = model.stored_dict()
     row.enabled = enabled

@@ -86,3 +86,30 @@ def test_connectors_are_nodes_of_their_own_store(api, store, make_store):
     assert api.data(NODE, {"id": global_id("Segment", node_row_id(mine["id"], "Connector"))}, key=read)["node"] is None
     assert api.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [theirs["id"], mine["id"]]},
                     key=read)["nodes"] == [None, {"id": mine["id"]}]
+
+
+def test_a_store_registers_at_most_the_bound_the_list_states(api, store, monkeypatch):
+    import crm_graph.services.connectors as service
+
+    monkeypatch.setattr(service, "MAX_CONNECTORS", 1)
+    admin = api.key(store, "admin")
+    assert api.data(REGISTER, {"connector": "woocommerce", "settings": SETTINGS}, key=admin)["connectorRegister"][
+        "__typename"] == "Connector"
+    again = api.data(REGISTER, {"connector": "woocommerce", "settings": {**SETTINGS, "url": "https://other.example.com"}},
+                     key=admin)["connectorRegister"]
+    assert again["__typename"] == "Connector"  # re-configuring one is not one more
+    shopify = {"shop_url": "https://example.myshopify.com", "access_token": "shpat_SECRET"}
+    refused = api.data(REGISTER, {"connector": "shopify", "settings": shopify}, key=admin)["connectorRegister"]
+    assert refused["__typename"] == "ValidationError" and refused["field"] == ["connector"], refused
+    assert [c["connector"] for c in api.data(LIST, key=admin)["connectors"]] == ["woocommerce"]
+
+
+def test_more_installed_connectors_than_the_bound_is_a_configuration_error(monkeypatch):
+    import pytest
+
+    from crm_graph import plugins
+    from crm_graph.errors import ConfigurationError
+
+    monkeypatch.setattr(plugins, "MAX_CONNECTORS", 1)
+    with pytest.raises(ConfigurationError, match="more than the 1"):
+        plugins.connector_classes()

@@ -38,6 +38,8 @@ class JobKind(Enum):
     CUSTOMERS_UNTAG = strawberry.enum_value("customers.untag", description="Removes tags from customers.")
 
 MAX_ERRORS_PAGE = 1000
+#: The most counts a job shows (its kind of work counts far fewer things).
+MAX_COUNTS = 50
 
 
 @strawberry.type(name="JobProgress", description="How far a job is: `done` of `total` units (records, days...).")
@@ -83,7 +85,9 @@ class JobType(NodeType):
     kind: JobKind = strawberry.field(description="What the job does.")
     status: JobStatus = strawberry.field(description="QUEUED, RUNNING, then SUCCEEDED or FAILED.")
     progress: JobProgressType = strawberry.field(description="How far the job is.")
-    counts: list[JobCountType] = strawberry.field(description="What the job did, by name (complete once it succeeded).")
+    counts: list[JobCountType] = strawberry.field(
+        description=f"What the job did, one count per name in name order (complete once it succeeded; at most "
+        f"{MAX_COUNTS}: the kinds of work count a few things each).")
     error: str | None = strawberry.field(
         description="Why the job failed; while it is QUEUED again after a failed attempt, that attempt's error."
     )
@@ -132,7 +136,7 @@ class JobType(NodeType):
     @classmethod
     def from_model(cls, job: Job) -> JobType:
         """The GraphQL view of a job row."""
-        counts = [JobCountType(name=name, value=int(value)) for name, value in sorted((job.counts or {}).items())
+        counts = [JobCountType(name=name, value=int(value)) for name, value in sorted((job.counts or {}).items())[:MAX_COUNTS]
                   if isinstance(value, (int, float)) and not isinstance(value, bool)]
         return cls(
             id=global_id("Job", job.id), row_id=job.id, kind=JobKind(job.kind), status=JobStatus(job.status),
