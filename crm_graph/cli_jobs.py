@@ -156,11 +156,17 @@ def jobs_list(
 
 
 @jobs_app.command("follow")
-def jobs_follow(job_id: int = typer.Argument(..., help="Job id (from `jobs list` or a mutation).")) -> None:
+def jobs_follow(job_id: str = typer.Argument(..., help="Job id: the number `jobs list` shows, or the `id` a "
+                                                     "mutation returned.")) -> None:
     """Show a job's progress bar until it ends; exit code 0 when it succeeded, 1 when it failed."""
     from crm_graph.cli import _migrated_engine
+    from crm_graph.graphql.ids import parse_id
+    from crm_graph.graphql.relay import node_row_id
 
-    raise typer.Exit(follow_job(_migrated_engine(), job_id))
+    row_id = parse_id(job_id) or node_row_id(job_id, "Job")
+    if row_id is None:
+        raise NotFound(f"No job {job_id!r}; `crm-graph jobs list STORE` shows the jobs there are.")
+    raise typer.Exit(follow_job(_migrated_engine(), row_id))
 
 
 def follow_job(engine, job_id: int, *, poll_seconds: float = 0.3) -> int:

@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 import workers.tasks
 from crm_graph.cli import app
+from crm_graph.graphql.relay import global_id
 from crm_graph.settings import get_settings
 
 
@@ -32,6 +33,9 @@ def test_precompute_runs_in_process_and_follows_the_job(cli, store, monkeypatch)
     job_id = result.output.split()[1].rstrip(":")
     followed = cli.invoke(app, ["jobs", "follow", job_id])
     assert followed.exit_code == 0 and "succeeded" in followed.output
+    by_global_id = cli.invoke(app, ["jobs", "follow", global_id("Job", int(job_id))])  # as the API names it
+    assert by_global_id.exit_code == 0 and "succeeded" in by_global_id.output
+    assert cli.invoke(app, ["jobs", "follow", global_id("Segment", int(job_id))]).exit_code != 0
     listed = cli.invoke(app, ["jobs", "list", store.slug])
     assert listed.exit_code == 0 and "SUCCEEDED" in listed.output
 
