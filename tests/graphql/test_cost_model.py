@@ -118,7 +118,9 @@ def test_pages_multiply_their_rows_not_their_counts():
     assert cost("{ customers(first: 200) { nodes { identities { source } } } }") == 200 + 200
     # the RFM of a range is computed once for all rows of the request: counted once
     assert cost("{ customers(first: 200) { nodes { rfm(preset: LAST_7_DAYS) { segment } } } }") == 200 + 27
-    assert cost("{ customers(first: 10) { nodes { orders(first: 5) { lines { sku } } } } }") == 10 + 10 * (5 + 5)
+    assert cost("{ customers(last: 200) { totalCount } }") == 200 + 10
+    assert cost("{ customers(first: 10) { nodes { orders(first: 5) { nodes { lines { sku } } } } } }") == 10 + 10 * (5 + 5)
+    assert cost("{ customers(first: 10) { nodes { orders(last: 5) { edges { node { lines { sku } } } } } } }") == 10 + 10 * (5 + 5)
     assert cost('{ segments(first: 2) { nodes { countHistory(from: "2026-01-01", to: "2026-01-31") { day } } } }') == 2 + 2 * 32
     assert cost('{ segments(last: 3) { totalCount } }') == 3 + 1
     assert cost("{ apiKeys { nodes { id } } }") == 50

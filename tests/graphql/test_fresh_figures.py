@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm_graph.connectors.records import ActivityRecord, CustomerRef
+from crm_graph.graphql.relay import global_id
 from crm_graph.graphql.relay import node_row_id
 from crm_graph.models import AnalyticsInvalidation, Customer, DailyCustomerCount, DailyRfmCell, Job
 from crm_graph.models.enums import ActivityKind
@@ -32,8 +33,8 @@ from tests.workers.conftest import wait_for_job
 from workers.scheduler import stale_recompute
 
 START = """mutation($first: Date!, $last: Date!) { precomputeStart(firstDay: $first, lastDay: $last) { ... on Job { id } } }"""
-UPDATE = """mutation($id: ID!, $gender: Gender!) { updateCustomer(id: $id, input: {gender: $gender}) { __typename } }"""
-ERASE = """mutation($id: ID!) { eraseCustomers(ids: [$id]) { __typename ... on BulkChange { changed } } }"""
+UPDATE = """mutation($id: ID!, $gender: Gender!) { customerUpdate(id: $id, input: {gender: $gender}) { __typename } }"""
+ERASE = """mutation($id: ID!) { customersErase(ids: [$id]) { __typename ... on BulkChange { changed } } }"""
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 #: The precomputed presets ending on 31 March, as explicit ranges (LAST_90_DAYS and YEAR_TO_DATE are

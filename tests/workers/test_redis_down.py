@@ -25,8 +25,8 @@ from tests.workers.conftest import job_row_id, wait_for_job
 from tests.workers.processes import ROOT, OwnRedis, WorkerProcesses, free_port
 
 STARTS = {
-    "exportCustomers": "mutation { exportCustomers { ... on Job { id status } } }",
-    "tagCustomers": 'mutation { tagCustomers(tags: ["vip"], all: true) { ... on BulkChange { job { id status } } } }',
+    "customersExport": "mutation { customersExport { ... on Job { id status } } }",
+    "customersTag": 'mutation { customersTag(tags: ["vip"], all: true) { ... on BulkChange { job { id status } } } }',
     "precomputeStart": "mutation($d: Date!) { precomputeStart(firstDay: $d, lastDay: $d) { ... on Job { id status } } }",
     "clvFitStart": "mutation { clvFitStart { ... on Job { id status } } }",
 }

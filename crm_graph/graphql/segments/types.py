@@ -11,7 +11,7 @@ import strawberry
 from crm_graph.graphql.cost import days_in_range, field_cost, page_cost
 from crm_graph.graphql.context import Info
 from crm_graph.graphql.customers.filters import CustomerSort, SortDirection
-from crm_graph.graphql.customers.types import CustomerConnection, CustomerType
+from crm_graph.graphql.customers.types import CustomerConnection
 from crm_graph.graphql.pages import page_info
 from crm_graph.graphql.relay import NodeType, PageInfoType, global_id
 from crm_graph.graphql.segments.filter_types import SavedCustomerFilterType

@@ -24,7 +24,7 @@ RESULT = "__typename ... on Segment { %s } ... on UserError { code message field
 CREATE = "mutation($input: SegmentInput!) { segmentCreate(input: $input) { %s } }" % RESULT
 UPDATE = "mutation($id: ID!, $input: SegmentUpdateInput!) { segmentUpdate(id: $id, input: $input) { %s } }" % RESULT
 DELETE = """mutation($id: ID!) { segmentDelete(id: $id) {
-  __typename ... on DeletedSegment { id name } ... on UserError { code field } } }"""
+  __typename ... on DeletedSegment { deletedSegmentId name } ... on UserError { code field } } }"""
 REFRESH = "mutation($id: ID!) { segmentCountRefresh(id: $id) { %s } }" % RESULT
 MEMBERS = """query($id: ID!) { segment(id: $id) { name liveCount customers(sort: ID, direction: ASC) { totalCount nodes { email } } } }"""
 NAMES = "{ segments { totalCount nodes { name } } }"
@@ -73,7 +73,7 @@ def test_segment_lifecycle(api, store, engine):
     assert api.data(MEMBERS, {"id": sid}, key=key)["segment"]["liveCount"] == 3
     assert api.data(NAMES, key=key)["segments"] == {"totalCount": 1, "nodes": [{"name": "Polish buyers"}]}
     deleted = api.data(DELETE, {"id": sid}, key=key)["segmentDelete"]
-    assert deleted == {"__typename": "DeletedSegment", "id": sid, "name": "Polish buyers"}
+    assert deleted == {"__typename": "DeletedSegment", "deletedSegmentId": sid, "name": "Polish buyers"}
     assert api.data(NAMES, key=key)["segments"] == {"totalCount": 0, "nodes": []}
 
 

@@ -17,7 +17,8 @@ from crm_graph.services import segments
 
 @strawberry.type(name="DeletedSegment", description="A segment that was deleted.")
 class DeletedSegmentType:
-    id: strawberry.ID = strawberry.field(description="Global id the segment had.")
+    deleted_segment_id: strawberry.ID = strawberry.field(
+        description="Global id the segment had (drop it from client caches; `node` no longer finds it).")
     name: str = strawberry.field(description="Name it had.")
 
 
@@ -38,4 +39,4 @@ async def segment_delete(
         row = await info.context.run(segments.delete_segment, segment_id, role=Role.WRITE)
     except UserError as exc:
         return input_error(exc, argument=None)
-    return DeletedSegmentType(id=global_id("Segment", segment_id), name=row.name)
+    return DeletedSegmentType(deleted_segment_id=global_id("Segment", segment_id), name=row.name)
