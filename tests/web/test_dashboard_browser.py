@@ -1,7 +1,8 @@
 """The reference dashboard in a real browser (Debian's Chromium through Playwright), on the real
 `crm-graph demo` on SQLite and on PostgreSQL: every widget shows the API's numbers for the same range,
-the range and a granularity change, an RFM cell opens its customers, a search leads to a Customer 360,
-an export job runs to completion, GraphiQL works from the vendored files, a refused key asks for a
+money in its currency, the range and a granularity change, an RFM cell opens its customers, pages
+follow the API's cursors both ways, a search leads to a Customer 360, an export job runs to completion,
+a mutation's input error shows in place, GraphiQL works from the vendored files, a refused key asks for a
 new one, and no page ever asks for anything outside 127.0.0.1 or logs an error (a CSP violation is
 one). Each screen is saved as a screenshot."""
 
@@ -74,8 +75,9 @@ def _wait_for_range(page, server, preset: str) -> None:
 
 
 DASHBOARD = """query($p: DatePreset, $g: Granularity!) {
+  store { currencyCode }
   dashboard(preset: $p) {
-    consentKpis { channel bucket count change }
+    consentKpis { channel bucket value change }
     subscriptions(granularity: $g, channel: EMAIL) { label subscribed unsubscribed unknown }
     subscriptionsByGender(channel: EMAIL) { gender subscribed unsubscribed unknown }
     identified(granularity: DAY) { customers identified unidentified points { label identified unidentified } }
@@ -84,7 +86,7 @@ DASHBOARD = """query($p: DatePreset, $g: Granularity!) {
     spenderSegments { small medium big oneTime repeat frequent }
     topTags { tag { name } customers }
   }
-  rfmGrid(preset: $p) { cells { r fm customers } }
+  rfmGrid(preset: $p) { revenue { amount currencyCode } cells { r fm customers } }
 }"""
 
 
@@ -94,7 +96,7 @@ def _check_dashboard(page, server, preset: str, granularity: str = "DAY") -> Non
     dash = d["dashboard"]
     for kpi in dash["consentKpis"]:
         card = f'kpi-{kpi["channel"]}-{kpi["bucket"]}'
-        assert int(_value(page, card)) == kpi["count"], card
+        assert int(_value(page, card)) == kpi["value"], card
         assert int(page.get_attribute(f'[data-testid="{card}"]', "data-change")) == kpi["change"], card
     assert _rows(page, "subscriptions-table") == [
         [p["label"], str(p["subscribed"]), str(p["unsubscribed"]), str(p["unknown"])] for p in dash["subscriptions"]]
@@ -117,6 +119,11 @@ def _check_dashboard(page, server, preset: str, granularity: str = "DAY") -> Non
     assert tags == [[t["tag"]["name"], t["customers"]] for t in dash["topTags"][:10]]
     for cell in d["rfmGrid"]["cells"]:
         assert int(_value(page, f'rfm-{cell["r"]}-{cell["fm"]}')) == cell["customers"]
+    if d["rfmGrid"]["cells"]:  # revenue across orders: money in the store's currency, as the API gives it
+        revenue = d["rfmGrid"]["revenue"]
+        assert revenue["currencyCode"] == d["store"]["currencyCode"]
+        assert (_value(page, "rfm-revenue"), page.get_attribute('[data-testid="rfm-revenue"]', "data-currency")) == \
+            (revenue["amount"], revenue["currencyCode"])
     # the frequency tab of the spender segments, reached with the keyboard
     page.focus('[data-widget="spender-segments"] [role="tab"][data-value="value"]')
     page.keyboard.press("ArrowRight")
@@ -183,21 +190,28 @@ def test_rfm_cell_opens_its_customers_with_the_keyboard(page, server):
 def test_customers_screen_search_facets_and_customer_360(page, server):
     p = page.open("/#/customers")
     p.wait_for_selector('[data-testid="customer-table"]')
-    kpis = server.data("""{ periodKpis { customers { value } newCustomers { value previous } returningCustomers { value previous }
-        lostCustomers { value previous } orders { value } netRevenue { value } }
+    kpis = server.data("""{ store { currencyCode }
+        periodKpis { customers { value } newCustomers { value previous } returningCustomers { value previous }
+        lostCustomers { value previous } orders { value } netRevenue { value { amount currencyCode } } }
         customers(first: 1) { totalCount } }""")
     k = kpis["periodKpis"]
     assert int(_value(p, "period-customers")) == k["customers"]["value"]
     assert int(_value(p, "period-orders")) == k["orders"]["value"]
-    assert _value(p, "period-revenue") == (k["netRevenue"]["value"] or "")
+    revenue = k["netRevenue"]["value"]
+    assert _value(p, "period-revenue") == (revenue["amount"] if revenue else "")
+    if revenue:
+        assert p.get_attribute('[data-testid="period-revenue"]', "data-currency") == revenue["currencyCode"] == \
+            kpis["store"]["currencyCode"]
     assert _rows(p, "nrl-table") == [[name, str(k[field]["value"]), str(k[field]["previous"])] for name, field in
                                      (("New", "newCustomers"), ("Returning", "returningCustomers"), ("Lost", "lostCustomers"))]
     assert int(_value(p, "total-count")) == kpis["customers"]["totalCount"]
     page.shot("customers")
 
-    # pages follow the API's cursors, sorted as asked
+    # pages follow the API's cursors, sorted as asked: Next pages forward, Previous backward (before
+    # the first row shown) back to the first page, where Previous is off
     by_spend = server.data("""{ customers(first: 50, sort: TOTAL_SPENT, direction: DESC) { nodes { id } } }""")
     ids = [node["id"] for node in by_spend["customers"]["nodes"]]
+    assert len(ids) == 50
     p.select_option('select[aria-label="Sort by"]', "TOTAL_SPENT")
     p.wait_for_function("() => location.hash.includes('sort=TOTAL_SPENT')")
     p.wait_for_selector('[data-testid="customer-table"]')
@@ -205,8 +219,13 @@ def test_customers_screen_search_facets_and_customer_360(page, server):
     p.wait_for_function(f"ids => JSON.stringify(({table_ids})()) === JSON.stringify(ids)", arg=ids[:25])
     p.click('[data-testid="next-page"]')
     p.wait_for_function(f"ids => JSON.stringify(({table_ids})()) === JSON.stringify(ids)", arg=ids[25:50])
-    p.click("text=← Previous")
+    assert p.is_enabled('[data-testid="previous-page"]')
+    p.click('[data-testid="previous-page"]')
+    p.wait_for_function("() => location.hash.includes('before=')")
     p.wait_for_function(f"ids => JSON.stringify(({table_ids})()) === JSON.stringify(ids)", arg=ids[:25])
+    assert p.is_disabled('[data-testid="previous-page"]') and p.is_enabled('[data-testid="next-page"]')
+    p.click('[data-testid="next-page"]')
+    p.wait_for_function(f"ids => JSON.stringify(({table_ids})()) === JSON.stringify(ids)", arg=ids[25:50])
 
     # a facet value filters the list
     country = p.get_attribute('[data-facet="country"] input[type="checkbox"]', "value")
@@ -217,7 +236,7 @@ def test_customers_screen_search_facets_and_customer_360(page, server):
 
     # search, then the customer's 360
     target = server.data("""{ customers(first: 1, sort: TOTAL_SPENT, filter: {identified: true}) { nodes { id email
-        firstName lastName revenue { netRevenue } } } }""")["customers"]["nodes"][0]
+        firstName lastName revenue { netRevenue { amount currencyCode } } orders(first: 10) { nodes { total { amount currencyCode } } } } } }""")["customers"]["nodes"][0]
     p.goto(server.base + "/#/customers")
     p.wait_for_selector('[data-testid="search"]')
     p.fill('[data-testid="search"]', target["email"])
@@ -225,9 +244,15 @@ def test_customers_screen_search_facets_and_customer_360(page, server):
     p.wait_for_function("() => document.querySelector('[data-testid=total-count]')?.dataset.value === '1'")
     p.click(f'[data-testid="customer-table"] tr[data-id="{target["id"]}"] a')
     p.wait_for_selector('[data-testid="customer-360"]')
-    assert p.get_attribute('[data-testid="net-revenue"]', "data-value") == target["revenue"]["netRevenue"]
+    net = target["revenue"]["netRevenue"]
+    assert (p.get_attribute('[data-testid="net-revenue"]', "data-value"),
+            p.get_attribute('[data-testid="net-revenue"]', "data-currency")) == (net["amount"], net["currencyCode"])
+    # each order's total in the order's own currency
+    assert p.eval_on_selector_all('[data-testid="order-total"]', "cells => cells.map(c => [c.dataset.value, c.dataset.currency])") == \
+        [[o["total"]["amount"], o["total"]["currencyCode"]] for o in target["orders"]["nodes"]]
     name = " ".join(x for x in (target["firstName"], target["lastName"]) if x) or target["email"]
     assert p.inner_text('[data-testid="customer-name"]') == name
+    assert target["id"] in p.inner_text('[data-widget="profile"]')  # the global id, as the API gives it
     page.shot("customer-360")
 
 
@@ -255,7 +280,8 @@ def test_export_job_runs_to_completion_and_erase_asks_first(page, server):
 
 
 def test_lifecycle_screen_matches_the_api(page, server):
-    job = server.data("mutation { startClvFit { id } }")["startClvFit"]
+    job = server.data("mutation { clvFitStart { __typename ... on Job { id } ... on UserError { message } } }")["clvFitStart"]
+    assert job["__typename"] == "Job", job
     assert server.wait_for_job(job["id"])["status"] == "SUCCEEDED"
     p = page.open("/#/lifecycle?preset=LAST_90_DAYS")
     p.wait_for_selector('[data-testid="stages-table"]')
@@ -384,10 +410,14 @@ def test_a_failed_job_shows_its_reason(page, server):
     """A background job that fails for real (a sync of a shop that does not answer) is listed as
     failed, with the reason the API gives."""
     nobody = free_port()  # nothing listens there
-    server.data('mutation($s: JSON!) { registerConnector(connector: "woocommerce", settings: $s) { connector } }',
-                {"s": {"url": f"http://127.0.0.1:{nobody}", "consumer_key": "ck_x", "consumer_secret": "cs_x",
-                       "max_retries": 0, "retry_backoff": 0, "timeout": 2}})
-    started = server.data('mutation { startSync(connector: "woocommerce") { id } }')["startSync"]
+    registered = server.data("""mutation($s: JSON!) { connectorRegister(connector: "woocommerce", settings: $s) {
+        __typename ... on Connector { connector } ... on UserError { message } } }""",
+                             {"s": {"url": f"http://127.0.0.1:{nobody}", "consumer_key": "ck_x", "consumer_secret": "cs_x",
+                                    "max_retries": 0, "retry_backoff": 0, "timeout": 2}})["connectorRegister"]
+    assert registered == {"__typename": "Connector", "connector": "woocommerce"}, registered
+    started = server.data("""mutation { connectorSync(connector: "woocommerce") {
+        __typename ... on Job { id } ... on UserError { message } } }""")["connectorSync"]
+    assert started["__typename"] == "Job", started
     done = server.wait_for_job(started["id"])
     assert done["status"] == "FAILED" and "could not reach" in done["error"], done
     p = page.open("/#/customers")
@@ -401,7 +431,8 @@ def test_a_failed_job_shows_its_reason(page, server):
 
 def test_bulk_consent_and_a_saved_segment(page, server):
     """Set a consent for the selected customers, and save the current filter as a segment: both
-    through the API, as the store then reads them."""
+    through the API, as the store then reads them. A name already taken, and an export of a segment
+    deleted meanwhile, show the API's typed errors in place and change nothing."""
     country = server.data("{ customers(first: 1) { facets { countries(limit: 1) { value } } } }")["customers"]["facets"]["countries"][0]["value"]
     p = page.open(f"/#/customers?country={country}")
     p.wait_for_selector('[data-testid="customer-table"]')
@@ -421,10 +452,34 @@ def test_bulk_consent_and_a_saved_segment(page, server):
     p.fill('input[aria-label="Name of the new segment"]', name)
     p.click("button:text('Save filter as segment')")
     p.wait_for_selector(f".toast >> text=Segment “{name}” saved.")
-    saved = [s for s in server.data("{ segments { id name } }")["segments"] if s["name"] == name]
+    saved = [s for s in server.data("{ segments(first: 100) { nodes { id name } } }")["segments"]["nodes"] if s["name"] == name]
     assert len(saved) == 1
     p.wait_for_function("id => location.hash.includes('segment=' + id)", arg=saved[0]["id"])
     p.wait_for_selector(f'[data-testid="segment-{saved[0]["id"]}"]')
     counted = server.data("query($c: [String!]) { customers(filter: {countries: $c}, first: 1) { totalCount } }", {"c": [country]})
     p.wait_for_function("n => document.querySelector('[data-testid=total-count]')?.dataset.value === n",
                         arg=str(counted["customers"]["totalCount"]))
+
+    # the same name again: the API's ConflictError shows in place, on the name, and nothing is saved
+    p.fill('input[aria-label="Name of the new segment"]', name)
+    p.click("button:text('Save filter as segment')")
+    p.wait_for_selector('[data-testid="segment-error"]:not([hidden])')
+    assert "already has a segment named" in p.inner_text('[data-testid="segment-error"]')
+    assert p.get_attribute('input[aria-label="Name of the new segment"]', "aria-invalid") == "true"
+    assert [s for s in server.data("{ segments(first: 100) { nodes { name } } }")["segments"]["nodes"]
+            if s["name"] == name] == [{"name": name}]
+
+    # the segment deleted meanwhile (by another user): an export of the screen's filter gets the API's
+    # NotFoundError, shown in place next to the bulk actions, and no job starts
+    segment_id = saved[0]["id"]
+    deleted = server.data("mutation($id: ID!) { segmentDelete(id: $id) { __typename } }", {"id": segment_id})
+    assert deleted["segmentDelete"]["__typename"] == "DeletedSegment"
+    jobs_before = server.data("{ jobs(first: 1) { totalCount } }")["jobs"]["totalCount"]
+    expected = server.data("""mutation($f: CustomerFilter) { customersExport(filter: $f) { __typename
+        ... on UserError { code message field } } }""",
+                           {"f": {"countries": [country], "segmentId": segment_id}})["customersExport"]
+    assert expected["__typename"] == "NotFoundError" and expected["field"][-1] == "segmentId", expected
+    p.click('[data-testid="export"]')
+    p.wait_for_selector('[data-testid="bulk-error"]:not([hidden])')
+    assert p.inner_text('[data-testid="bulk-error"]') == f"Export failed: {expected['message']}"
+    assert server.data("{ jobs(first: 1) { totalCount } }")["jobs"]["totalCount"] == jobs_before

@@ -30,9 +30,9 @@ from crm_graph_woocommerce import webhooks as woo_webhooks  # noqa: E402
 from crm_graph_woocommerce.fake_server import sample as woo_sample  # noqa: E402
 
 SECRET = WEBHOOK_SECRET
-CUSTOMERS = "{ customers { nodes { id firstName } } }"
+CUSTOMERS = "{ customers(first: 10) { nodes { id firstName } } }"
 UPDATE = """mutation($id: ID!, $input: CustomerInput!) { customerUpdate(id: $id, input: $input) {
-  __typename ... on Customer { firstName } } }"""
+  __typename ... on Customer { firstName } ... on UserError { code message field } } }"""
 
 
 def _now() -> datetime:

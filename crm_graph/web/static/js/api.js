@@ -48,3 +48,26 @@ export async function gql(query, variables = {}, { signal } = {}) {
   }
   return { data: body.data, errors };
 }
+
+/** What every mutation asks of its error members: the message to show, what kind, and which input. */
+export const USER_ERROR = "... on UserError { code message field }";
+
+/** A mistake in a mutation's input, as the API returned it in the result union (nothing was changed):
+ * `code` (VALIDATION, NOT_FOUND, CONFLICT…) and `field`, the path of the input at fault (or null). */
+export class InputError extends Error {
+  constructor({ message, code, field }) {
+    super(message);
+    this.code = code;
+    this.field = field || null;
+  }
+}
+
+/** Run a mutation whose result (field `name` of the answer) is a union of one success type and the
+ * UserError types: resolves with the success object, rejects with InputError for an error member. */
+export async function mutate(document, variables, name) {
+  const { data, errors } = await gql(document, variables);
+  const result = data[name];
+  if (!result) throw new ApiError((errors[0] && errors[0].message) || "The server gave no answer.", "ERROR", errors);
+  if (typeof result.code === "string" && typeof result.message === "string") throw new InputError(result);
+  return result;
+}

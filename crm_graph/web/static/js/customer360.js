@@ -6,22 +6,28 @@ import { fill, h, panel, empty } from "./dom.js";
 import { num, pct, cur, dec, instant, titleCase } from "./format.js";
 import { navigate, rangeVariables, showRange, useStore } from "./main.js";
 
+const MONEY = "{ amount currencyCode }";
+/** The latest orders shown (the API pages through all of them). */
+const ORDERS = 10;
+/** The products shown (most units first) and the latest consent changes. */
+const PRODUCTS = 12;
+const HISTORY = 20;
 export const QUERY = `
 query Customer360($id: ID!, $range: DateRange, $preset: DatePreset) {
-  store { name timezone currency customerCount }
+  store { name timezone currencyCode customerCount }
   customer(id: $id) {
     id email phone firstName lastName gender country city identified acquisitionChannel createdAt lastActivityAt
-    ordersCount totalSpent lifecycleStage
+    ordersCount totalSpent ${MONEY} lifecycleStage
     identities { source externalId crmId }
     consents { channel bucket state optInLevel since }
-    consentHistory { channel state occurredAt source reason }
+    consentHistory(first: ${HISTORY}) { channel state occurredAt source reason }
     tags { name appliedAt source }
-    revenue { totalSales refunds netRevenue orders averageOrderValue firstOrderAt lastOrderAt }
-    spenderSegment { value frequency valueLow valueHigh frequentThreshold }
-    rfm(range: $range, preset: $preset) { recencyDays frequency monetary r f m fm segment }
-    clv { expectedOrders12Months pAlive expectedOrderValue predictedValue12Months frequency recencyDays }
-    orders(first: 10) { id externalId status placedAt total currency lines { name quantity lineTotal } }
-    productsBought { productId name orders quantity revenue lastBoughtAt }
+    revenue { totalSales ${MONEY} refunds ${MONEY} netRevenue ${MONEY} orders averageOrderValue ${MONEY} firstOrderAt lastOrderAt }
+    spenderSegment { value frequency valueLow ${MONEY} valueHigh ${MONEY} frequentThreshold }
+    rfm(range: $range, preset: $preset) { recencyDays frequency monetary ${MONEY} r f m fm segment }
+    clv { expectedOrders12Months pAlive expectedOrderValue ${MONEY} predictedValue12Months ${MONEY} frequency recencyDays }
+    orders(first: ${ORDERS}) { totalCount nodes { id externalId status placedAt total ${MONEY} lines { name quantity lineTotal ${MONEY} } } }
+    productsBought(first: ${PRODUCTS}) { productId name orders quantity revenue ${MONEY} lastBoughtAt }
     recentEvents(first: 10) { kind occurredAt source }
   }
 }`;
@@ -51,7 +57,8 @@ export async function render({ main, id, params, isCurrent }) {
       ]) }),
       panel({ title: "Revenue", id: "revenue", body: facts([
         ["Orders", num(c.revenue.orders)], ["Total sales", cur(c.revenue.totalSales)], ["Refunds", cur(c.revenue.refunds)],
-        ["Net revenue", h("span", { "data-testid": "net-revenue", "data-value": c.revenue.netRevenue }, cur(c.revenue.netRevenue))],
+        ["Net revenue", h("span", { "data-testid": "net-revenue", "data-value": c.revenue.netRevenue.amount,
+          "data-currency": c.revenue.netRevenue.currencyCode }, cur(c.revenue.netRevenue))],
         ["Average order", cur(c.revenue.averageOrderValue)],
         ["First / last order", `${instant(c.revenue.firstOrderAt)} / ${instant(c.revenue.lastOrderAt)}`],
         ["Spender segment", c.spenderSegment ? `${titleCase(c.spenderSegment.value)} value, ${titleCase(c.spenderSegment.frequency)}` : null],
@@ -67,19 +74,21 @@ export async function render({ main, id, params, isCurrent }) {
         facts(c.consents.map((x) => [x.channel === "EMAIL" ? "Email" : "SMS",
           `${titleCase(x.bucket)}${x.state ? ` (${titleCase(x.state)})` : ""}${x.since ? ` since ${instant(x.since)}` : ""}`])),
         h("p", {}, c.tags.length ? c.tags.map((t) => h("span", { class: "chip", title: `${t.source}, ${instant(t.appliedAt)}` }, t.name)) : h("span", { class: "muted" }, "No tags."))) }),
-      panel({ title: "Recent orders", id: "orders", wide: true, body: c.orders.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
+      panel({ title: "Recent orders", id: "orders", wide: true,
+        note: c.orders.totalCount > c.orders.nodes.length ? `The latest ${num(c.orders.nodes.length)} of ${num(c.orders.totalCount)} orders.` : null,
+        body: c.orders.nodes.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
         h("thead", {}, h("tr", {}, ["Placed", "Order", "Status", "Items", "Total"].map((x) => h("th", { scope: "col" }, x)))),
-        h("tbody", {}, c.orders.map((o) => h("tr", {}, h("td", {}, instant(o.placedAt)), h("td", {}, o.externalId), h("td", {}, titleCase(o.status)),
-          h("td", {}, o.lines.map((l) => `${l.quantity}× ${l.name || "?"}`).join(", ")), h("td", { class: "num" }, cur(o.total)))))))
+        h("tbody", {}, c.orders.nodes.map((o) => h("tr", {}, h("td", {}, instant(o.placedAt)), h("td", {}, o.externalId), h("td", {}, titleCase(o.status)),
+          h("td", {}, o.lines.map((l) => `${l.quantity}× ${l.name || "?"}`).join(", ")), h("td", { class: "num", "data-testid": "order-total", "data-value": o.total.amount, "data-currency": o.total.currencyCode }, cur(o.total)))))))
         : empty("No orders.") }),
-      panel({ title: "Products bought", id: "products", body: c.productsBought.length ? h("ul", { class: "jobs" }, c.productsBought.slice(0, 12).map((p) =>
+      panel({ title: "Products bought", id: "products", body: c.productsBought.length ? h("ul", { class: "jobs" }, c.productsBought.map((p) =>
         h("li", {}, h("span", {}, p.name), h("span", { class: "muted" }, `${num(p.quantity)} units, ${cur(p.revenue)}, last ${instant(p.lastBoughtAt)}`))))
         : empty("Nothing bought yet.") }),
       panel({ title: "Recent activity", id: "events", body: c.recentEvents.length ? h("ul", { class: "jobs" }, c.recentEvents.map((e) =>
         h("li", {}, h("strong", {}, titleCase(e.kind)), h("span", { class: "muted" }, `${instant(e.occurredAt)} · ${e.source}`))))
         : empty("No recorded activity.") }),
       panel({ title: "Consent history", id: "consent-history", wide: true, body: c.consentHistory.length ? h("ul", { class: "jobs" },
-        c.consentHistory.slice(0, 20).map((e) => h("li", {}, h("strong", {}, e.channel), titleCase(e.state),
+        c.consentHistory.map((e) => h("li", {}, h("strong", {}, e.channel), titleCase(e.state),
           h("span", { class: "muted" }, `${instant(e.occurredAt)} · ${e.source}${e.reason ? ` · ${e.reason}` : ""}`))))
         : empty("No consent changes recorded.") })));
 }

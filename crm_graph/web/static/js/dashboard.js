@@ -9,29 +9,30 @@ import { num, pct, cur, day, change, freshness, titleCase } from "./format.js";
 import { navigate, rangeVariables, setParams, showRange, useStore } from "./main.js";
 
 const FRESH = "{ computedAt source cached }";
+const MONEY = "{ amount currencyCode }";
 export const QUERY = `
 query DashboardScreen($range: DateRange, $preset: DatePreset, $subGranularity: Granularity!, $idGranularity: Granularity!, $channel: Channel!) {
-  store { name timezone currency customerCount }
+  store { name timezone currencyCode customerCount }
   dashboard(range: $range, preset: $preset) {
     from to comparisonDay
     consentFresh: freshness(widget: CONSENT_KPIS) ${FRESH}
     subscriptionsFresh: freshness(widget: SUBSCRIPTIONS) ${FRESH}
     genderFresh: freshness(widget: SUBSCRIPTIONS_BY_GENDER) ${FRESH}
     tagsFresh: freshness(widget: TOP_TAGS) ${FRESH}
-    consentKpis { channel bucket day comparedDay count previousCount change relativeChange }
+    consentKpis { channel bucket day comparedDay value previous change relativeChange }
     subscriptions(granularity: $subGranularity, channel: $channel) { label from to subscribed unsubscribed unknown customers }
     subscriptionsByGender(channel: $channel) { gender subscribed unsubscribed unknown }
     identified(granularity: $idGranularity) { customers identified unidentified freshness ${FRESH}
       points { label identified unidentified customers } }
     spendersProspects { day spenders prospects customers freshness ${FRESH} }
     activity { day active lowRisk highRisk customers activeDays lowRiskDays freshness ${FRESH} }
-    spenderSegments { day spenders lowPercentile highPercentile valueLowThreshold valueHighThreshold frequentThreshold
+    spenderSegments { day spenders lowPercentile highPercentile valueLowThreshold ${MONEY} valueHighThreshold ${MONEY} frequentThreshold
       small medium big oneTime repeat frequent freshness ${FRESH} }
     topTags { tag { name } customers }
   }
   rfmGrid(range: $range, preset: $preset) {
-    scheme customers prospects revenue computedAt freshness ${FRESH}
-    cells { r fm segment segmentLabel customers revenue shareOfCustomers }
+    scheme customers prospects revenue ${MONEY} computedAt freshness ${FRESH}
+    cells { r fm segment segmentLabel customers revenue ${MONEY} shareOfCustomers }
   }
 }`;
 
@@ -77,10 +78,10 @@ function consentCards(d) {
       const kpi = d.consentKpis.find((k) => k.channel === channel && k.bucket === bucket);
       if (!kpi) continue;
       const direction = kpi.change > 0 ? "up" : kpi.change < 0 ? "down" : "flat";
-      cards.push(h("article", { class: "kpi", "data-testid": `kpi-${channel}-${bucket}`, "data-value": kpi.count, "data-change": kpi.change },
+      cards.push(h("article", { class: "kpi", "data-testid": `kpi-${channel}-${bucket}`, "data-value": kpi.value, "data-change": kpi.change },
         h("h3", {}, `${channel === "EMAIL" ? "Email" : "SMS"} ${titleCase(bucket).toLowerCase()}`),
-        h("p", { class: "kpi-value" }, num(kpi.count)),
-        h("p", { class: `kpi-change ${direction}`, title: `${num(kpi.previousCount)} on ${day(kpi.comparedDay)}` },
+        h("p", { class: "kpi-value" }, num(kpi.value)),
+        h("p", { class: `kpi-change ${direction}`, title: `${num(kpi.previous)} on ${day(kpi.comparedDay)}` },
           h("span", { class: "sr-only" }, direction === "up" ? "Up " : direction === "down" ? "Down " : "No change "),
           change(kpi.change, kpi.relativeChange), h("span", { class: "muted" }, ` vs ${day(kpi.comparedDay)}`))));
     }
@@ -218,13 +219,14 @@ function rfmHeatmap(grid, params) {
   for (let r = size; r >= 1; r -= 1) {
     const row = h("div", { role: "row", class: "rfm-row" }, h("span", { role: "rowheader", class: "rfm-axis" }, `R${r}`));
     for (let fm = 1; fm <= size; fm += 1) {
-      const cell = byPosition.get(`${r}.${fm}`) || { r, fm, customers: 0, segmentLabel: "", shareOfCustomers: 0, revenue: 0 };
+      const cell = byPosition.get(`${r}.${fm}`) || { r, fm, customers: 0, segmentLabel: "", shareOfCustomers: 0,
+        revenue: { amount: "0", currencyCode: grid.revenue.currencyCode } };
       const level = cell.customers ? Math.min(9, Math.ceil((9 * cell.customers) / max)) : 0;
       const button = h("button", {
         type: "button", role: "gridcell", class: `rfm-cell heat${level}`, tabindex: r === size && fm === size ? "0" : "-1",
         "data-r": r, "data-fm": fm, "data-value": cell.customers, "data-testid": `rfm-${r}-${fm}`,
         "aria-label": `R ${r}, FM ${fm}: ${cell.segmentLabel}, ${num(cell.customers)} customers (${pct(cell.shareOfCustomers)}), revenue ${cur(cell.revenue)}. Enter lists them.`,
-        onclick: () => navigate("customers", { rfm: `${r}.${fm}`, scheme: grid.scheme, after: null }),
+        onclick: () => navigate("customers", { rfm: `${r}.${fm}`, scheme: grid.scheme }),
         onkeydown: (event) => {
           const step = { ArrowUp: [1, 0], ArrowDown: [-1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[event.key];
           if (step) {
@@ -241,7 +243,9 @@ function rfmHeatmap(grid, params) {
   table.append(h("div", { role: "row", class: "rfm-row" }, h("span", { class: "rfm-axis" }),
     Array.from({ length: size }, (_, i) => h("span", { role: "columnheader", class: "rfm-axis" }, `FM${i + 1}`))));
   const body = h("div", {},
-    h("p", { class: "muted" }, `${num(grid.customers)} buyers, ${cur(grid.revenue)} revenue, ${num(grid.prospects)} prospects · ${titleCase(grid.scheme)} scheme`),
+    h("p", { class: "muted" }, `${num(grid.customers)} buyers, `,
+      h("span", { "data-testid": "rfm-revenue", "data-value": grid.revenue.amount, "data-currency": grid.revenue.currencyCode }, cur(grid.revenue)),
+      ` revenue, ${num(grid.prospects)} prospects · ${titleCase(grid.scheme)} scheme`),
     table);
   return panel({ title: "RFM grid", id: "rfm", body, fresh: grid.freshness,
     note: params.get("preset") || !params.get("from") ? null : "A custom range is computed live." });

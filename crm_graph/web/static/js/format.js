@@ -1,32 +1,44 @@
-// Numbers, money and dates in the store's currency and timezone (the API's `store` gives both);
-// the browser's language picks separators and month names.
+// Numbers, money and dates: money in its own currency (the API gives every amount as
+// `Money { amount currencyCode }`), instants in the store's timezone (the API's `store`); the browser's
+// language picks separators and month names.
 
-let store = { currency: "USD", timezone: "UTC", name: "" };
-let money = null;
-let moneyShort = null;
+let store = { currencyCode: "USD", timezone: "UTC", name: "" };
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 const percent = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 });
 const dayFormat = new Intl.DateTimeFormat(undefined, { timeZone: "UTC", dateStyle: "medium" });
+const moneyFormats = new Map();
 let instantFormat = null;
 let instantDayFormat = null;
 
 export function setStore(value) {
   store = value;
-  money = new Intl.NumberFormat(undefined, { style: "currency", currency: value.currency });
-  moneyShort = new Intl.NumberFormat(undefined, {
-    style: "currency", currency: value.currency, notation: "compact", maximumFractionDigits: 1,
-  });
   instantFormat = new Intl.DateTimeFormat(undefined, { timeZone: value.timezone, dateStyle: "medium", timeStyle: "short" });
   instantDayFormat = new Intl.DateTimeFormat(undefined, { timeZone: value.timezone, dateStyle: "medium" });
+}
+
+/** The formatter of a currency (ISO 4217 code); a code the browser does not know shows as a number and the code. */
+function moneyFormat(code) {
+  if (!moneyFormats.has(code)) {
+    let format;
+    try {
+      format = new Intl.NumberFormat(undefined, { style: "currency", currency: code });
+    } catch {
+      format = { format: (n) => `${decimal.format(n)} ${code}` };
+    }
+    moneyFormats.set(code, format);
+  }
+  return moneyFormats.get(code);
 }
 
 export const currentStore = () => store;
 export const num = (n) => (n === null || n === undefined ? "–" : integer.format(n));
 export const dec = (n) => (n === null || n === undefined ? "–" : decimal.format(Number(n)));
 export const pct = (n) => (n === null || n === undefined ? "–" : percent.format(n));
-export const cur = (n) => (n === null || n === undefined ? "–" : (money || decimal).format(Number(n)));
-export const curShort = (n) => (n === null || n === undefined ? "–" : (moneyShort || decimal).format(Number(n)));
+/** A Money ({amount, currencyCode}) in its currency; null (undefined money) shows as "–". */
+export const cur = (m) => (m === null || m === undefined ? "–" : moneyFormat(m.currencyCode).format(Number(m.amount)));
+/** The amount of a Money as a number (null stays null): for charts and comparisons. */
+export const amount = (m) => (m === null || m === undefined ? null : Number(m.amount));
 
 /** A local day of the store ("2026-11-05"), shown as a date (no timezone shift: it already is local). */
 export function day(text) {

@@ -9,6 +9,7 @@ import { num, pct, cur, dec, instant, freshness, titleCase, currentStore } from 
 import { failed, rangeVariables, setParams, showRange, useStore } from "./main.js";
 
 const FRESH = "{ computedAt source cached }";
+const MONEY = "{ amount currencyCode }";
 /** Lower bounds of the P(alive) bands; a band holds the customers from its bound to the next. */
 export const P_ALIVE_BOUNDS = [0, 0.2, 0.4, 0.6, 0.8];
 /** Lower bounds of the predicted 12-month value bands, in the store's currency. */
@@ -18,7 +19,7 @@ export const VALUE_BOUNDS = [0, 50, 100, 250, 500, 1000];
 const atLeast = (name, field, literal) => `${name}: customers(filter: { ${field}: ${literal} }, first: 1) { totalCount }`;
 export const QUERY = `
 query LifecycleScreen($range: DateRange, $preset: DatePreset, $granularity: Granularity!) {
-  store { name timezone currency customerCount }
+  store { name timezone currencyCode customerCount }
   clvModel { status reason fittedAt cutoff customers repeatCustomers horizonDays freshness ${FRESH} }
   ${P_ALIVE_BOUNDS.map((b, i) => atLeast(`pAlive${i}`, "pAliveMin", String(b))).join("\n  ")}
   ${VALUE_BOUNDS.map((b, i) => atLeast(`value${i}`, "predictedValueMin", `"${b}"`)).join("\n  ")}
@@ -27,7 +28,7 @@ query LifecycleScreen($range: DateRange, $preset: DatePreset, $granularity: Gran
   }
   cohorts(range: $range, preset: $preset) { month label size cells { monthsSince customers share } freshness ${FRESH} }
   acquisitionChannels(range: $range, preset: $preset) {
-    channel newCustomers revenueInRange repeatRate averageLtv spend cac ltvToCac roi freshness ${FRESH}
+    channel newCustomers revenueInRange ${MONEY} repeatRate averageLtv ${MONEY} spend ${MONEY} cac ${MONEY} ltvToCac roi freshness ${FRESH}
   }
   purchaseRhythm(range: $range, preset: $preset) { averageDaysBetweenOrders medianDaysBetweenOrders repeatBuyers averageLifetimeDays freshness ${FRESH} }
 }`;
@@ -90,7 +91,7 @@ async function loadPairs(where, vars, isCurrent) {
 function clvPanel(data) {
   const model = data.clvModel;
   if (!model || model.status !== "READY") {
-    const why = !model ? "No CLV model has been fitted yet (the nightly precompute fits one; or run `startClvFit`)."
+    const why = !model ? "No CLV model has been fitted yet (the nightly precompute fits one; or run `clvFitStart`)."
       : `The latest fit is ${titleCase(model.status)}${model.reason ? `: ${model.reason}` : ""}.`;
     return panel({ title: "Predicted CLV", id: "clv", wide: true, body: empty(why) });
   }
@@ -104,7 +105,7 @@ function clvPanel(data) {
       h("div", {}, h("h3", {}, "Customers by P(alive)"), barChart({ labels: aliveLabels, label: "Customers by probability of being alive",
         series: [{ name: "Customers", values: alive, color: 4 }] }),
         dataTable("P(alive) distribution", ["Band", "Customers"], aliveLabels.map((l, i) => [l, alive[i]]), "palive-table")),
-      h("div", {}, h("h3", {}, `Customers by predicted value (${currentStore().currency})`), barChart({ labels: valueLabels, label: "Customers by predicted 12-month value",
+      h("div", {}, h("h3", {}, `Customers by predicted value (${currentStore().currencyCode})`), barChart({ labels: valueLabels, label: "Customers by predicted 12-month value",
         series: [{ name: "Customers", values: value, color: 5 }] }),
         dataTable("Predicted value distribution", ["Band", "Customers"], valueLabels.map((l, i) => [l, value[i]]), "clv-table"))) });
 }
@@ -138,7 +139,7 @@ function channelsPanel(channels) {
       .map((c, i) => h("th", { scope: "col", class: i ? "num" : null }, c)))),
     h("tbody", {}, channels.map((c) => h("tr", {}, h("td", {}, c.channel || "(unknown)"), h("td", { class: "num" }, num(c.newCustomers)),
       h("td", { class: "num" }, cur(c.revenueInRange)), h("td", { class: "num" }, pct(c.repeatRate)), h("td", { class: "num" }, cur(c.averageLtv)),
-      h("td", { class: "num" }, cur(c.spend)), h("td", { class: "num", "data-value": c.cac ?? "" }, cur(c.cac)),
+      h("td", { class: "num" }, cur(c.spend)), h("td", { class: "num", "data-value": c.cac?.amount ?? "", "data-currency": c.cac?.currencyCode }, cur(c.cac)),
       h("td", { class: "num" }, c.ltvToCac === null ? "–" : dec(c.ltvToCac)))))))
     : empty("No customers acquired in this range.");
   return panel({ title: "Acquisition channels", id: "channels", wide: true, body, fresh: channels[0]?.freshness });

@@ -14,6 +14,8 @@ const SCREENS = {
   lifecycle: () => import("./lifecycle.js"),
 };
 const DEFAULT_PRESET = "LAST_30_DAYS";
+/** The URL parameters of a page of a list (cursors): cleared whenever the list itself changes. */
+export const FIRST_PAGE = { after: null, before: null };
 const main = document.getElementById("main");
 let generation = 0;
 
@@ -81,13 +83,13 @@ preset.addEventListener("change", () => {
     fromInput.focus();
     return;
   }
-  setParams({ preset: preset.value === DEFAULT_PRESET ? null : preset.value, from: null, to: null, after: null });
+  setParams({ preset: preset.value === DEFAULT_PRESET ? null : preset.value, from: null, to: null, ...FIRST_PAGE });
 });
 
 function applyCustom() {
   if (!fromInput.value || !toInput.value) return;
   const [from, to] = fromInput.value <= toInput.value ? [fromInput.value, toInput.value] : [toInput.value, fromInput.value];
-  setParams({ preset: null, from, to, after: null });
+  setParams({ preset: null, from, to, ...FIRST_PAGE });
 }
 document.getElementById("range-apply").addEventListener("click", applyCustom);
 for (const input of [fromInput, toInput]) input.addEventListener("keydown", (e) => e.key === "Enter" && applyCustom());
@@ -161,10 +163,10 @@ export function toast(text, kind = "info") {
 
 // --- rendering -----------------------------------------------------------------------------------
 
-/** Called by screens with the `store` of their answer: formats follow its currency and timezone. */
+/** Called by screens with the `store` of their answer: instants follow its timezone. */
 export function useStore(store) {
   setStore(store);
-  document.getElementById("store-name").textContent = `${store.name} · ${store.currency} · ${store.timezone}`;
+  document.getElementById("store-name").textContent = `${store.name} · ${store.currencyCode} · ${store.timezone}`;
 }
 
 /** Handle a failed screen request: a key problem opens the key dialog, others show in place. */
