@@ -32,10 +32,15 @@ async def customers_tag(
     filter: Annotated[CustomerFilterInput | None, strawberry.argument(description=FILTER_HELP)] = None,
     all: Annotated[bool, strawberry.argument(description=ALL_HELP)] = False,
 ) -> CustomersTagResult:
+    return await change_tags(info, tags, ids, filter, all, TAG, apply_tags)
+
+
+async def change_tags(info: Info, tags: list[str], ids, filter, all: bool, kind: str, change) -> object:
+    """Put on or take off (`change`) the tags named `tags` for the customers chosen, as the bulk change `kind`."""
     info.context.require(Role.WRITE)  # the role first: a read key learns nothing from argument checks
     try:
         names = clean_tag_names(tags)
     except UserError as exc:
         return error_result(exc)
-    return await run_bulk(info, ids, filter, all, TAG, {"tags": names},
-                          lambda session, store, selection, actor: apply_tags(session, store, selection, names))
+    return await run_bulk(info, ids, filter, all, kind, {"tags": names},
+                          lambda session, store, selection, actor: change(session, store, selection, names))
